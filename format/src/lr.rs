@@ -1,0 +1,222 @@
+//! List Register layouts.
+//!
+//! A case writes and reads List Registers with version-neutral fields
+//! ([`Lr`]); the kernel encodes them into the layout of the GIC it runs on:
+//!
+//! - GICv2 `GICH_LR<n>` (IHI 0048B 5.3.10, 32 bits): HW\[31\], Grp1\[30\],
+//!   State\[29:28\], Priority\[27:23\] (the top five bits of the 8-bit
+//!   priority), PhysicalID\[19:10\] — which, when HW is 0, holds EOI\[19\]
+//!   and, for a vINTID below 16 (an SGI), CPUID\[12:10\] — and
+//!   VirtualID\[9:0\].
+//! - GICv3/v4 `ICH_LR<n>_EL2` (IHI 0069 12.4.6, 64 bits): State\[63:62\],
+//!   HW\[61\], Group\[60\], Priority\[55:48\], pINTID\[44:32\] — of which,
+//!   when HW is 0, bit 41 is EOI and the rest are RES0 — and vINTID\[31:0\].
+
+/// The `State` field of a List Register (same encoding in GICv2 and GICv3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LrState {
+    /// 0b00: the LR holds no interrupt.
+    Invalid = 0,
+    /// 0b01.
+    Pending = 1,
+    /// 0b10.
+    Active = 2,
+    /// 0b11.
+    PendingActive = 3,
+}
+
+impl LrState {
+    /// The state for the two-bit field value.
+    pub fn from_bits(bits: u64) -> Self {
+        match bits & 3 {
+            0 => Self::Invalid,
+            1 => Self::Pending,
+            2 => Self::Active,
+            _ => Self::PendingActive,
+        }
+    }
+
+    /// The name used in cases and events: `invalid`, `pending`, `active`, `pending+active`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Invalid => "invalid",
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::PendingActive => "pending+active",
+        }
+    }
+
+    /// The state for a case-language name.
+    pub fn from_name(s: &str) -> Option<Self> {
+        match s {
+            "invalid" => Some(Self::Invalid),
+            "pending" => Some(Self::Pending),
+            "active" => Some(Self::Active),
+            "pending+active" => Some(Self::PendingActive),
+            _ => None,
+        }
+    }
+}
+
+/// Version-neutral List Register contents.
+///
+/// `pintid` is meaningful only with `hw`; `eoi` only without `hw`;
+/// `cpuid` only on GICv2 for a vINTID below 16 without `hw`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lr {
+    /// `State`.
+    pub state: LrState,
+    /// `HW`: the virtual interrupt is linked to physical interrupt `pintid`.
+    pub hw: bool,
+    /// `Group` (GICv3) / `Grp1` (GICv2): 1 for Group 1.
+    pub group: u8,
+    /// `Priority`, as an 8-bit priority value (GICv2 keeps only bits \[7:3\]).
+    pub priority: u8,
+    /// `vINTID` / `VirtualID`.
+    pub vintid: u32,
+    /// `pINTID` / `PhysicalID` (HW=1).
+    pub pintid: u32,
+    /// `EOI`: raise an EOI maintenance interrupt when deactivated (HW=0).
+    pub eoi: bool,
+    /// GICv2 `CPUID`: the source PE of a virtual SGI (HW=0).
+    pub cpuid: u8,
+}
+
+impl Lr {
+    /// An invalid, all-zero List Register.
+    pub const EMPTY: Lr = Lr {
+        state: LrState::Invalid,
+        hw: false,
+        group: 0,
+        priority: 0,
+        vintid: 0,
+        pintid: 0,
+        eoi: false,
+        cpuid: 0,
+    };
+
+    /// Encodes into the GICv2 `GICH_LR<n>` layout (IHI 0048B 5.3.10).
+    ///
+    /// Fields wider than the layout are truncated to it; validating them
+    /// ([`Lr::check_v2`]) is the caller's job.
+    pub fn to_v2(&self) -> u32 {
+        let mut v = (self.vintid & 0x3ff)
+            | ((self.state as u32) << 28)
+            | (((self.priority as u32) >> 3) << 23)
+            | ((self.group as u32 & 1) << 30);
+        if self.hw {
+            v |= 1 << 31;
+            v |= (self.pintid & 0x3ff) << 10;
+        } else {
+            v |= (self.eoi as u32) << 19;
+            v |= (self.cpuid as u32 & 7) << 10;
+        }
+        v
+    }
+
+    /// Decodes a GICv2 `GICH_LR<n>` value.
+    pub fn from_v2(v: u32) -> Lr {
+        let hw = v >> 31 != 0;
+        Lr {
+            state: LrState::from_bits((v >> 28) as u64),
+            hw,
+            group: ((v >> 30) & 1) as u8,
+            priority: (((v >> 23) & 0x1f) << 3) as u8,
+            vintid: v & 0x3ff,
+            pintid: if hw { (v >> 10) & 0x3ff } else { 0 },
+            eoi: !hw && (v >> 19) & 1 != 0,
+            cpuid: if hw { 0 } else { ((v >> 10) & 7) as u8 },
+        }
+    }
+
+    /// Encodes into the GICv3 `ICH_LR<n>_EL2` layout (IHI 0069 12.4.6).
+    pub fn to_v3(&self) -> u64 {
+        let mut v = (self.vintid as u64)
+            | ((self.state as u64) << 62)
+            | ((self.group as u64 & 1) << 60)
+            | ((self.priority as u64) << 48);
+        if self.hw {
+            v |= 1 << 61;
+            v |= (self.pintid as u64 & 0x1fff) << 32;
+        } else {
+            v |= (self.eoi as u64) << 41;
+        }
+        v
+    }
+
+    /// Decodes a GICv3 `ICH_LR<n>_EL2` value.
+    pub fn from_v3(v: u64) -> Lr {
+        let hw = (v >> 61) & 1 != 0;
+        Lr {
+            state: LrState::from_bits(v >> 62),
+            hw,
+            group: ((v >> 60) & 1) as u8,
+            priority: ((v >> 48) & 0xff) as u8,
+            vintid: v as u32,
+            pintid: if hw { ((v >> 32) & 0x1fff) as u32 } else { 0 },
+            eoi: !hw && (v >> 41) & 1 != 0,
+            cpuid: 0,
+        }
+    }
+
+    /// Checks that the fields fit the GICv2 layout; the error names the field.
+    pub fn check_v2(&self) -> Result<(), &'static str> {
+        if self.vintid > 1023 {
+            return Err("vINTID does not fit GICH_LR.VirtualID (10 bits, IHI 0048B 5.3.10)");
+        }
+        if self.hw && self.pintid > 1023 {
+            return Err("pINTID does not fit GICH_LR.PhysicalID (10 bits, IHI 0048B 5.3.10)");
+        }
+        if self.cpuid > 7 {
+            return Err("CPUID does not fit GICH_LR.CPUID (3 bits, IHI 0048B 5.3.10)");
+        }
+        if self.cpuid != 0 && (self.hw || self.vintid >= 16) {
+            return Err("CPUID applies only to a virtual SGI with HW=0 (IHI 0048B 5.3.10)");
+        }
+        if self.eoi && self.hw {
+            return Err("the EOI bit exists only when HW=0 (IHI 0048B 5.3.10)");
+        }
+        Ok(())
+    }
+
+    /// Checks that the fields fit the GICv3 layout; the error names the field.
+    pub fn check_v3(&self) -> Result<(), &'static str> {
+        if self.hw && self.pintid > 0x1fff {
+            return Err("pINTID does not fit ICH_LR<n>_EL2.pINTID (13 bits, IHI 0069 12.4.6)");
+        }
+        if self.cpuid != 0 {
+            return Err("ICH_LR<n>_EL2 has no CPUID field; it is GICv2 only (IHI 0069 12.4.6)");
+        }
+        if self.eoi && self.hw {
+            return Err("the EOI bit exists only when HW=0 (IHI 0069 12.4.6)");
+        }
+        Ok(())
+    }
+
+    /// Packs into the three words of the compiled-case encoding.
+    pub fn to_words(&self) -> [u32; 3] {
+        [
+            self.vintid,
+            self.pintid | ((self.cpuid as u32) << 16),
+            (self.state as u32)
+                | ((self.hw as u32) << 2)
+                | ((self.group as u32 & 1) << 3)
+                | ((self.eoi as u32) << 4)
+                | ((self.priority as u32) << 8),
+        ]
+    }
+
+    /// Unpacks from [`Lr::to_words`].
+    pub fn from_words(w: [u32; 3]) -> Lr {
+        Lr {
+            vintid: w[0],
+            pintid: w[1] & 0xffff,
+            cpuid: ((w[1] >> 16) & 0xff) as u8,
+            state: LrState::from_bits(w[2] as u64),
+            hw: (w[2] >> 2) & 1 != 0,
+            group: ((w[2] >> 3) & 1) as u8,
+            eoi: (w[2] >> 4) & 1 != 0,
+            priority: ((w[2] >> 8) & 0xff) as u8,
+        }
+    }
+}

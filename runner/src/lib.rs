@@ -1,0 +1,18 @@
+//! Host side of the GIC virtualization conformance suite.
+//!
+//! Pipeline: [`case`] (parse + validate + compile) → [`qemu`] (launch) →
+//! [`events`] (collect) → [`compare`] with [`golden`] (and
+//! [`deviations`]) → [`report`]. [`suite`] ties them together;
+//! [`toolchain`] prepares the machine.
+#![warn(missing_docs)]
+
+pub mod case;
+pub mod cli;
+pub mod compare;
+pub mod deviations;
+pub mod events;
+pub mod golden;
+pub mod qemu;
+pub mod report;
+pub mod suite;
+pub mod toolchain;

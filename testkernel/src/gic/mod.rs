@@ -1,0 +1,323 @@
+//! GIC drivers for the hypervisor side (EL2): detection, initialisation,
+//! physical interrupt operations, and the virtual interface control
+//! registers (List Registers, HCR, VMCR, MISR, EISR, ELRSR, APR, VTR).
+//!
+//! Every operation dispatches on the detected version to [`v2`] (GICD,
+//! GICC, GICH, GICV frames; IHI 0048B) or [`v3`] (GICD, GICR frames and
+//! ICC/ICH system registers; IHI 0069). The guest's side (ICV/GICV) lives
+//! in `guest.rs`, because it must execute at EL1.
+
+pub mod mmio;
+pub mod sysreg;
+pub mod v2;
+pub mod v3;
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use gic_case::lr::Lr;
+use gic_case::op::{Group, PhysState};
+use gic_case::regs::{Frame, RegId};
+use gic_case::vif::VifReg;
+use gic_case::GicVersion;
+
+/// QEMU `virt` memory map of the GIC (hw/arm/virt.c `base_memmap`).
+pub mod layout {
+    /// Distributor.
+    pub const GICD: usize = 0x0800_0000;
+    /// GICv2 CPU interface.
+    pub const GICC: usize = 0x0801_0000;
+    /// GICv2 virtual interface control.
+    pub const GICH: usize = 0x0803_0000;
+    /// GICv2 virtual CPU interface.
+    pub const GICV: usize = 0x0804_0000;
+    /// First GICv3/v4 redistributor.
+    pub const GICR: usize = 0x080a_0000;
+}
+
+/// The maintenance interrupt, PPI 25 on QEMU `virt` (IHI 0048B 5.2.2 leaves
+/// the number to the implementation; Arm's SBSA recommends 25).
+pub const MAINTENANCE_INTID: u32 = 25;
+
+/// Default priority the kernel gives every physical interrupt.
+pub const DEFAULT_PRIORITY: u8 = 0x80;
+
+/// The kernel's baseline `ICH_VMCR_EL2`/`GICH_VMCR` (GICv3 layout): VPMR =
+/// 0xff (no priority masked), VFIQEn = 1 (group 0 as vFIQ), VENG1 = 1,
+/// VENG0 = 1. Documented in README.md; cases may overwrite it.
+pub const BASELINE_VMCR: u64 = (0xff << 24) | (1 << 3) | (1 << 1) | 1;
+
+/// The kernel's baseline `ICH_HCR_EL2`/`GICH_HCR`: En = 1, nothing else.
+pub const BASELINE_HCR: u64 = 1;
+
+static VERSION: AtomicU32 = AtomicU32::new(0);
+
+/// The GIC version found by [`detect`].
+pub fn version() -> GicVersion {
+    GicVersion::from_number(VERSION.load(Ordering::Relaxed)).unwrap_or(GicVersion::V2)
+}
+
+/// Identifies the GIC: `ID_AA64PFR0_EL1.GIC` says whether the PE has the
+/// GICv3 system-register CPU interface; `GICD_PIDR2.ArchRev` (IHI 0069H
+/// 12.9.29, at 0xFFE8 of the 64 KiB GICv3 distributor; IHI 0048B 4.3.14, at
+/// 0xFE8 of the 4 KiB GICv2 one) gives the architecture version, and for
+/// GICv3 `GICR_TYPER.VLPIS` tells GICv4 (direct vLPI injection) apart.
+pub fn detect() -> GicVersion {
+    let v = if cpu_has_gicv3_sysregs() {
+        // SAFETY: GICD_PIDR2 of a GICv3 distributor.
+        let pidr2 = unsafe { mmio::read32(layout::GICD + 0xffe8) };
+        if (pidr2 >> 4) & 0xf >= 4 || v3::first_typer() & 2 != 0 {
+            GicVersion::V4
+        } else {
+            GicVersion::V3
+        }
+    } else {
+        GicVersion::V2
+    };
+    VERSION.store(v as u32, Ordering::Relaxed);
+    v
+}
+
+fn cpu_has_gicv3_sysregs() -> bool {
+    let pfr0: u64;
+    // SAFETY: reading an ID register has no side effects.
+    unsafe { core::arch::asm!("mrs {}, id_aa64pfr0_el1", out(reg) pfr0, options(nomem, nostack)) };
+    (pfr0 >> 24) & 0xf != 0
+}
+
+/// Offset of `GICD_PIDR2` for the detected version.
+fn pidr2_offset() -> usize {
+    if version().is_v3_family() {
+        0xffe8
+    } else {
+        0xfe8
+    }
+}
+
+/// Distributor setup, once, on CPU0.
+pub fn init_distributor() {
+    match version() {
+        GicVersion::V2 => v2::init_distributor(),
+        _ => v3::init_distributor(),
+    }
+}
+
+/// Per-PE setup: physical CPU interface (EOImode=1), SGI/PPI state, and the
+/// virtual interface at its baseline with all List Registers invalid.
+pub fn init_cpu() {
+    match version() {
+        GicVersion::V2 => v2::init_cpu(),
+        _ => v3::init_cpu(),
+    }
+    for n in 0..lr_count() {
+        lr_write(n, Lr::EMPTY);
+    }
+    vif_write(VifReg::Apr, 0);
+    vif_write(VifReg::Vmcr, BASELINE_VMCR);
+    vif_write(VifReg::Hcr, BASELINE_HCR);
+}
+
+/// Number of implemented List Registers (`ListRegs` + 1).
+pub fn lr_count() -> u32 {
+    (vif_read(VifReg::Vtr) & 0x1f) as u32 + 1
+}
+
+/// Sets a physical interrupt pending, targeted at the executing PE.
+pub fn phys_pend(intid: u32) {
+    match version() {
+        GicVersion::V2 => v2::phys_pend(intid),
+        _ => v3::phys_pend(intid),
+    }
+}
+
+/// Clears a physical interrupt's pending state.
+pub fn phys_unpend(intid: u32) {
+    match version() {
+        GicVersion::V2 => v2::phys_unpend(intid),
+        _ => v3::phys_unpend(intid),
+    }
+}
+
+/// Acknowledges the highest-priority pending physical interrupt; returns the INTID.
+pub fn phys_ack(g: Group) -> u32 {
+    match version() {
+        GicVersion::V2 => v2::phys_ack(),
+        _ => v3::phys_ack(g),
+    }
+}
+
+/// Physical EOI (a priority drop only: the kernel runs with EOImode=1).
+pub fn phys_eoi(intid: u32, g: Group) {
+    match version() {
+        GicVersion::V2 => v2::phys_eoi(intid),
+        _ => v3::phys_eoi(intid, g),
+    }
+}
+
+/// Physical deactivation.
+pub fn phys_dir(intid: u32) {
+    match version() {
+        GicVersion::V2 => v2::phys_dir(intid),
+        _ => v3::phys_dir(intid),
+    }
+}
+
+/// Sets a physical interrupt's priority.
+pub fn phys_prio(intid: u32, prio: u8) {
+    match version() {
+        GicVersion::V2 => v2::phys_prio(intid, prio),
+        _ => v3::phys_prio(intid, prio),
+    }
+}
+
+/// Enables or disables a physical interrupt.
+pub fn phys_enable(intid: u32, on: bool) {
+    match version() {
+        GicVersion::V2 => v2::phys_enable(intid, on),
+        _ => v3::phys_enable(intid, on),
+    }
+}
+
+/// Whether a physical interrupt is pending or active, read from the
+/// distributor (SPI) or this PE's banked/redistributor state (SGI, PPI).
+pub fn phys_state(intid: u32, s: PhysState) -> bool {
+    match version() {
+        GicVersion::V2 => v2::phys_state(intid, s),
+        _ => v3::phys_state(intid, s),
+    }
+}
+
+/// Sets the physical priority mask; returns the previous one.
+pub fn swap_phys_pmr(pmr: u8) -> u8 {
+    match version() {
+        GicVersion::V2 => v2::swap_phys_pmr(pmr),
+        _ => v3::swap_phys_pmr(pmr),
+    }
+}
+
+/// Reads List Register `n`.
+pub fn lr_read(n: u32) -> Lr {
+    match version() {
+        GicVersion::V2 => Lr::from_v2(v2::lr_read_raw(n)),
+        _ => Lr::from_v3(v3::lr_read_raw(n)),
+    }
+}
+
+/// Writes List Register `n`.
+pub fn lr_write(n: u32, lr: Lr) {
+    match version() {
+        GicVersion::V2 => v2::lr_write_raw(n, lr.to_v2()),
+        _ => v3::lr_write_raw(n, lr.to_v3()),
+    }
+}
+
+/// Reads a virtual interface register in its version-neutral form: HCR,
+/// VMCR, MISR, VTR in the GICv3 layout; EISR/ELRSR as a bitmap of LRs;
+/// APR as `GICH_APR` (v2) or `ICH_AP1R0_EL2 << 32 | ICH_AP0R0_EL2` (v3).
+pub fn vif_read(r: VifReg) -> u64 {
+    match version() {
+        GicVersion::V2 => v2::vif_read(r),
+        _ => v3::vif_read(r),
+    }
+}
+
+/// Writes a virtual interface register from its version-neutral form.
+pub fn vif_write(r: VifReg, v: u64) {
+    match version() {
+        GicVersion::V2 => v2::vif_write(r, v),
+        _ => v3::vif_write(r, v),
+    }
+}
+
+/// Base address of a memory-mapped frame for the executing PE.
+pub fn frame_base(f: Frame) -> Option<usize> {
+    if !f.exists_on(version()) {
+        return None;
+    }
+    Some(match f {
+        Frame::Gicd => layout::GICD,
+        Frame::Gicc => layout::GICC,
+        Frame::Gich => layout::GICH,
+        Frame::Gicv => layout::GICV,
+        Frame::GicrRd => v3::rd_base(),
+        Frame::GicrSgi => v3::rd_base() + 0x1_0000,
+    })
+}
+
+/// Reads a register by id (memory-mapped, or a system register accessible at the current EL).
+///
+/// # Safety
+/// The register must exist on this GIC and reading it must be acceptable
+/// to the case (reads of IAR registers acknowledge interrupts).
+pub unsafe fn reg_read(id: RegId) -> Option<u64> {
+    match id {
+        // SAFETY: the caller checked the register exists (v3 family) and its side.
+        RegId::Sys(s) => Some(unsafe { sysreg::read(s) }),
+        RegId::Mmio { frame, offset, width } => {
+            let base = frame_base(frame)?;
+            // SAFETY: base is a frame of this GIC and offset comes from the spec's map.
+            Some(unsafe {
+                if width == 64 {
+                    mmio::read64(base + offset as usize)
+                } else {
+                    mmio::read32(base + offset as usize) as u64
+                }
+            })
+        }
+    }
+}
+
+/// Writes a register by id.
+///
+/// # Safety
+/// As [`reg_read`]; the write must be what the case asked for.
+pub unsafe fn reg_write(id: RegId, v: u64) -> Option<()> {
+    match id {
+        // SAFETY: the caller checked the register exists and is writable at this EL.
+        RegId::Sys(s) => unsafe { sysreg::write(s, v) },
+        RegId::Mmio { frame, offset, width } => {
+            let base = frame_base(frame)?;
+            // SAFETY: base is a frame of this GIC and offset comes from the spec's map.
+            unsafe {
+                if width == 64 {
+                    mmio::write64(base + offset as usize, v)
+                } else {
+                    mmio::write32(base + offset as usize, v as u32)
+                }
+            }
+        }
+    }
+    Some(())
+}
+
+/// What the hardware advertises, for the header line.
+pub struct Advertised {
+    /// `GICD_IIDR`.
+    pub gicd_iidr: u32,
+    /// `GICD_TYPER`.
+    pub gicd_typer: u32,
+    /// `GICD_PIDR2.ArchRev`.
+    pub arch_rev: u32,
+    /// `GICR_TYPER` of the first redistributor (GICv3/v4), else 0.
+    pub gicr_typer: u64,
+    /// The VTR register (GICv3 layout fields).
+    pub vtr: u64,
+}
+
+/// Reads what the hardware advertises.
+pub fn advertised() -> Advertised {
+    // SAFETY: GICD_IIDR, GICD_TYPER and GICD_PIDR2 exist in every distributor.
+    let (iidr, typer, pidr2) = unsafe {
+        (
+            mmio::read32(layout::GICD + 8),
+            mmio::read32(layout::GICD + 4),
+            mmio::read32(layout::GICD + pidr2_offset()),
+        )
+    };
+    Advertised {
+        gicd_iidr: iidr,
+        gicd_typer: typer,
+        arch_rev: (pidr2 >> 4) & 0xf,
+        gicr_typer: if version().is_v3_family() { v3::first_typer() } else { 0 },
+        vtr: vif_read(VifReg::Vtr),
+    }
+}

@@ -1,0 +1,275 @@
+//! GICv3 and GICv4 (IHI 0069): distributor, redistributors, ICC_* at EL2
+//! and the ICH_* virtual interface control registers.
+//!
+//! QEMU `virt` has no EL3 here, so `GICD_CTLR.DS` is 1: one Security state,
+//! affinity routing enabled with `GICD_CTLR.ARE` (bit 4). Physical
+//! interrupts are Group 1 and the kernel runs with `ICC_CTLR_EL1.EOImode` = 1.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use gic_case::op::{Group, PhysState};
+use gic_case::regs::SysReg;
+use gic_case::vif::VifReg;
+
+use super::layout::{GICD, GICR};
+use super::mmio::{read32, read64, write32, write64, write8};
+use super::sysreg::{self, ich_lr};
+use super::{DEFAULT_PRIORITY, MAINTENANCE_INTID};
+use crate::platform::timer::wait_until;
+use crate::platform::{cpu_index, mpidr, MAX_CPUS};
+
+// Distributor, IHI 0069H Table 12-25.
+const GICD_CTLR: usize = 0x0000;
+const GICD_TYPER: usize = 0x0004;
+const GICD_IGROUPR: usize = 0x0080;
+const GICD_ISENABLER: usize = 0x0100;
+const GICD_ICENABLER: usize = 0x0180;
+const GICD_ISPENDR: usize = 0x0200;
+const GICD_ICPENDR: usize = 0x0280;
+const GICD_ISACTIVER: usize = 0x0300;
+const GICD_IPRIORITYR: usize = 0x0400;
+const GICD_IROUTER: usize = 0x6000;
+const GICD_CTLR_RWP: u32 = 1 << 31;
+// Redistributor RD_base, Table 12-27.
+const GICR_TYPER: usize = 0x0008;
+const GICR_WAKER: usize = 0x0014;
+// Redistributor SGI_base, Table 12-28.
+const SGI_BASE: usize = 0x1_0000;
+const GICR_IGROUPR0: usize = SGI_BASE + 0x080;
+const GICR_ISENABLER0: usize = SGI_BASE + 0x100;
+const GICR_ICENABLER0: usize = SGI_BASE + 0x180;
+const GICR_ISPENDR0: usize = SGI_BASE + 0x200;
+const GICR_ICPENDR0: usize = SGI_BASE + 0x280;
+const GICR_ISACTIVER0: usize = SGI_BASE + 0x300;
+const GICR_ICACTIVER0: usize = SGI_BASE + 0x380;
+const GICR_IPRIORITYR: usize = SGI_BASE + 0x400;
+
+static RD_BASES: [AtomicUsize; MAX_CPUS] = [const { AtomicUsize::new(0) }; MAX_CPUS];
+
+/// `GICR_TYPER` of the first redistributor.
+pub fn first_typer() -> u64 {
+    // SAFETY: QEMU virt maps the first GICv3 redistributor at GICR.
+    unsafe { read64(GICR + GICR_TYPER) }
+}
+
+/// RD_base of the executing PE's redistributor.
+pub fn rd_base() -> usize {
+    RD_BASES[cpu_index()].load(Ordering::Relaxed)
+}
+
+/// Finds the redistributor whose `GICR_TYPER.Affinity_Value` matches this
+/// PE's MPIDR (IHI 0069H 12.10.40), walking frames until `Last`.
+fn find_rd() -> usize {
+    let m = mpidr();
+    let aff = (m & 0xff_ffff) | ((m >> 32 & 0xff) << 24);
+    let mut base = GICR;
+    for _ in 0..64 {
+        // SAFETY: frames are walked from GICR and stop at the one marked Last.
+        let typer = unsafe { read64(base + GICR_TYPER) };
+        if typer >> 32 == aff {
+            return base;
+        }
+        if typer & (1 << 4) != 0 {
+            break;
+        }
+        // Two 64 KiB frames, four with GICv4 vLPI support (VLPIS, bit 1).
+        base += if typer & 2 != 0 { 0x4_0000 } else { 0x2_0000 };
+    }
+    panic!("no redistributor for MPIDR {:#x}", m);
+}
+
+fn wait_rwp() {
+    // SAFETY: reading GICD_CTLR has no side effects.
+    if !wait_until(100, || unsafe { read32(GICD + GICD_CTLR) } & GICD_CTLR_RWP == 0) {
+        panic!("GICD_CTLR.RWP stayed set for 100 ms");
+    }
+}
+
+pub(super) fn init_distributor() {
+    // SAFETY: distributor registers of Table 12-25.
+    unsafe {
+        write32(GICD + GICD_CTLR, 0);
+        wait_rwp();
+        let lines = ((read32(GICD + GICD_TYPER) & 0x1f) + 1) * 32;
+        let lines = lines.min(1020);
+        for intid in (32..lines).step_by(32) {
+            let off = (intid / 8) as usize;
+            write32(GICD + GICD_ICENABLER + off, u32::MAX);
+            write32(GICD + GICD_ICPENDR + off, u32::MAX);
+            write32(GICD + GICD_IGROUPR + off, u32::MAX);
+        }
+        for intid in 32..lines {
+            write8(GICD + GICD_IPRIORITYR + intid as usize, DEFAULT_PRIORITY);
+            write64(GICD + GICD_IROUTER + 8 * intid as usize, 0);
+        }
+        for intid in (32..lines).step_by(32) {
+            write32(GICD + GICD_ISENABLER + (intid / 8) as usize, u32::MAX);
+        }
+        // ARE first, then the group enables (12.9.4).
+        write32(GICD + GICD_CTLR, 1 << 4);
+        wait_rwp();
+        write32(GICD + GICD_CTLR, (1 << 4) | 3);
+        wait_rwp();
+    }
+}
+
+pub(super) fn init_cpu() {
+    let rd = find_rd();
+    RD_BASES[cpu_index()].store(rd, Ordering::Relaxed);
+    // SAFETY: this PE's redistributor frames and CPU interface registers.
+    unsafe {
+        // Wake the redistributor: clear ProcessorSleep, wait for ChildrenAsleep to clear.
+        let waker = read32(rd + GICR_WAKER);
+        write32(rd + GICR_WAKER, waker & !(1 << 1));
+        if !wait_until(100, || read32(rd + GICR_WAKER) & (1 << 2) == 0) {
+            panic!("GICR_WAKER.ChildrenAsleep stayed set");
+        }
+        write32(rd + GICR_ICENABLER0, u32::MAX);
+        write32(rd + GICR_ICPENDR0, u32::MAX);
+        write32(rd + GICR_ICACTIVER0, u32::MAX);
+        write32(rd + GICR_IGROUPR0, u32::MAX);
+        for intid in 0..32 {
+            write8(rd + GICR_IPRIORITYR + intid, DEFAULT_PRIORITY);
+        }
+        write32(rd + GICR_ISENABLER0, !(1 << MAINTENANCE_INTID));
+        // ICC_SRE_EL2: SRE | DFB | DIB | Enable (lower ELs may use the system registers).
+        sysreg::set_sre_el2(0xf);
+        sysreg::set_pmr(0xff);
+        sysreg::set_bpr1(0);
+        sysreg::set_ctlr(1 << 1); // EOImode = 1
+        sysreg::set_igrpen0(1);
+        sysreg::set_igrpen1(1);
+    }
+}
+
+fn reg_bit(intid: u32, dist_reg: usize, rd_reg: usize) -> (usize, u32) {
+    if intid < 32 {
+        (rd_base() + rd_reg, 1 << intid)
+    } else {
+        (GICD + dist_reg + (intid / 32) as usize * 4, 1 << (intid % 32))
+    }
+}
+
+pub(super) fn phys_pend(intid: u32) {
+    if intid >= 32 {
+        let m = mpidr();
+        let aff = (m & 0xff_ffff) | ((m >> 32 & 0xff) << 32);
+        // SAFETY: GICD_IROUTER<n> of an SPI: route it to this PE.
+        unsafe { write64(GICD + GICD_IROUTER + 8 * intid as usize, aff) };
+    }
+    let (a, b) = reg_bit(intid, GICD_ISPENDR, GICR_ISPENDR0);
+    // SAFETY: set-pending register for an in-range INTID.
+    unsafe { write32(a, b) }
+}
+
+pub(super) fn phys_unpend(intid: u32) {
+    let (a, b) = reg_bit(intid, GICD_ICPENDR, GICR_ICPENDR0);
+    // SAFETY: clear-pending register for an in-range INTID.
+    unsafe { write32(a, b) }
+}
+
+pub(super) fn phys_ack(g: Group) -> u32 {
+    // SAFETY: acknowledging is what the op asks for; ICC is enabled at EL2.
+    (unsafe {
+        match g {
+            Group::G0 => sysreg::iar0(),
+            Group::G1 => sysreg::iar1(),
+        }
+    } & 0xff_ffff) as u32
+}
+
+pub(super) fn phys_eoi(intid: u32, g: Group) {
+    // SAFETY: the EOI the case asked for.
+    unsafe {
+        match g {
+            Group::G0 => sysreg::eoir0(intid as u64),
+            Group::G1 => sysreg::eoir1(intid as u64),
+        }
+    }
+}
+
+pub(super) fn phys_dir(intid: u32) {
+    // SAFETY: the deactivation the case asked for.
+    unsafe { sysreg::dir(intid as u64) }
+}
+
+pub(super) fn phys_prio(intid: u32, prio: u8) {
+    let a = if intid < 32 {
+        rd_base() + GICR_IPRIORITYR + intid as usize
+    } else {
+        GICD + GICD_IPRIORITYR + intid as usize
+    };
+    // SAFETY: IPRIORITYR is byte-accessible.
+    unsafe { write8(a, prio) }
+}
+
+pub(super) fn phys_enable(intid: u32, on: bool) {
+    let (a, b) = if on {
+        reg_bit(intid, GICD_ISENABLER, GICR_ISENABLER0)
+    } else {
+        reg_bit(intid, GICD_ICENABLER, GICR_ICENABLER0)
+    };
+    // SAFETY: set/clear-enable register for an in-range INTID.
+    unsafe { write32(a, b) }
+}
+
+pub(super) fn phys_state(intid: u32, s: PhysState) -> bool {
+    let (a, b) = match s {
+        PhysState::Pending => reg_bit(intid, GICD_ISPENDR, GICR_ISPENDR0),
+        PhysState::Active => reg_bit(intid, GICD_ISACTIVER, GICR_ISACTIVER0),
+    };
+    // SAFETY: reading set-pending/set-active registers has no side effects.
+    unsafe { read32(a) & b != 0 }
+}
+
+pub(super) fn swap_phys_pmr(pmr: u8) -> u8 {
+    // SAFETY: ICC_PMR_EL1 at EL2 is the physical priority mask.
+    unsafe {
+        let old = sysreg::pmr() as u8;
+        sysreg::set_pmr(pmr as u64);
+        old
+    }
+}
+
+pub(super) fn lr_read_raw(n: u32) -> u64 {
+    // SAFETY: n < ListRegs + 1 (checked by the interpreter).
+    unsafe { sysreg::read(ich_lr(n)) }
+}
+
+pub(super) fn lr_write_raw(n: u32, v: u64) {
+    // SAFETY: n < ListRegs + 1 (checked by the interpreter).
+    unsafe { sysreg::write(ich_lr(n), v) }
+}
+
+pub(super) fn vif_read(r: VifReg) -> u64 {
+    // SAFETY: ICH_* registers exist at EL2 on GICv3 (IHI 0069H 12.4).
+    unsafe {
+        match r {
+            VifReg::Hcr => sysreg::read(SysReg::IchHcrEl2),
+            VifReg::Vmcr => sysreg::read(SysReg::IchVmcrEl2),
+            VifReg::Misr => sysreg::read(SysReg::IchMisrEl2),
+            VifReg::Eisr => sysreg::read(SysReg::IchEisrEl2),
+            VifReg::Elrsr => sysreg::read(SysReg::IchElrsrEl2),
+            VifReg::Apr => {
+                sysreg::read(SysReg::IchAp0r0El2) & 0xffff_ffff
+                    | (sysreg::read(SysReg::IchAp1r0El2) & 0xffff_ffff) << 32
+            }
+            VifReg::Vtr => sysreg::read(SysReg::IchVtrEl2),
+        }
+    }
+}
+
+pub(super) fn vif_write(r: VifReg, v: u64) {
+    // SAFETY: writable ICH_* registers at EL2.
+    unsafe {
+        match r {
+            VifReg::Hcr => sysreg::write(SysReg::IchHcrEl2, v),
+            VifReg::Vmcr => sysreg::write(SysReg::IchVmcrEl2, v),
+            VifReg::Apr => {
+                sysreg::write(SysReg::IchAp0r0El2, v & 0xffff_ffff);
+                sysreg::write(SysReg::IchAp1r0El2, v >> 32);
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! The case interpreter: executes compiled ops on CPU0, hands `on cpuN`
+//! blocks to other PEs, and prints one JSON event per observable result.
+
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+
+use gic_case::lr::Lr;
+use gic_case::op::{GuestOp, Op, PhysState};
+use gic_case::proto::KernelExit;
+use gic_case::regs::{self, RegId};
+use gic_case::vif::VifReg;
+use gic_case::GicVersion;
+
+use crate::gic::{self, MAINTENANCE_INTID};
+use crate::guest::{self, NO_VIRQ};
+use crate::platform::exceptions::{crash, ExitKind};
+use crate::platform::out::{exit, Line, OUTBOXES};
+use crate::platform::timer::wait_until;
+use crate::platform::{self, cpu_index, MAX_CPUS};
+
+/// How long CPU0 waits for another PE to run an `on cpuN` block.
+const BLOCK_TIMEOUT_MS: u32 = 2000;
+/// How long an idle secondary PE waits for work before powering off.
+const IDLE_TIMEOUT_MS: u32 = 60_000;
+
+/// Work handed to a secondary PE: a range of op words and a sequence number.
+struct Mailbox {
+    start: AtomicUsize,
+    len: AtomicUsize,
+    posted: AtomicU32,
+    done: AtomicU32,
+}
+
+static MAILBOXES: [Mailbox; MAX_CPUS] = [const {
+    Mailbox {
+        start: AtomicUsize::new(0),
+        len: AtomicUsize::new(0),
+        posted: AtomicU32::new(0),
+        done: AtomicU32::new(0),
+    }
+}; MAX_CPUS];
+
+/// Set by a secondary PE once its GIC and EL1 state are initialised.
+pub static READY: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+
+struct Maint {
+    taken: AtomicBool,
+    intid: AtomicU32,
+    misr: AtomicU32,
+}
+static MAINT: [Maint; MAX_CPUS] = [const {
+    Maint { taken: AtomicBool::new(false), intid: AtomicU32::new(0), misr: AtomicU32::new(0) }
+}; MAX_CPUS];
+
+/// The case's op words, set once by CPU0 before any PE runs ops.
+static CASE: AtomicUsize = AtomicUsize::new(0);
+static CASE_LEN: AtomicUsize = AtomicUsize::new(0);
+
+fn words() -> &'static [u32] {
+    let p = CASE.load(Ordering::Acquire) as *const u32;
+    let n = CASE_LEN.load(Ordering::Acquire);
+    // SAFETY: set by `run` from the validated case image, which the runner
+    // loaded into RAM that nothing else uses and which is never written.
+    unsafe { core::slice::from_raw_parts(p, n) }
+}
+
+/// Handles an IRQ taken at EL2 during `wait maintenance`; returns whether it
+/// was a real interrupt (then the waiting loop resumes with IRQs masked).
+pub fn on_el2_irq() -> bool {
+    let intid = gic::phys_ack(gic_case::op::Group::G1);
+    if intid >= 1020 {
+        return false;
+    }
+    let m = &MAINT[cpu_index()];
+    m.misr.store(gic::vif_read(VifReg::Misr) as u32, Ordering::Relaxed);
+    m.intid.store(intid, Ordering::Relaxed);
+    gic::phys_eoi(intid, gic_case::op::Group::G1);
+    gic::phys_dir(intid);
+    m.taken.store(true, Ordering::Release);
+    true
+}
+
+/// Starts an event line: `{"step":N,"op":"…"` (plus `"cpu"` off CPU0).
+fn event(step: u16, op: &str) -> Line {
+    let mut l = Line::new();
+    l.raw("{").num("step", step as u64);
+    let cpu = cpu_index();
+    if cpu != 0 {
+        l.num("cpu", cpu as u64);
+    }
+    l.str("op", op);
+    l
+}
+
+fn done(mut l: Line) {
+    l.raw("}");
+    l.emit();
+}
+
+/// Prints a record that ends the run because the case cannot go on.
+pub fn fatal(kind: KernelExit, msg: &str) -> ! {
+    let mut l = Line::new();
+    l.raw("{").str("error", msg).raw("}");
+    l.emit_now();
+    exit(kind)
+}
+
+/// Runs the whole case on CPU0.
+pub fn run(ops: &'static [u32]) {
+    CASE.store(ops.as_ptr() as usize, Ordering::Release);
+    CASE_LEN.store(ops.len(), Ordering::Release);
+    let mut i = 0;
+    while i < ops.len() {
+        let (op, step, n) = decode_at(i);
+        i += n;
+        if let Op::OnCpu { cpu, count } = op {
+            let start = i;
+            for _ in 0..count {
+                i += decode_at(i).2;
+            }
+            run_on(cpu as usize, step, start, i - start);
+        } else {
+            exec(op, step);
+        }
+    }
+}
+
+fn decode_at(i: usize) -> (Op, u16, usize) {
+    match Op::decode(&words()[i..]) {
+        Ok(x) => x,
+        Err(_) => fatal(KernelExit::BadCase, "undecodable op in the compiled case (runner/kernel format mismatch?)"),
+    }
+}
+
+fn run_on(cpu: usize, step: u16, start: usize, len: usize) {
+    if cpu == 0 {
+        run_range(start, len);
+        return;
+    }
+    if cpu >= MAX_CPUS || !READY[cpu].load(Ordering::Acquire) {
+        let mut l = event(step, "on cpu");
+        l.num("target", cpu as u64).str("error", "PE not running (smp too small?)");
+        done(l);
+        return;
+    }
+    let mb = &MAILBOXES[cpu];
+    mb.start.store(start, Ordering::Relaxed);
+    mb.len.store(len, Ordering::Relaxed);
+    let seq = mb.posted.load(Ordering::Relaxed) + 1;
+    mb.posted.store(seq, Ordering::Release);
+    let ok = wait_until(BLOCK_TIMEOUT_MS, || mb.done.load(Ordering::Acquire) == seq);
+    OUTBOXES[cpu].flush();
+    if !ok {
+        let mut l = event(step, "on cpu");
+        l.num("target", cpu as u64).str("result", "timeout");
+        done(l);
+        fatal(KernelExit::Done, "a secondary PE did not finish its block; stopping the case");
+    }
+}
+
+fn run_range(start: usize, len: usize) {
+    let mut i = start;
+    while i < start + len {
+        let (op, step, n) = decode_at(i);
+        i += n;
+        exec(op, step);
+    }
+}
+
+/// Entry of a secondary PE: initialise, then run posted blocks until idle for too long.
+pub fn secondary_main(cpu: usize) -> ! {
+    crate::init_this_pe();
+    READY[cpu].store(true, Ordering::Release);
+    let mb = &MAILBOXES[cpu];
+    let mut seen = 0;
+    loop {
+        if !wait_until(IDLE_TIMEOUT_MS, || mb.posted.load(Ordering::Acquire) != seen) {
+            let _ = smccc::psci::cpu_off::<smccc::Smc>();
+            loop {
+                platform::spin_hint();
+            }
+        }
+        seen = mb.posted.load(Ordering::Acquire);
+        run_range(mb.start.load(Ordering::Relaxed), mb.len.load(Ordering::Relaxed));
+        mb.done.store(seen, Ordering::Release);
+    }
+}
+
+fn lr_in_range(step: u16, op: &str, n: u32) -> bool {
+    if n < gic::lr_count() {
+        return true;
+    }
+    let mut l = event(step, op);
+    l.num("LR", n as u64).str("error", "List Register not implemented (ListRegs in the header)");
+    done(l);
+    false
+}
+
+fn lr_fields(l: &mut Line, lr: &Lr) {
+    l.str("State", lr.state.name());
+    l.num("HW", lr.hw as u64);
+    l.num("Group", lr.group as u64);
+    l.num("Priority", lr.priority as u64);
+    l.num("vINTID", lr.vintid as u64);
+    if lr.hw {
+        l.num("pINTID", lr.pintid as u64);
+    } else {
+        l.num("EOI", lr.eoi as u64);
+        if gic::version() == GicVersion::V2 && lr.vintid < 16 {
+            l.num("CPUID", lr.cpuid as u64);
+        }
+    }
+}
+
+fn lr_list(l: &mut Line, key: &str, bits: u64) {
+    l.key(key).raw("[");
+    let mut first = true;
+    for n in 0..64 {
+        if bits & (1 << n) != 0 {
+            if !first {
+                l.raw(",");
+            }
+            first = false;
+            let _ = core::fmt::Write::write_fmt(l, format_args!("{}", n));
+        }
+    }
+    l.raw("]");
+}
+
+fn reg_name(l: &mut Line, id: RegId) {
+    let mut buf = Line::new();
+    match regs::name_of(id) {
+        Some((name, None)) => {
+            buf.raw(name);
+        }
+        Some((name, Some(n))) => {
+            buf.raw(name);
+            let _ = core::fmt::Write::write_fmt(&mut buf, format_args!("{}", n));
+        }
+        None => {
+            buf.raw("?");
+        }
+    }
+    l.key("reg");
+    let _ = core::fmt::Write::write_fmt(l, format_args!("\"{}\"", buf.as_str()));
+}
+
+fn exec(op: Op, step: u16) {
+    match op {
+        Op::PhysPend(i) => gic::phys_pend(i),
+        Op::PhysUnpend(i) => gic::phys_unpend(i),
+        Op::PhysAck(g) => {
+            let intid = gic::phys_ack(g);
+            let mut l = event(step, "phys ack");
+            l.num("INTID", intid as u64);
+            done(l);
+        }
+        Op::PhysEoi(i, g) => gic::phys_eoi(i, g),
+        Op::PhysDir(i) => gic::phys_dir(i),
+        Op::PhysPrio(i, p) => gic::phys_prio(i, p as u8),
+        Op::PhysEnable(i, on) => gic::phys_enable(i, on),
+        Op::PhysRead(i, s) => {
+            let v = gic::phys_state(i, s);
+            let (name, key) = match s {
+                PhysState::Pending => ("read phys pending", "pending"),
+                PhysState::Active => ("read phys active", "active"),
+            };
+            let mut l = event(step, name);
+            l.num("INTID", i as u64).bool(key, v);
+            done(l);
+        }
+        Op::LrWrite(n, lr) => {
+            if lr_in_range(step, "lr", n) {
+                gic::lr_write(n, lr);
+            }
+        }
+        Op::LrRead(n) => {
+            if lr_in_range(step, "read lr", n) {
+                let lr = gic::lr_read(n);
+                let mut l = event(step, "read lr");
+                l.num("LR", n as u64);
+                lr_fields(&mut l, &lr);
+                done(l);
+            }
+        }
+        Op::VifWrite(r, v) => gic::vif_write(r, v),
+        Op::VifRead(r) => {
+            let v = gic::vif_read(r);
+            let mut name = Line::new();
+            name.raw("read ").raw(r.name());
+            let mut l = event(step, name.as_str());
+            match r {
+                VifReg::Eisr | VifReg::Elrsr => lr_list(&mut l, "LRs", v),
+                VifReg::Apr => {
+                    if gic::version() == GicVersion::V2 {
+                        l.hex("GICH_APR", v);
+                    } else {
+                        l.hex("ICH_AP0R0_EL2", v & 0xffff_ffff).hex("ICH_AP1R0_EL2", v >> 32);
+                    }
+                }
+                _ => {
+                    for f in r.fields() {
+                        l.num(f.name, f.get(v));
+                    }
+                }
+            }
+            done(l);
+        }
+        Op::RegRead(id) => {
+            // SAFETY: the runner only compiles reads of registers that exist
+            // on the target GIC and belong to the hypervisor side.
+            let v = unsafe { gic::reg_read(id) };
+            let mut l = event(step, "read");
+            reg_name(&mut l, id);
+            match v {
+                Some(v) => l.hex("value", v),
+                None => l.str("error", "register frame absent on this GIC"),
+            };
+            done(l);
+        }
+        Op::RegWrite(id, v) => {
+            // SAFETY: as for RegRead; the write is what the case says.
+            unsafe { gic::reg_write(id, v) };
+        }
+        Op::Guest(g) => guest_op(g, step),
+        Op::WaitMaintenance(ms) => wait_maintenance(step, ms),
+        Op::OnCpu { .. } => fatal(KernelExit::BadCase, "nested on-cpu block"),
+    }
+}
+
+fn guest_op(g: GuestOp, step: u16) {
+    let ex = guest::run(&g);
+    match ex.kind {
+        ExitKind::Done | ExitKind::Irq | ExitKind::Fiq => {}
+        ExitKind::Sync => crash(1, "synchronous", ex.values[0], ex.values[1], ex.values[2]),
+        ExitKind::SError => crash(1, "SError", ex.values[0], ex.values[1], ex.values[2]),
+        ExitKind::Trap => crash(1, "trapped to EL2", ex.values[0], ex.values[1], ex.values[2]),
+    }
+    let v = ex.values[0];
+    let v2 = gic::version() == GicVersion::V2;
+    let intid_event = |name: &str| {
+        let mut l = event(step, name);
+        if v2 {
+            l.num("INTID", v & 0x3ff);
+            if v & 0x3ff < 16 {
+                l.num("CPUID", (v >> 10) & 7);
+            }
+        } else {
+            l.num("INTID", v);
+        }
+        done(l);
+    };
+    match g {
+        GuestOp::Ack(_) => intid_event("guest ack"),
+        GuestOp::ReadHppir(_) => intid_event("guest read hppir"),
+        GuestOp::ReadRpr => {
+            let mut l = event(step, "guest read rpr");
+            l.num("Priority", v & 0xff);
+            done(l);
+        }
+        GuestOp::ReadPmr => {
+            let mut l = event(step, "guest read pmr");
+            l.num("Priority", v & 0xff);
+            done(l);
+        }
+        GuestOp::WaitVirq(_) => {
+            let mut l = event(step, "guest wait virq");
+            let r = match ex.kind {
+                ExitKind::Irq => "IRQ",
+                ExitKind::Fiq => "FIQ",
+                _ if v == NO_VIRQ => "timeout",
+                _ => "timeout",
+            };
+            l.str("result", r);
+            done(l);
+        }
+        GuestOp::ReadReg(id) => {
+            let mut l = event(step, "guest read");
+            reg_name(&mut l, id);
+            l.hex("value", v);
+            done(l);
+        }
+        GuestOp::Eoi(..)
+        | GuestOp::Dir(_)
+        | GuestOp::SetPmr(_)
+        | GuestOp::SetBpr(..)
+        | GuestOp::SetEoiMode(_)
+        | GuestOp::SetGroupEnable(..)
+        | GuestOp::WriteReg(..) => {}
+    }
+}
+
+fn wait_maintenance(step: u16, ms: u32) {
+    let m = &MAINT[cpu_index()];
+    m.taken.store(false, Ordering::Relaxed);
+    gic::phys_enable(MAINTENANCE_INTID, true);
+    platform::isb();
+    platform::irq_unmask();
+    let taken = wait_until(ms, || m.taken.load(Ordering::Acquire));
+    platform::irq_mask();
+    gic::phys_enable(MAINTENANCE_INTID, false);
+    let mut l = event(step, "wait maintenance");
+    if taken {
+        l.str("result", "taken").num("INTID", m.intid.load(Ordering::Relaxed) as u64);
+        l.key("MISR").raw("{");
+        let misr = m.misr.load(Ordering::Relaxed) as u64;
+        for f in VifReg::Misr.fields() {
+            l.num(f.name, f.get(misr));
+        }
+        l.raw("}");
+    } else {
+        l.str("result", "timeout");
+    }
+    done(l);
+}

@@ -1,0 +1,122 @@
+//! The EL2 test kernel of the GIC virtualization conformance suite.
+//!
+//! Boots at EL2 on QEMU `virt` (`virtualization=on`), identifies and
+//! initialises the GIC, starts the PEs the case asks for, then interprets
+//! the compiled case the runner loaded at `gic_case::proto::CASE_LOAD_ADDR`,
+//! printing a header and one JSON event per observable result over
+//! semihosting. Layers: `platform` (boot, vectors, PSCI, semihosting),
+//! `gic` (v2, v3 drivers), `interp` (the case interpreter), `guest` (EL1).
+#![no_std]
+#![no_main]
+#![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
+
+mod gic;
+mod guest;
+mod interp;
+mod platform;
+
+use core::sync::atomic::Ordering;
+
+use gic_case::proto::{self, KernelExit};
+use gic_case::vif::VifReg;
+use gic_case::GicVersion;
+
+use platform::out::{exit, Line};
+
+use aarch64_rt::entry;
+entry!(main);
+
+/// Per-PE initialisation: GIC CPU interface and virtual interface, EL1 guest state.
+pub fn init_this_pe() {
+    gic::init_cpu();
+    guest::init();
+}
+
+fn load_case() -> (GicVersion, u32, &'static [u32]) {
+    let base = proto::CASE_LOAD_ADDR as *const u32;
+    // SAFETY: the runner loads the case image at CASE_LOAD_ADDR, in RAM that
+    // the kernel image (linked at 0x4008_0000, 32 MiB at most) does not use;
+    // if nothing was loaded the words read as zero and fail the magic check.
+    let hdr = unsafe { core::slice::from_raw_parts(base, proto::HEADER_WORDS) };
+    if hdr[0] != proto::CASE_MAGIC {
+        interp::fatal(KernelExit::BadCase, "no compiled case at CASE_LOAD_ADDR (bad magic)");
+    }
+    if hdr[1] != proto::FORMAT_VERSION {
+        interp::fatal(KernelExit::BadCase, "compiled case format version differs from the kernel's");
+    }
+    let Some(v) = GicVersion::from_number(hdr[2]) else {
+        interp::fatal(KernelExit::BadCase, "compiled case names an unknown GIC version");
+    };
+    let cpus = hdr[3];
+    let n = hdr[4] as usize;
+    if cpus == 0 || cpus > proto::MAX_CPUS || n > proto::MAX_CASE_WORDS {
+        interp::fatal(KernelExit::BadCase, "compiled case header out of range");
+    }
+    // SAFETY: as above; n is bounded by MAX_CASE_WORDS.
+    let ops = unsafe { core::slice::from_raw_parts(base.add(proto::HEADER_WORDS), n) };
+    (v, cpus, ops)
+}
+
+fn header(cpus: u32) {
+    let a = gic::advertised();
+    let mut l = Line::new();
+    l.raw("{").key("header").raw("{");
+    l.num("schema", proto::EVENT_SCHEMA as u64);
+    l.str("kernel", env!("CARGO_PKG_VERSION"));
+    l.str("gic", gic::version().name());
+    l.num("cpus", cpus as u64);
+    l.num("ArchRev", a.arch_rev as u64);
+    for f in VifReg::Vtr.fields() {
+        l.num(f.name, f.get(a.vtr));
+    }
+    l.hex("GICD_IIDR", a.gicd_iidr as u64);
+    l.hex("GICD_TYPER", a.gicd_typer as u64);
+    if gic::version().is_v3_family() {
+        l.hex("GICR_TYPER", a.gicr_typer);
+        l.bool("VLPIS", a.gicr_typer & 2 != 0);
+    }
+    l.raw("}}");
+    l.emit();
+}
+
+fn main(_x0: u64, _x1: u64, _x2: u64, _x3: u64) -> ! {
+    let (want, cpus, ops) = load_case();
+    let found = gic::detect();
+    if found != want {
+        let mut l = Line::new();
+        l.raw("{").str("error", "GIC version differs from the one the runner asked QEMU for");
+        l.str("asked", want.name()).str("found", found.name()).raw("}");
+        l.emit_now();
+        exit(KernelExit::BadPlatform);
+    }
+    gic::init_distributor();
+    init_this_pe();
+    for cpu in 1..cpus as usize {
+        if let Err(e) = platform::psci::start(cpu, interp::secondary_main) {
+            let mut l = Line::new();
+            let _ = core::fmt::Write::write_fmt(&mut l, format_args!("{{\"error\":\"PSCI CPU_ON of cpu{} failed: {:?}\"}}", cpu, e));
+            l.emit_now();
+            exit(KernelExit::BadPlatform);
+        }
+        if !platform::timer::wait_until(2000, || interp::READY[cpu].load(Ordering::Acquire)) {
+            interp::fatal(KernelExit::BadPlatform, "a secondary PE did not come up within 2 s");
+        }
+    }
+    header(cpus);
+    interp::run(ops);
+    let mut l = Line::new();
+    l.raw("{\"end\":\"ok\"}");
+    l.emit();
+    exit(KernelExit::Done)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    let mut msg = Line::new();
+    let _ = core::fmt::Write::write_fmt(&mut msg, format_args!("{}", info));
+    let mut l = Line::new();
+    l.raw("{").key("crash").raw("{").str("kind", "panic").num("cpu", platform::cpu_index() as u64);
+    l.str("message", msg.as_str()).raw("}}");
+    l.emit_now();
+    exit(KernelExit::Panic)
+}
