@@ -167,6 +167,9 @@ impl Lr {
         if self.hw && self.pintid > 1023 {
             return Err("pINTID does not fit GICH_LR.PhysicalID (10 bits, IHI 0048B 5.3.10)");
         }
+        if self.priority & 7 != 0 {
+            return Err("GICH_LR.Priority holds priority bits [7:3] only; the low three bits must be 0 (IHI 0048B 5.3.10)");
+        }
         if self.cpuid > 7 {
             return Err("CPUID does not fit GICH_LR.CPUID (3 bits, IHI 0048B 5.3.10)");
         }
