@@ -223,3 +223,80 @@ impl Lr {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// IHI 0048B 5.3.10, worked by hand: 0x9a006c1b = 1001 1010 0000 0000
+    /// 0110 1100 0001 1011: HW=1, Grp1=0, State=01, Priority[27:23]=10100
+    /// (0xa0), PhysicalID[19:10]=0b0000011011 (27), VirtualID=27.
+    #[test]
+    fn gicv2_example_value() {
+        let lr = Lr::from_v2(0x9a00_6c1b);
+        assert_eq!(
+            lr,
+            Lr { state: LrState::Pending, hw: true, group: 0, priority: 0xa0, vintid: 27, pintid: 27, eoi: false, cpuid: 0 }
+        );
+        assert_eq!(lr.to_v2(), 0x9a00_6c1b);
+    }
+
+    /// HW=0 on GICv2: bit 19 is EOI and bits [12:10] the SGI source CPUID.
+    /// Group 1 active SGI 5 from CPU 3, priority 0x08, EOI: 0x6000_0000
+    /// (Grp1|Active) | 0x0080_0000 (priority field 1 << 23) | 0x8_0000 | 0xc00 | 5.
+    #[test]
+    fn gicv2_sgi_with_cpuid_and_eoi() {
+        let v = 0x6088_0c05;
+        let lr = Lr::from_v2(v);
+        assert_eq!(
+            lr,
+            Lr { state: LrState::Active, hw: false, group: 1, priority: 0x08, vintid: 5, pintid: 0, eoi: true, cpuid: 3 }
+        );
+        assert_eq!(lr.to_v2(), v);
+    }
+
+    /// IHI 0069H 12.4.6, by hand: State pending (1 << 62), HW (1 << 61),
+    /// Group 1 (1 << 60), Priority 0xa0 << 48, pINTID 48 << 32, vINTID 48.
+    #[test]
+    fn gicv3_hw_value() {
+        let v = 0x70a0_0030_0000_0030u64;
+        let lr = Lr::from_v3(v);
+        assert_eq!(
+            lr,
+            Lr { state: LrState::Pending, hw: true, group: 1, priority: 0xa0, vintid: 48, pintid: 48, eoi: false, cpuid: 0 }
+        );
+        assert_eq!(lr.to_v3(), v);
+    }
+
+    /// HW=0 on GICv3: bit 41 is EOI; an LPI vINTID uses the full 32 bits.
+    #[test]
+    fn gicv3_lpi_with_eoi() {
+        let v = 0x8080_0200_0000_2000u64;
+        let lr = Lr::from_v3(v);
+        assert_eq!(
+            lr,
+            Lr { state: LrState::Active, hw: false, group: 0, priority: 0x80, vintid: 8192, pintid: 0, eoi: true, cpuid: 0 }
+        );
+        assert_eq!(lr.to_v3(), v);
+    }
+
+    #[test]
+    fn checks_reject_what_the_layout_cannot_hold() {
+        let mut lr = Lr { state: LrState::Pending, priority: 0xa0, vintid: 1024, ..Lr::EMPTY };
+        assert!(lr.check_v2().unwrap_err().contains("VirtualID"));
+        assert!(lr.check_v3().is_ok());
+        lr.vintid = 40;
+        lr.priority = 0xa4;
+        assert!(lr.check_v2().unwrap_err().contains("bits [7:3]"));
+        lr.priority = 0xa0;
+        lr.cpuid = 1;
+        assert!(lr.check_v2().unwrap_err().contains("virtual SGI"));
+        assert!(lr.check_v3().unwrap_err().contains("no CPUID"));
+    }
+
+    #[test]
+    fn words_round_trip() {
+        let lr = Lr { state: LrState::PendingActive, hw: true, group: 1, priority: 0xf8, vintid: 8200, pintid: 0x1fff, eoi: false, cpuid: 0 };
+        assert_eq!(Lr::from_words(lr.to_words()), lr);
+    }
+}

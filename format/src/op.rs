@@ -345,3 +345,61 @@ impl Op {
         Ok((op, step, 1 + n))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::regs;
+
+    #[test]
+    fn every_op_round_trips() {
+        let reg = regs::lookup("GICH_LR3").unwrap().id;
+        let sys = regs::lookup("ICV_PMR_EL1").unwrap().id;
+        let ops = [
+            Op::PhysPend(48),
+            Op::PhysUnpend(3),
+            Op::PhysAck(Group::G0),
+            Op::PhysEoi(27, Group::G1),
+            Op::PhysDir(27),
+            Op::PhysPrio(40, 0x80),
+            Op::PhysEnable(40, false),
+            Op::PhysRead(23, PhysState::Active),
+            Op::LrWrite(3, Lr { vintid: 8192, priority: 0x10, ..Lr::EMPTY }),
+            Op::LrRead(15),
+            Op::VifWrite(VifReg::Hcr, 0xf800_0005),
+            Op::VifRead(VifReg::Elrsr),
+            Op::RegRead(reg),
+            Op::RegWrite(sys, 0x1_0000_00f0),
+            Op::Guest(GuestOp::Eoi(8192, Group::G1)),
+            Op::Guest(GuestOp::WriteReg(reg, u64::MAX)),
+            Op::Guest(GuestOp::WaitVirq(250)),
+            Op::WaitMaintenance(100),
+            Op::OnCpu { cpu: 1, count: 4 },
+        ];
+        for (i, op) in ops.iter().enumerate() {
+            let w = op.encode(i as u16 + 1);
+            let (back, step, n) = Op::decode(w.as_slice()).unwrap();
+            assert_eq!((back, step, n), (*op, i as u16 + 1, w.as_slice().len()), "{op:?}");
+        }
+    }
+
+    #[test]
+    fn decode_rejects_garbage() {
+        assert_eq!(Op::decode(&[]), Err(DecodeError::Truncated));
+        assert_eq!(Op::decode(&[0x0000_0201]), Err(DecodeError::Truncated));
+        assert!(matches!(Op::decode(&[0xff]), Err(DecodeError::BadOpcode(_))));
+    }
+
+    #[test]
+    fn register_names_resolve_both_ways() {
+        for (name, _) in regs::known_names().filter(|(_, indexed)| !indexed) {
+            let info = regs::lookup(name).unwrap();
+            assert_eq!(regs::name_of(info.id), Some((name, None)), "{name}");
+        }
+        let id = regs::lookup("GICD_ISPENDR2").unwrap().id;
+        assert_eq!(id, RegId::Mmio { frame: regs::Frame::Gicd, offset: 0x208, width: 32 });
+        assert_eq!(regs::name_of(id), Some(("GICD_ISPENDR", Some(2))));
+        assert!(regs::lookup("GICH_LR64").is_none());
+        assert!(regs::lookup("GICH_LR01").is_none());
+    }
+}

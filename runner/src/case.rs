@@ -258,6 +258,7 @@ impl<'a> Parser<'a> {
     fn lr_fields(&self, toks: &[Tok], mut i: usize) -> Result<Lr, CaseError> {
         let mut lr = Lr::EMPTY;
         let mut state_seen = false;
+        let first = i;
         if i >= toks.len() {
             return Err(self.err(self.end_col(toks), "expected List Register fields (state, vintid N, ...)"));
         }
@@ -306,10 +307,10 @@ impl<'a> Parser<'a> {
             i += 1;
         }
         if !state_seen {
-            return Err(self.err(toks[0].col, "a List Register write must give the State (invalid, pending, active or pending+active)"));
+            return Err(self.err(toks[first].col, "a List Register write must give the State (invalid, pending, active or pending+active)"));
         }
         if lr.hw && !toks.iter().any(|t| t.text == "pintid") {
-            return Err(self.err(toks[0].col, "an LR with `hw` needs `pintid N`"));
+            return Err(self.err(toks[first].col, "an LR with `hw` needs `pintid N`"));
         }
         Ok(lr)
     }
@@ -783,5 +784,143 @@ impl Case {
             count += 1;
         }
         Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "aim: a\nspec: IHI0069H 6.3\ngic: v2 v3 v4\n";
+
+    fn parse_str(text: &str) -> Result<Case, CaseError> {
+        parse(Path::new("cases/t/x.case"), "t/x", text)
+    }
+
+    fn err(text: &str) -> String {
+        parse_str(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parses_header_and_statements() {
+        let c = parse_str(
+            "# comment\naim: first\naim: second\nspec: A\nspec: B\ngic: v4 v2\nsmp: 2\ntimeout: 5s\n\n\
+             lr 0 = vintid 27 pintid 27 hw group 1 prio 0xa0 pending  # trailing\n\
+             guest ack\nphys ack group0\nread phys active ppi 23\non cpu1 {\n  phys pend sgi 3\n}\nwait maintenance 50ms\n",
+        )
+        .unwrap();
+        assert_eq!(c.aim, "first second");
+        assert_eq!(c.spec, "A; B");
+        assert_eq!(c.gics, vec![GicVersion::V2, GicVersion::V4]);
+        assert_eq!((c.smp, c.timeout), (2, Duration::from_secs(5)));
+        let steps: Vec<u16> = c.stmts.iter().map(|s| s.step).collect();
+        assert_eq!(steps, vec![1, 2, 3, 4, 5, 7]);
+        assert_eq!(c.stmts[1].kind, StmtKind::Op(Op::Guest(GuestOp::Ack(Group::G1))));
+        assert_eq!(c.stmts[2].kind, StmtKind::Op(Op::PhysAck(Group::G0)));
+        assert_eq!(c.stmts[3].kind, StmtKind::Op(Op::PhysRead(23, PhysState::Active)));
+        match &c.stmts[4].kind {
+            StmtKind::OnCpu { cpu: 1, body, .. } => {
+                assert_eq!(body[0].step, 6);
+                assert_eq!(body[0].kind, StmtKind::Op(Op::PhysPend(3)));
+            }
+            k => panic!("{k:?}"),
+        }
+        assert_eq!(c.stmts[5].kind, StmtKind::Op(Op::WaitMaintenance(50)));
+        match &c.stmts[0].kind {
+            StmtKind::LrWrite { n: 0, lr, .. } => {
+                assert_eq!(lr.to_v2(), 0x9a00_6c1b | (1 << 30));
+            }
+            k => panic!("{k:?}"),
+        }
+    }
+
+    #[test]
+    fn hcr_and_vmcr_fields() {
+        let c = parse_str(&format!("{HEAD}hcr = En LRENPIE EOIcount 3\nvmcr = VENG1 VPMR 0xf0 VBPR1 2\n")).unwrap();
+        assert_eq!(c.stmts[0].kind, StmtKind::Op(Op::VifWrite(VifReg::Hcr, 1 | 4 | (3 << 27))));
+        assert_eq!(c.stmts[1].kind, StmtKind::Op(Op::VifWrite(VifReg::Vmcr, 2 | (0xf0 << 24) | (2 << 18))));
+    }
+
+    #[test]
+    fn errors_name_file_line_column_and_expectation() {
+        assert_eq!(err(&format!("{HEAD}phys pend ppi 40\n")), "cases/t/x.case:4:15: 40 is not a PPI INTID (16-31)");
+        assert_eq!(
+            err(&format!("{HEAD}guest frobnicate\n")),
+            "cases/t/x.case:4:7: unknown guest operation `frobnicate`; expected ack, eoi, dir, pmr, bpr, eoimode, enable, disable, wait virq, read, write"
+        );
+        assert_eq!(err(&format!("{HEAD}lr 0 = vintid 3 prio\n")), "cases/t/x.case:4:21: expected a priority (0-255) here, found end of line");
+        assert_eq!(err(&format!("{HEAD}lr 0 vintid 3\n")), "cases/t/x.case:4:6: expected `=`, found `vintid`");
+        assert_eq!(
+            err(&format!("{HEAD}lr 0 = vintid 3 group 1\n")),
+            "cases/t/x.case:4:8: a List Register write must give the State (invalid, pending, active or pending+active)"
+        );
+        assert_eq!(err(&format!("{HEAD}guest ack group1 extra\n")), "cases/t/x.case:4:18: unexpected `extra`: the statement ends before it");
+        assert_eq!(err(&format!("{HEAD}hcr = En Bogus\n")),
+            "cases/t/x.case:4:10: unknown hcr field `Bogus`; expected one of En, UIE, LRENPIE, NPIE, VGrp0EIE, VGrp0DIE, VGrp1EIE, VGrp1DIE, EOIcount");
+        assert!(err(&format!("{HEAD}read ICH_FOO_EL2\n")).starts_with("cases/t/x.case:4:6: unknown register `ICH_FOO_EL2`; known: ICH_HCR_EL2,"));
+        assert_eq!(err("aim: a\nspec: b\ngic: v2 v5\n"), "cases/t/x.case:3:9: unknown GIC version `v5`; expected v2, v3 or v4");
+        assert_eq!(err("aim: a\nspec: b\n"), "cases/t/x.case:1:1: missing `gic:` header line");
+        assert_eq!(err(&format!("{HEAD}on cpu1 {{\nguest ack\n")), "cases/t/x.case:4:4: `on cpuN {` block is never closed with `}`");
+        assert_eq!(
+            err(&format!("{HEAD}on cpu1 {{\n}}\n")),
+            "cases/t/x.case:4:4: cpu1 does not exist: the case says `smp: 1` (PEs cpu0..cpu0)"
+        );
+        assert_eq!(err(&format!("{HEAD}}}\n")), "cases/t/x.case:4:1: `}` without an open `on cpuN {` block");
+        assert_eq!(err(&format!("{HEAD}guest ack\nsmp: 2\n")), "cases/t/x.case:5:1: header lines (`key: value`) must come before the first statement");
+        assert_eq!(err(&format!("{HEAD}wait maintenance 5s\n")), "cases/t/x.case:4:18: expected a bound such as `200ms`, found `5s`");
+        assert_eq!(err("aim: a\nspec: b\ngic: v3\ncolour: red\n"), "cases/t/x.case:4:1: unknown header `colour:`; expected aim, spec, gic, smp or timeout");
+    }
+
+    #[test]
+    fn version_specific_errors_come_from_compile() {
+        let c = parse_str(&format!("{HEAD}read ICH_HCR_EL2\n")).unwrap();
+        assert!(c.compile(GicVersion::V3).is_ok());
+        assert_eq!(
+            c.compile(GicVersion::V2).unwrap_err().to_string(),
+            "cases/t/x.case:4:6: register ICH_HCR_EL2 does not exist on GICv2; list only the versions it applies to in `gic:`"
+        );
+        let c = parse_str(&format!("{HEAD}lr 0 = vintid 8192 group 1 prio 0xa0 pending\n")).unwrap();
+        assert!(c.compile(GicVersion::V3).is_ok());
+        assert_eq!(
+            c.compile(GicVersion::V2).unwrap_err().to_string(),
+            "cases/t/x.case:4:8: on GICv2: vINTID does not fit GICH_LR.VirtualID (10 bits, IHI 0048B 5.3.10)"
+        );
+        let c = parse_str(&format!("{HEAD}guest read ICH_HCR_EL2\n")).unwrap();
+        assert_eq!(
+            c.compile(GicVersion::V3).unwrap_err().to_string(),
+            "cases/t/x.case:4:12: ICH_HCR_EL2 is accessed from the other side: use `read`/`write` (hypervisor side)"
+        );
+        let c = parse_str(&format!("{HEAD}write ICH_VTR_EL2 1\n")).unwrap();
+        assert_eq!(c.compile(GicVersion::V3).unwrap_err().to_string(), "cases/t/x.case:4:7: ICH_VTR_EL2 is read-only");
+    }
+
+    #[test]
+    fn compiles_header_and_on_cpu_block() {
+        let c = parse_str("aim: a\nspec: b\ngic: v3\nsmp: 2\non cpu1 {\nphys pend ppi 20\nguest ack\n}\nread lr 1\n").unwrap();
+        let w = c.compile(GicVersion::V3).unwrap();
+        assert_eq!(&w[..4], &[proto::CASE_MAGIC, proto::FORMAT_VERSION, 3, 2]);
+        assert_eq!(w[4] as usize, w.len() - proto::HEADER_WORDS);
+        let ops = &w[proto::HEADER_WORDS..];
+        let (op, step, n) = Op::decode(ops).unwrap();
+        assert_eq!((op, step), (Op::OnCpu { cpu: 1, count: 2 }, 1));
+        let (op, step, m) = Op::decode(&ops[n..]).unwrap();
+        assert_eq!((op, step), (Op::PhysPend(20), 2));
+        let (op, step, k) = Op::decode(&ops[n + m..]).unwrap();
+        assert_eq!((op, step), (Op::Guest(GuestOp::Ack(Group::G1)), 3));
+        let (op, step, _) = Op::decode(&ops[n + m + k..]).unwrap();
+        assert_eq!((op, step), (Op::LrRead(1), 4));
+    }
+
+    #[test]
+    fn every_committed_case_parses_and_compiles() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let cases = crate::suite::discover(&root.join("cases")).unwrap();
+        assert!(cases.len() >= 8, "expected the committed cases, found {}", cases.len());
+        for c in cases {
+            let case = c.parsed.unwrap();
+            for v in &case.gics {
+                case.compile(*v).unwrap();
+            }
+        }
     }
 }

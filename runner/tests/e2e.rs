@@ -1,0 +1,125 @@
+//! End to end: the real test kernel under the real QEMU.
+//!
+//! Needs `qemu-system-aarch64` and the `aarch64-unknown-none` target;
+//! `cargo xtask ci` (and `.ci/run`) installs both first. Fails, with the
+//! install command, when they are missing.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use gic_case::proto::Outcome;
+use gic_case::GicVersion;
+use runner::qemu::Qemu;
+use runner::suite::{self, Options};
+use runner::toolchain;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn setup() -> &'static (PathBuf, Qemu) {
+    static S: OnceLock<(PathBuf, Qemu)> = OnceLock::new();
+    S.get_or_init(|| {
+        toolchain::ensure_target().unwrap_or_else(|e| panic!("{e}"));
+        let kernel = toolchain::build_kernel(&root()).unwrap_or_else(|e| panic!("{e}"));
+        let qemu = runner::qemu::find(None).unwrap_or_else(|e| panic!("{e}"));
+        (kernel, qemu)
+    })
+}
+
+fn opts(cases: PathBuf, expected: PathBuf, log: &str, filters: &[&str]) -> Options {
+    let (kernel, qemu) = setup().clone();
+    Options {
+        cases_dir: cases,
+        expected_dir: expected,
+        kernel,
+        qemu,
+        gics: GicVersion::ALL.to_vec(),
+        filters: filters.iter().map(|s| s.to_string()).collect(),
+        jobs: 2,
+        bless: false,
+        log_dir: std::env::temp_dir().join(format!("gicv-e2e-{}-{log}", std::process::id())),
+    }
+}
+
+#[test]
+fn committed_lr_cases_pass_or_are_known_deviations_on_every_gic() {
+    let r = root();
+    let rep = suite::run(&opts(r.join("cases"), r.join("expected"), "lr", &["lr/"]), &|_| {}).unwrap();
+    let ran: Vec<_> = rep.runs.iter().filter(|r| r.outcome != Outcome::Skip).collect();
+    assert!(ran.len() >= 8 * 2, "expected the lr cases on several GIC versions, got {}", ran.len());
+    for v in GicVersion::ALL {
+        assert!(ran.iter().any(|r| r.gic == Some(v) && r.outcome == Outcome::Pass), "nothing passed on {}", v.name());
+    }
+    let bad: Vec<_> = ran.iter().filter(|r| r.outcome.is_failure()).map(|r| format!("{} {:?} {:?}\n{}", r.case, r.gic, r.outcome, r.detail)).collect();
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+fn scratch(name: &str, case: &str, golden: &str) -> (PathBuf, PathBuf) {
+    let d = std::env::temp_dir().join(format!("gicv-e2e-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(d.join("cases/x")).unwrap();
+    fs::create_dir_all(d.join("expected/x")).unwrap();
+    fs::write(d.join(format!("cases/x/{name}.case")), case).unwrap();
+    fs::write(d.join(format!("expected/x/{name}.json")), golden).unwrap();
+    (d.join("cases"), d.join("expected"))
+}
+
+#[test]
+fn guest_trap_to_el2_is_a_crash_with_decoded_syndrome() {
+    // ICH_HCR_EL2.TALL1 (bit 12) traps the guest's Group 1 ICV accesses to EL2
+    // (IHI 0069H 12.4.3): the kernel reports it as a crash of the guest.
+    let (c, e) = scratch(
+        "trap",
+        "aim: trap\nspec: IHI0069H 12.4.3\ngic: v3\nwrite ICH_HCR_EL2 0x1001\nguest ack group1\n",
+        r#"{"all":[{"step":2,"op":"guest ack","INTID":1023}]}"#,
+    );
+    let rep = suite::run(&opts(c, e, "trap", &[]), &|_| {}).unwrap();
+    let r = rep.runs.iter().find(|r| r.gic == Some(GicVersion::V3)).unwrap();
+    assert_eq!(r.outcome, Outcome::Crash, "{}", r.detail);
+    assert!(r.detail.contains("trapped to EL2 exception at EL1 on cpu0: EC=0x18"), "{}", r.detail);
+}
+
+#[test]
+fn guest_that_outlives_the_time_limit_is_a_timeout() {
+    let (c, e) = scratch(
+        "slow",
+        "aim: slow\nspec: none\ngic: v3\ntimeout: 1s\nread lr 0\nguest wait virq 10000ms\n",
+        r#"{"all":[{"step":1,"op":"read lr","LR":0}]}"#,
+    );
+    let rep = suite::run(&opts(c, e, "slow", &[]), &|_| {}).unwrap();
+    let r = rep.runs.iter().find(|r| r.gic == Some(GicVersion::V3)).unwrap();
+    assert_eq!(r.outcome, Outcome::Timeout, "{}", r.detail);
+    assert!(r.detail.contains("events seen before it stopped (1)"), "{}", r.detail);
+}
+
+#[test]
+fn header_reports_what_the_hardware_advertises() {
+    let (c, e) = scratch("hdr", "aim: h\nspec: none\ngic: v2 v3 v4\n", r#"{"all":[]}"#);
+    let (kernel, qemu) = setup();
+    let case = runner::case::parse(&c.join("x/hdr.case"), "x/hdr", &fs::read_to_string(c.join("x/hdr.case")).unwrap()).unwrap();
+    let _ = e;
+    for v in GicVersion::ALL {
+        let dir = std::env::temp_dir().join(format!("gicv-e2e-{}-hdr-{}", std::process::id(), v.name()));
+        let res = runner::qemu::run(&runner::qemu::Launch {
+            qemu,
+            kernel,
+            case_image: &case.compile(v).unwrap(),
+            gic: v,
+            smp: 1,
+            timeout: std::time::Duration::from_secs(10),
+            dir: &dir,
+        })
+        .unwrap();
+        let out = runner::events::parse(&res.output);
+        let h = out.header.expect("header line");
+        assert_eq!(h["gic"], v.name());
+        assert_eq!(h["ArchRev"], if v == GicVersion::V2 { 2 } else { v as u32 });
+        assert!(h["ListRegs"].as_u64().is_some() && h["PRIbits"].as_u64().is_some());
+        if v != GicVersion::V2 {
+            assert_eq!(h["VLPIS"], v == GicVersion::V4);
+        }
+        assert!(out.ended && out.events.is_empty());
+    }
+}
