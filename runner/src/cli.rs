@@ -179,8 +179,7 @@ fn run(a: RunArgs, bless: bool) -> i32 {
     let progress = |r: &suite::RunReport| println!("{}", report::line(r));
     match suite::run(&opts, &progress) {
         Ok(rep) => {
-            print!("{}", report::render(&rep, &qemu.version));
-            println!("gicv: finished in {:.1}s", start.elapsed().as_secs_f64());
+            print!("{}", report::render(&rep, &qemu.version, start.elapsed()));
             i32::from(rep.failed())
         }
         Err(e) => {

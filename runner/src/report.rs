@@ -28,8 +28,8 @@ pub fn line(r: &RunReport) -> String {
     format!("{:<7} {gic} {}{t}", r.outcome.name(), r.case)
 }
 
-/// The full report after the run.
-pub fn render(s: &SuiteReport, qemu: &str) -> String {
+/// The full report after the run; its last line is `gicv: N passed, N failed, N skipped`.
+pub fn render(s: &SuiteReport, qemu: &str, elapsed: std::time::Duration) -> String {
     let mut out = String::new();
     let noteworthy: Vec<&RunReport> =
         s.runs.iter().filter(|r| !matches!(r.outcome, Outcome::Pass | Outcome::Skip)).collect();
@@ -67,6 +67,7 @@ pub fn render(s: &SuiteReport, qemu: &str) -> String {
     let n = |o: Outcome| c.get(&o).copied().unwrap_or(0);
     let passed = n(Outcome::Pass) + n(Outcome::XFail);
     let failed: usize = ORDER.iter().filter(|o| o.is_failure()).map(|o| n(*o)).sum();
-    let _ = writeln!(out, "\ngicv: {passed} passed, {failed} failed, {} skipped", n(Outcome::Skip));
+    let _ = writeln!(out, "\ngicv: finished in {:.1}s", elapsed.as_secs_f64());
+    let _ = writeln!(out, "gicv: {passed} passed, {failed} failed, {} skipped", n(Outcome::Skip));
     out
 }
