@@ -140,7 +140,7 @@ fn v2_op(op: GuestOp) -> u64 {
 }
 
 fn v3_op(op: GuestOp) -> u64 {
-    // SAFETY (for every block below): at EL1 with HCR_EL2.IMO/FMO set and
+    // SAFETY: at EL1 with HCR_EL2.IMO/FMO set and
     // ICC_SRE_EL2.Enable = 1 these encodings are the ICV_* registers of the
     // vCPU (IHI 0069H 12.3); the side effects are exactly the op's.
     unsafe {

@@ -44,7 +44,7 @@ fn root() -> PathBuf {
 }
 
 fn with_root(mut a: RunArgs) -> RunArgs {
-    if a.root == PathBuf::from(".") {
+    if a.root.as_os_str() == "." {
         a.root = root();
     }
     a
