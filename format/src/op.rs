@@ -106,6 +106,10 @@ pub enum Op {
     Guest(GuestOp),
     /// Unmask IRQs at EL2 and wait, at most the given milliseconds, for the maintenance interrupt.
     WaitMaintenance(u32),
+    /// Drive the executing PE's EL1 physical timer output (PPI 30 on QEMU
+    /// `virt`), a level-sensitive line: `true` asserts it (CNTP_CVAL_EL0 = 0,
+    /// CNTP_CTL_EL0.ENABLE = 1), `false` deasserts it (ENABLE = 0).
+    Timer(bool),
     /// The next `count` ops run on PE `cpu`; the issuing PE waits for them.
     OnCpu {
         /// Target PE (index, i.e. MPIDR Aff0 on QEMU virt).
@@ -144,6 +148,7 @@ mod code {
     pub const GUEST: u32 = 15;
     pub const WAIT_MAINT: u32 = 16;
     pub const ON_CPU: u32 = 17;
+    pub const TIMER: u32 = 18;
 
     pub const G_ACK: u32 = 1;
     pub const G_EOI: u32 = 2;
@@ -285,6 +290,10 @@ impl Op {
                 w.push(cpu).push(count);
                 ON_CPU
             }
+            Op::Timer(on) => {
+                w.push(on as u32);
+                TIMER
+            }
         };
         w.buf[0] = op | (((w.len - 1) as u32) << 8) | ((step as u32) << 16);
         w
@@ -340,6 +349,7 @@ impl Op {
             }),
             WAIT_MAINT => Op::WaitMaintenance(arg(0)?),
             ON_CPU => Op::OnCpu { cpu: arg(0)?, count: arg(1)? },
+            TIMER => Op::Timer(arg(0)? != 0),
             _ => return Err(DecodeError::BadOpcode(hdr)),
         };
         Ok((op, step, 1 + n))
@@ -375,6 +385,7 @@ mod tests {
             Op::Guest(GuestOp::WaitVirq(250)),
             Op::WaitMaintenance(100),
             Op::OnCpu { cpu: 1, count: 4 },
+            Op::Timer(true),
         ];
         for (i, op) in ops.iter().enumerate() {
             let w = op.encode(i as u16 + 1);

@@ -434,6 +434,16 @@ impl<'a> Parser<'a> {
                 self.no_more(toks, 3)?;
                 return Ok(StmtKind::Reg { name, col, info, write: Some(v), guest: false });
             }
+            "timer" => {
+                let t1 = self.need(toks, 1, "`on` or `off`")?;
+                let on = match t1.text.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    o => return Err(self.err(t1.col, format!("expected `on` or `off`, found `{o}`"))),
+                };
+                self.no_more(toks, 2)?;
+                Op::Timer(on)
+            }
             "wait" => {
                 let t1 = self.need(toks, 1, "`maintenance`")?;
                 if t1.text != "maintenance" {
@@ -531,7 +541,7 @@ impl<'a> Parser<'a> {
                     t0.col,
                     format!(
                         "unknown statement `{other}`; expected phys, lr, read, write, hcr, vmcr, apr, guest, wait, \
-                         or `on cpuN {{`"
+                         timer, or `on cpuN {{`"
                     ),
                 ))
             }

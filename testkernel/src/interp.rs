@@ -323,6 +323,7 @@ fn exec(op: Op, step: u16) {
         }
         Op::Guest(g) => guest_op(g, step),
         Op::WaitMaintenance(ms) => wait_maintenance(step, ms),
+        Op::Timer(on) => platform::timer::el1_physical_timer_output(on),
         Op::OnCpu { .. } => fatal(KernelExit::BadCase, "nested on-cpu block"),
     }
 }

@@ -28,6 +28,8 @@ entry!(main);
 
 /// Per-PE initialisation: GIC CPU interface and virtual interface, EL1 guest state.
 pub fn init_this_pe() {
+    // Timers off: their PPIs must stay quiet unless a case drives them.
+    platform::timer::el1_physical_timer_output(false);
     gic::init_cpu();
     guest::init();
 }

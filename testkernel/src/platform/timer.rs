@@ -52,3 +52,19 @@ pub fn wait_until(ms: u32, mut cond: impl FnMut() -> bool) -> bool {
         super::spin_hint();
     }
 }
+
+/// Drives the EL1 physical timer's output, a level-sensitive PPI (30 on
+/// QEMU `virt`): asserted with a compare value in the past and the timer
+/// enabled and unmasked, deasserted by disabling it. At EL2 with
+/// `HCR_EL2.E2H` = 0, `CNTP_*_EL0` are the EL1 physical timer's registers.
+pub fn el1_physical_timer_output(assert: bool) {
+    // SAFETY: the EL1 physical timer is not used by the kernel or the guest
+    // for anything else; this only changes its interrupt output.
+    unsafe {
+        if assert {
+            asm!("msr cntp_cval_el0, xzr", "msr cntp_ctl_el0, {one}", "isb", one = in(reg) 1u64, options(nostack));
+        } else {
+            asm!("msr cntp_ctl_el0, xzr", "isb", options(nostack));
+        }
+    }
+}
