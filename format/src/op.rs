@@ -110,6 +110,17 @@ pub enum Op {
     /// `virt`), a level-sensitive line: `true` asserts it (CNTP_CVAL_EL0 = 0,
     /// CNTP_CTL_EL0.ENABLE = 1), `false` deasserts it (ENABLE = 0).
     Timer(bool),
+    /// Add a virtual interrupt to the executing PE's software queue (the
+    /// hypervisor's list of pending interrupts that do not fit in the LRs):
+    /// vINTID, group, priority.
+    Queue(u32, u8, u8),
+    /// Run the hypervisor loop on the executing PE for at most the given
+    /// number of guest interrupts: refill free LRs (ELRSR) from the queue,
+    /// highest priority first, clearing UIE/NPIE once the queue is empty;
+    /// before each guest step take an asserted maintenance interrupt and
+    /// refill from its handler; the guest waits for a vIRQ/vFIQ, acknowledges
+    /// and EOIs it.
+    Serve(u32),
     /// The next `count` ops run on PE `cpu`; the issuing PE waits for them.
     OnCpu {
         /// Target PE (index, i.e. MPIDR Aff0 on QEMU virt).
@@ -149,6 +160,8 @@ mod code {
     pub const WAIT_MAINT: u32 = 16;
     pub const ON_CPU: u32 = 17;
     pub const TIMER: u32 = 18;
+    pub const QUEUE: u32 = 19;
+    pub const SERVE: u32 = 20;
 
     pub const G_ACK: u32 = 1;
     pub const G_EOI: u32 = 2;
@@ -294,6 +307,14 @@ impl Op {
                 w.push(on as u32);
                 TIMER
             }
+            Op::Queue(vintid, group, prio) => {
+                w.push(vintid).push(group as u32 | ((prio as u32) << 8));
+                QUEUE
+            }
+            Op::Serve(max) => {
+                w.push(max);
+                SERVE
+            }
         };
         w.buf[0] = op | (((w.len - 1) as u32) << 8) | ((step as u32) << 16);
         w
@@ -350,6 +371,8 @@ impl Op {
             WAIT_MAINT => Op::WaitMaintenance(arg(0)?),
             ON_CPU => Op::OnCpu { cpu: arg(0)?, count: arg(1)? },
             TIMER => Op::Timer(arg(0)? != 0),
+            QUEUE => Op::Queue(arg(0)?, (arg(1)? & 1) as u8, (arg(1)? >> 8) as u8),
+            SERVE => Op::Serve(arg(0)?),
             _ => return Err(DecodeError::BadOpcode(hdr)),
         };
         Ok((op, step, 1 + n))
@@ -386,6 +409,8 @@ mod tests {
             Op::WaitMaintenance(100),
             Op::OnCpu { cpu: 1, count: 4 },
             Op::Timer(true),
+            Op::Queue(8200, 1, 0xa0),
+            Op::Serve(16),
         ];
         for (i, op) in ops.iter().enumerate() {
             let w = op.encode(i as u16 + 1);

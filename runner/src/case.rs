@@ -434,6 +434,32 @@ impl<'a> Parser<'a> {
                 self.no_more(toks, 3)?;
                 return Ok(StmtKind::Reg { name, col, info, write: Some(v), guest: false });
             }
+            "queue" => {
+                let mut vintid = None;
+                let (mut group, mut prio) = (1u8, 0xa0u8);
+                let mut i = 1;
+                while i < toks.len() {
+                    match toks[i].text.as_str() {
+                        "vintid" => vintid = Some(self.num(toks, i + 1, "a vINTID", u32::MAX as u64)? as u32),
+                        "group" => group = self.num(toks, i + 1, "a group (0 or 1)", 1)? as u8,
+                        "prio" => prio = self.num(toks, i + 1, "a priority (0-255)", 255)? as u8,
+                        o => {
+                            return Err(self.err(toks[i].col, format!("unknown queue field `{o}`; expected vintid N, group N, prio N")))
+                        }
+                    }
+                    i += 2;
+                }
+                let v = vintid.ok_or_else(|| self.err(toks[0].col, "`queue` needs `vintid N`"))?;
+                Op::Queue(v, group, prio)
+            }
+            "serve" => {
+                let n = self.num(toks, 1, "the most guest interrupts to serve (1-64)", 64)?;
+                if n == 0 {
+                    return Err(self.err(toks[1].col, "`serve` needs at least 1"));
+                }
+                self.no_more(toks, 2)?;
+                Op::Serve(n as u32)
+            }
             "timer" => {
                 let t1 = self.need(toks, 1, "`on` or `off`")?;
                 let on = match t1.text.as_str() {
@@ -541,7 +567,7 @@ impl<'a> Parser<'a> {
                     t0.col,
                     format!(
                         "unknown statement `{other}`; expected phys, lr, read, write, hcr, vmcr, apr, guest, wait, \
-                         timer, or `on cpuN {{`"
+                         timer, queue, serve, or `on cpuN {{`"
                     ),
                 ))
             }
@@ -842,6 +868,17 @@ mod tests {
             }
             k => panic!("{k:?}"),
         }
+    }
+
+    #[test]
+    fn queue_and_serve() {
+        let c = parse_str(&format!("{HEAD}queue vintid 40 group 0 prio 0xc0\nqueue vintid 41\nserve 16\n")).unwrap();
+        assert_eq!(c.stmts[0].kind, StmtKind::Op(Op::Queue(40, 0, 0xc0)));
+        assert_eq!(c.stmts[1].kind, StmtKind::Op(Op::Queue(41, 1, 0xa0)));
+        assert_eq!(c.stmts[2].kind, StmtKind::Op(Op::Serve(16)));
+        assert_eq!(err(&format!("{HEAD}queue group 0\n")), "cases/t/x.case:4:1: `queue` needs `vintid N`");
+        assert_eq!(err(&format!("{HEAD}serve 0\n")), "cases/t/x.case:4:7: `serve` needs at least 1");
+        assert_eq!(err(&format!("{HEAD}timer maybe\n")), "cases/t/x.case:4:7: expected `on` or `off`, found `maybe`");
     }
 
     #[test]

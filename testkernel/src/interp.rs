@@ -324,6 +324,14 @@ fn exec(op: Op, step: u16) {
         Op::Guest(g) => guest_op(g, step),
         Op::WaitMaintenance(ms) => wait_maintenance(step, ms),
         Op::Timer(on) => platform::timer::el1_physical_timer_output(on),
+        Op::Queue(vintid, group, prio) => {
+            if !crate::hyp::enqueue(vintid, group, prio) {
+                let mut l = event(step, "queue");
+                l.str("error", "queue full");
+                done(l);
+            }
+        }
+        Op::Serve(max) => serve(step, max),
         Op::OnCpu { .. } => fatal(KernelExit::BadCase, "nested on-cpu block"),
     }
 }
@@ -390,7 +398,9 @@ fn guest_op(g: GuestOp, step: u16) {
     }
 }
 
-fn wait_maintenance(step: u16, ms: u32) {
+/// Enables the maintenance PPI, unmasks IRQs at EL2 for at most `ms`, and
+/// returns the INTID and MISR the handler saw if an interrupt was taken.
+pub fn take_maintenance(ms: u32) -> Option<(u32, u64)> {
     let m = &MAINT[cpu_index()];
     m.taken.store(false, Ordering::Relaxed);
     gic::phys_enable(MAINTENANCE_INTID, true);
@@ -399,17 +409,35 @@ fn wait_maintenance(step: u16, ms: u32) {
     let taken = wait_until(ms, || m.taken.load(Ordering::Acquire));
     platform::irq_mask();
     gic::phys_enable(MAINTENANCE_INTID, false);
+    taken.then(|| (m.intid.load(Ordering::Relaxed), m.misr.load(Ordering::Relaxed) as u64))
+}
+
+fn wait_maintenance(step: u16, ms: u32) {
     let mut l = event(step, "wait maintenance");
-    if taken {
-        l.str("result", "taken").num("INTID", m.intid.load(Ordering::Relaxed) as u64);
-        l.key("MISR").raw("{");
-        let misr = m.misr.load(Ordering::Relaxed) as u64;
-        for f in VifReg::Misr.fields() {
-            l.num(f.name, f.get(misr));
+    match take_maintenance(ms) {
+        Some((intid, misr)) => {
+            l.str("result", "taken").num("INTID", intid as u64);
+            l.key("MISR").raw("{");
+            for f in VifReg::Misr.fields() {
+                l.num(f.name, f.get(misr));
+            }
+            l.raw("}");
         }
-        l.raw("}");
-    } else {
-        l.str("result", "timeout");
+        None => {
+            l.str("result", "timeout");
+        }
     }
+    done(l);
+}
+
+fn serve(step: u16, max: u32) {
+    let r = crate::hyp::serve(max, |intid| {
+        let mut l = event(step, "serve");
+        l.num("INTID", intid as u64);
+        done(l);
+    });
+    let mut l = event(step, "serve done");
+    l.num("maintenance", r.maintenance as u64).num("queued", crate::hyp::queued() as u64);
+    l.str("result", if r.bounded { "bound reached" } else { "all delivered" });
     done(l);
 }

@@ -12,6 +12,7 @@
 
 mod gic;
 mod guest;
+mod hyp;
 mod interp;
 mod platform;
 
