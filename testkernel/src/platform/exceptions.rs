@@ -118,22 +118,13 @@ gicv_guest_return:
 .balign 0x800
 .global gicv_guest_vectors
 gicv_guest_vectors:
+// Current EL with SP0, current EL with SPx, lower EL AArch64, lower EL AArch32.
+.rept 4
     guest_vec {sync}
     guest_vec {irq}
     guest_vec {fiq}
     guest_vec {serror}
-    guest_vec {sync}
-    guest_vec {irq}
-    guest_vec {fiq}
-    guest_vec {serror}
-    guest_vec {sync}
-    guest_vec {irq}
-    guest_vec {fiq}
-    guest_vec {serror}
-    guest_vec {sync}
-    guest_vec {irq}
-    guest_vec {fiq}
-    guest_vec {serror}
+.endr
 "#,
     sync = const EXIT_SYNC,
     irq = const EXIT_IRQ,
