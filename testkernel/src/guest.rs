@@ -34,8 +34,9 @@ const GICV_AEOIR: usize = 0x24;
 const GICV_AHPPIR: usize = 0x28;
 const GICV_DIR: usize = 0x1000;
 
-/// Value a `WaitVirq` returns when no virtual interrupt came.
-pub const NO_VIRQ: u64 = u64::MAX;
+/// Value a `WaitVirq` returns when no virtual interrupt came (the guest
+/// then leaves with a normal exit, not an IRQ/FIQ one).
+const NO_VIRQ: u64 = u64::MAX;
 
 /// Runs `op` in the guest at EL1 and returns how it left.
 pub fn run(op: &GuestOp) -> GuestExit {

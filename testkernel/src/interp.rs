@@ -11,7 +11,7 @@ use gic_case::vif::VifReg;
 use gic_case::GicVersion;
 
 use crate::gic::{self, MAINTENANCE_INTID};
-use crate::guest::{self, NO_VIRQ};
+use crate::guest;
 use crate::platform::exceptions::{crash, ExitKind};
 use crate::platform::out::{exit, Line, OUTBOXES};
 use crate::platform::timer::wait_until;
@@ -108,20 +108,7 @@ pub fn fatal(kind: KernelExit, msg: &str) -> ! {
 pub fn run(ops: &'static [u32]) {
     CASE.store(ops.as_ptr() as usize, Ordering::Release);
     CASE_LEN.store(ops.len(), Ordering::Release);
-    let mut i = 0;
-    while i < ops.len() {
-        let (op, step, n) = decode_at(i);
-        i += n;
-        if let Op::OnCpu { cpu, count } = op {
-            let start = i;
-            for _ in 0..count {
-                i += decode_at(i).2;
-            }
-            run_on(cpu as usize, step, start, i - start);
-        } else {
-            exec(op, step);
-        }
-    }
+    run_range(0, ops.len());
 }
 
 fn decode_at(i: usize) -> (Op, u16, usize) {
@@ -157,12 +144,22 @@ fn run_on(cpu: usize, step: u16, start: usize, len: usize) {
     }
 }
 
+/// Executes the ops in words `start..start + len`; an `on cpuN` block (only
+/// at top level, which the parser guarantees) is handed to its PE.
 fn run_range(start: usize, len: usize) {
     let mut i = start;
     while i < start + len {
         let (op, step, n) = decode_at(i);
         i += n;
-        exec(op, step);
+        if let Op::OnCpu { cpu, count } = op {
+            let body = i;
+            for _ in 0..count {
+                i += decode_at(i).2;
+            }
+            run_on(cpu as usize, step, body, i - body);
+        } else {
+            exec(op, step);
+        }
     }
 }
 
@@ -376,7 +373,6 @@ fn guest_op(g: GuestOp, step: u16) {
             let r = match ex.kind {
                 ExitKind::Irq => "IRQ",
                 ExitKind::Fiq => "FIQ",
-                _ if v == NO_VIRQ => "timeout",
                 _ => "timeout",
             };
             l.str("result", r);

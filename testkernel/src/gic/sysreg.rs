@@ -48,26 +48,30 @@ pub fn ich_lr(n: u32) -> SysReg {
     ][n as usize & 15]
 }
 
-/// Defines a tiny accessor for a register the table does not carry
-/// (acknowledge/EOI registers whose access has side effects).
-macro_rules! sysreg_rw {
-    ($(#[$m:meta])* $rd:ident, $wr:ident, $enc:literal) => {
+/// Read accessor for a register the table does not carry (acknowledge and
+/// other registers whose access has side effects).
+macro_rules! sysreg_read {
+    ($(#[$m:meta])* $rd:ident, $enc:literal) => {
         $(#[$m])*
         ///
         /// # Safety
         /// The GICv3 CPU interface must be enabled for the current EL.
-        #[allow(dead_code)]
         pub unsafe fn $rd() -> u64 {
             let v: u64;
             // SAFETY: the caller guarantees the register is accessible.
             unsafe { asm!(concat!("mrs {}, ", $enc), out(reg) v, options(nomem, nostack)) };
             v
         }
+    };
+}
+
+/// Write accessor (followed by `ISB`) for a register the table does not carry.
+macro_rules! sysreg_write {
+    ($(#[$m:meta])* $wr:ident, $enc:literal) => {
         $(#[$m])*
         ///
         /// # Safety
-        /// As the read accessor.
-        #[allow(dead_code)]
+        /// The GICv3 CPU interface must be enabled for the current EL.
         pub unsafe fn $wr(v: u64) {
             // SAFETY: the caller guarantees the register is accessible.
             unsafe { asm!(concat!("msr ", $enc, ", {}"), "isb", in(reg) v, options(nostack)) };
@@ -75,33 +79,37 @@ macro_rules! sysreg_rw {
     };
 }
 
-sysreg_rw!(/// `ICC_IAR0_EL1` (ICV_IAR0_EL1 at EL1 with FMO).
-    iar0, _iar0_w, "S3_0_C12_C8_0");
-sysreg_rw!(/// `ICC_IAR1_EL1` (ICV_IAR1_EL1 at EL1 with IMO).
-    iar1, _iar1_w, "S3_0_C12_C12_0");
-sysreg_rw!(/// `ICC_EOIR0_EL1`.
-    _eoir0_r, eoir0, "S3_0_C12_C8_1");
-sysreg_rw!(/// `ICC_EOIR1_EL1`.
-    _eoir1_r, eoir1, "S3_0_C12_C12_1");
-sysreg_rw!(/// `ICC_DIR_EL1`.
-    _dir_r, dir, "S3_0_C12_C11_1");
-sysreg_rw!(/// `ICC_HPPIR0_EL1`.
-    hppir0, _hppir0_w, "S3_0_C12_C8_2");
-sysreg_rw!(/// `ICC_HPPIR1_EL1`.
-    hppir1, _hppir1_w, "S3_0_C12_C12_2");
-sysreg_rw!(/// `ICC_RPR_EL1`.
-    rpr, _rpr_w, "S3_0_C12_C11_3");
-sysreg_rw!(/// `ICC_PMR_EL1`.
-    pmr, set_pmr, "S3_0_C4_C6_0");
-sysreg_rw!(/// `ICC_BPR0_EL1`.
-    _bpr0, set_bpr0, "S3_0_C12_C8_3");
-sysreg_rw!(/// `ICC_BPR1_EL1`.
-    _bpr1, set_bpr1, "S3_0_C12_C12_3");
-sysreg_rw!(/// `ICC_CTLR_EL1`.
-    ctlr, set_ctlr, "S3_0_C12_C12_4");
-sysreg_rw!(/// `ICC_IGRPEN0_EL1`.
-    _igrpen0, set_igrpen0, "S3_0_C12_C12_6");
-sysreg_rw!(/// `ICC_IGRPEN1_EL1`.
-    _igrpen1, set_igrpen1, "S3_0_C12_C12_7");
-sysreg_rw!(/// `ICC_SRE_EL2`.
-    _sre_el2, set_sre_el2, "S3_4_C12_C9_5");
+sysreg_read!(/// `ICC_IAR0_EL1` (ICV_IAR0_EL1 at EL1 with FMO).
+    iar0, "S3_0_C12_C8_0");
+sysreg_read!(/// `ICC_IAR1_EL1` (ICV_IAR1_EL1 at EL1 with IMO).
+    iar1, "S3_0_C12_C12_0");
+sysreg_write!(/// `ICC_EOIR0_EL1`.
+    eoir0, "S3_0_C12_C8_1");
+sysreg_write!(/// `ICC_EOIR1_EL1`.
+    eoir1, "S3_0_C12_C12_1");
+sysreg_write!(/// `ICC_DIR_EL1`.
+    dir, "S3_0_C12_C11_1");
+sysreg_read!(/// `ICC_HPPIR0_EL1`.
+    hppir0, "S3_0_C12_C8_2");
+sysreg_read!(/// `ICC_HPPIR1_EL1`.
+    hppir1, "S3_0_C12_C12_2");
+sysreg_read!(/// `ICC_RPR_EL1`.
+    rpr, "S3_0_C12_C11_3");
+sysreg_read!(/// `ICC_PMR_EL1`.
+    pmr, "S3_0_C4_C6_0");
+sysreg_write!(/// `ICC_PMR_EL1`.
+    set_pmr, "S3_0_C4_C6_0");
+sysreg_write!(/// `ICC_BPR0_EL1`.
+    set_bpr0, "S3_0_C12_C8_3");
+sysreg_write!(/// `ICC_BPR1_EL1`.
+    set_bpr1, "S3_0_C12_C12_3");
+sysreg_read!(/// `ICC_CTLR_EL1`.
+    ctlr, "S3_0_C12_C12_4");
+sysreg_write!(/// `ICC_CTLR_EL1`.
+    set_ctlr, "S3_0_C12_C12_4");
+sysreg_write!(/// `ICC_IGRPEN0_EL1`.
+    set_igrpen0, "S3_0_C12_C12_6");
+sysreg_write!(/// `ICC_IGRPEN1_EL1`.
+    set_igrpen1, "S3_0_C12_C12_7");
+sysreg_write!(/// `ICC_SRE_EL2`.
+    set_sre_el2, "S3_4_C12_C9_5");

@@ -135,7 +135,6 @@ gicv_guest_vectors:
 unsafe extern "C" {
     fn gicv_enter_guest(pc: usize, sp: usize, spsr: u64, a0: u64, a1: u64, a2: u64);
     static gicv_guest_return: u8;
-    static gicv_guest_vectors: u8;
 }
 
 /// `SPSR_EL2` for entering EL1h with D, A, I and F masked.
@@ -166,7 +165,6 @@ pub fn init_guest_el1() {
             options(nostack),
         );
     }
-    let _ = &raw const gicv_guest_vectors;
 }
 
 /// Runs `entry(a0, a1, a2)` at EL1 on this PE until it exits with `HVC`.
