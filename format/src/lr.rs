@@ -84,16 +84,8 @@ pub struct Lr {
 
 impl Lr {
     /// An invalid, all-zero List Register.
-    pub const EMPTY: Lr = Lr {
-        state: LrState::Invalid,
-        hw: false,
-        group: 0,
-        priority: 0,
-        vintid: 0,
-        pintid: 0,
-        eoi: false,
-        cpuid: 0,
-    };
+    pub const EMPTY: Lr =
+        Lr { state: LrState::Invalid, hw: false, group: 0, priority: 0, vintid: 0, pintid: 0, eoi: false, cpuid: 0 };
 
     /// Encodes into the GICv2 `GICH_LR<n>` layout (IHI 0048B 5.3.10).
     ///
@@ -168,7 +160,9 @@ impl Lr {
             return Err("pINTID does not fit GICH_LR.PhysicalID (10 bits, IHI 0048B 5.3.10)");
         }
         if self.priority & 7 != 0 {
-            return Err("GICH_LR.Priority holds priority bits [7:3] only; the low three bits must be 0 (IHI 0048B 5.3.10)");
+            return Err(
+                "GICH_LR.Priority holds priority bits [7:3] only; the low three bits must be 0 (IHI 0048B 5.3.10)",
+            );
         }
         if self.cpuid > 7 {
             return Err("CPUID does not fit GICH_LR.CPUID (3 bits, IHI 0048B 5.3.10)");
@@ -236,7 +230,16 @@ mod tests {
         let lr = Lr::from_v2(0x9a00_6c1b);
         assert_eq!(
             lr,
-            Lr { state: LrState::Pending, hw: true, group: 0, priority: 0xa0, vintid: 27, pintid: 27, eoi: false, cpuid: 0 }
+            Lr {
+                state: LrState::Pending,
+                hw: true,
+                group: 0,
+                priority: 0xa0,
+                vintid: 27,
+                pintid: 27,
+                eoi: false,
+                cpuid: 0
+            }
         );
         assert_eq!(lr.to_v2(), 0x9a00_6c1b);
     }
@@ -250,7 +253,16 @@ mod tests {
         let lr = Lr::from_v2(v);
         assert_eq!(
             lr,
-            Lr { state: LrState::Active, hw: false, group: 1, priority: 0x08, vintid: 5, pintid: 0, eoi: true, cpuid: 3 }
+            Lr {
+                state: LrState::Active,
+                hw: false,
+                group: 1,
+                priority: 0x08,
+                vintid: 5,
+                pintid: 0,
+                eoi: true,
+                cpuid: 3
+            }
         );
         assert_eq!(lr.to_v2(), v);
     }
@@ -263,7 +275,16 @@ mod tests {
         let lr = Lr::from_v3(v);
         assert_eq!(
             lr,
-            Lr { state: LrState::Pending, hw: true, group: 1, priority: 0xa0, vintid: 48, pintid: 48, eoi: false, cpuid: 0 }
+            Lr {
+                state: LrState::Pending,
+                hw: true,
+                group: 1,
+                priority: 0xa0,
+                vintid: 48,
+                pintid: 48,
+                eoi: false,
+                cpuid: 0
+            }
         );
         assert_eq!(lr.to_v3(), v);
     }
@@ -275,7 +296,16 @@ mod tests {
         let lr = Lr::from_v3(v);
         assert_eq!(
             lr,
-            Lr { state: LrState::Active, hw: false, group: 0, priority: 0x80, vintid: 8192, pintid: 0, eoi: true, cpuid: 0 }
+            Lr {
+                state: LrState::Active,
+                hw: false,
+                group: 0,
+                priority: 0x80,
+                vintid: 8192,
+                pintid: 0,
+                eoi: true,
+                cpuid: 0
+            }
         );
         assert_eq!(lr.to_v3(), v);
     }
@@ -296,7 +326,16 @@ mod tests {
 
     #[test]
     fn words_round_trip() {
-        let lr = Lr { state: LrState::PendingActive, hw: true, group: 1, priority: 0xf8, vintid: 8200, pintid: 0x1fff, eoi: false, cpuid: 0 };
+        let lr = Lr {
+            state: LrState::PendingActive,
+            hw: true,
+            group: 1,
+            priority: 0xf8,
+            vintid: 8200,
+            pintid: 0x1fff,
+            eoi: false,
+            cpuid: 0,
+        };
         assert_eq!(Lr::from_words(lr.to_words()), lr);
     }
 }

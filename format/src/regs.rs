@@ -148,9 +148,7 @@ pub enum Frame {
 impl Frame {
     /// The frame for its number in the compiled encoding.
     pub fn from_u32(n: u32) -> Option<Frame> {
-        [Frame::Gicd, Frame::Gicc, Frame::Gich, Frame::Gicv, Frame::GicrRd, Frame::GicrSgi]
-            .get(n as usize)
-            .copied()
+        [Frame::Gicd, Frame::Gicc, Frame::Gich, Frame::Gicv, Frame::GicrRd, Frame::GicrSgi].get(n as usize).copied()
     }
 
     /// The GIC versions that have this frame.

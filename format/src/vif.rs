@@ -64,15 +64,8 @@ pub enum VifReg {
 
 impl VifReg {
     /// All of them.
-    pub const ALL: [VifReg; 7] = [
-        VifReg::Hcr,
-        VifReg::Vmcr,
-        VifReg::Misr,
-        VifReg::Eisr,
-        VifReg::Elrsr,
-        VifReg::Apr,
-        VifReg::Vtr,
-    ];
+    pub const ALL: [VifReg; 7] =
+        [VifReg::Hcr, VifReg::Vmcr, VifReg::Misr, VifReg::Eisr, VifReg::Elrsr, VifReg::Apr, VifReg::Vtr];
 
     /// Case-language name: `hcr`, `vmcr`, `misr`, `eisr`, `elrsr`, `apr`, `vtr`.
     pub fn name(self) -> &'static str {
@@ -158,11 +151,8 @@ pub const VMCR_FIELDS: &[Field] = &[
 /// `ICH_VTR_EL2` (IHI 0069 12.4.10) / `GICH_VTR` (IHI 0048B 5.3.3) common
 /// fields, as encoded: `ListRegs` is the number of LRs minus one, `PREbits`
 /// and `PRIbits` the number of bits minus one.
-pub const VTR_FIELDS: &[Field] = &[
-    Field::new("ListRegs", 0, 5),
-    Field::new("PREbits", 26, 3),
-    Field::new("PRIbits", 29, 3),
-];
+pub const VTR_FIELDS: &[Field] =
+    &[Field::new("ListRegs", 0, 5), Field::new("PREbits", 26, 3), Field::new("PRIbits", 29, 3)];
 
 /// Looks up a field of `reg` by name.
 pub fn field(reg: VifReg, name: &str) -> Option<&'static Field> {

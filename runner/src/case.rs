@@ -182,7 +182,8 @@ impl<'a> Parser<'a> {
 
     fn num(&self, toks: &[Tok], i: usize, what: &str, max: u64) -> Result<u64, CaseError> {
         let t = self.need(toks, i, what)?;
-        let v = parse_number(&t.text).ok_or_else(|| self.err(t.col, format!("expected {what} (a number), found `{}`", t.text)))?;
+        let v = parse_number(&t.text)
+            .ok_or_else(|| self.err(t.col, format!("expected {what} (a number), found `{}`", t.text)))?;
         if v > max {
             return Err(self.err(t.col, format!("{what} {v} is out of range (at most {max})")));
         }
@@ -307,7 +308,10 @@ impl<'a> Parser<'a> {
             i += 1;
         }
         if !state_seen {
-            return Err(self.err(toks[first].col, "a List Register write must give the State (invalid, pending, active or pending+active)"));
+            return Err(self.err(
+                toks[first].col,
+                "a List Register write must give the State (invalid, pending, active or pending+active)",
+            ));
         }
         if lr.hw && !toks.iter().any(|t| t.text == "pintid") {
             return Err(self.err(toks[first].col, "an LR with `hw` needs `pintid N`"));
@@ -322,7 +326,10 @@ impl<'a> Parser<'a> {
             let t = &toks[i];
             let f = vif::field(reg, &t.text).ok_or_else(|| {
                 let names: Vec<&str> = reg.fields().iter().map(|f| f.name).collect();
-                self.err(t.col, format!("unknown {} field `{}`; expected one of {}", reg.name(), t.text, names.join(", ")))
+                self.err(
+                    t.col,
+                    format!("unknown {} field `{}`; expected one of {}", reg.name(), t.text, names.join(", ")),
+                )
             })?;
             let val = if f.width == 1 && toks.get(i + 1).and_then(|n| parse_number(&n.text)).is_none() {
                 1
@@ -341,7 +348,8 @@ impl<'a> Parser<'a> {
         let w = |i: usize| toks.get(i).map(|t| t.text.as_str());
         let op = match t0.text.as_str() {
             "phys" => {
-                let t1 = self.need(toks, 1, "a physical operation (pend, unpend, ack, eoi, dir, prio, enable, disable)")?;
+                let t1 =
+                    self.need(toks, 1, "a physical operation (pend, unpend, ack, eoi, dir, prio, enable, disable)")?;
                 match t1.text.as_str() {
                     "pend" | "unpend" | "dir" | "enable" | "disable" => {
                         let (irq, i) = self.irq(toks, 2)?;
@@ -404,7 +412,11 @@ impl<'a> Parser<'a> {
                 Op::VifWrite(reg, v)
             }
             "read" => {
-                let t1 = self.need(toks, 1, "what to read (lr N, phys …, hcr, vmcr, misr, eisr, elrsr, apr, vtr, or a register name)")?;
+                let t1 = self.need(
+                    toks,
+                    1,
+                    "what to read (lr N, phys …, hcr, vmcr, misr, eisr, elrsr, apr, vtr, or a register name)",
+                )?;
                 if t1.text == "lr" {
                     let n = self.num(toks, 2, "a List Register number (0-15)", 15)? as u32;
                     self.no_more(toks, 3)?;
@@ -444,7 +456,10 @@ impl<'a> Parser<'a> {
                         "group" => group = self.num(toks, i + 1, "a group (0 or 1)", 1)? as u8,
                         "prio" => prio = self.num(toks, i + 1, "a priority (0-255)", 255)? as u8,
                         o => {
-                            return Err(self.err(toks[i].col, format!("unknown queue field `{o}`; expected vintid N, group N, prio N")))
+                            return Err(self.err(
+                                toks[i].col,
+                                format!("unknown queue field `{o}`; expected vintid N, group N, prio N"),
+                            ))
                         }
                     }
                     i += 2;
@@ -473,7 +488,10 @@ impl<'a> Parser<'a> {
             "wait" => {
                 let t1 = self.need(toks, 1, "`maintenance`")?;
                 if t1.text != "maintenance" {
-                    return Err(self.err(t1.col, format!("expected `maintenance`, found `{}` (the guest waits with `guest wait virq`)", t1.text)));
+                    return Err(self.err(
+                        t1.col,
+                        format!("expected `maintenance`, found `{}` (the guest waits with `guest wait virq`)", t1.text),
+                    ));
                 }
                 Op::WaitMaintenance(self.wait_ms(toks, 2)?)
             }
@@ -601,7 +619,10 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
         if in_header {
             if let Some((key, value)) = header_line(trimmed) {
                 let col = raw.len() - trimmed.len() + 1;
-                let vcol = col + key.len() + 1 + (trimmed[key.len() + 1..].len() - trimmed[key.len() + 1..].trim_start().len());
+                let vcol = col
+                    + key.len()
+                    + 1
+                    + (trimmed[key.len() + 1..].len() - trimmed[key.len() + 1..].trim_start().len());
                 let value = value.split('#').next().unwrap_or("").trim();
                 match key {
                     "aim" => {
@@ -620,8 +641,9 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
                         let mut v = Vec::new();
                         let mut c = vcol;
                         for word in value.split_whitespace() {
-                            let g = GicVersion::from_name(word)
-                                .ok_or_else(|| p.err(c, format!("unknown GIC version `{word}`; expected v2, v3 or v4")))?;
+                            let g = GicVersion::from_name(word).ok_or_else(|| {
+                                p.err(c, format!("unknown GIC version `{word}`; expected v2, v3 or v4"))
+                            })?;
                             if !v.contains(&g) {
                                 v.push(g);
                             }
@@ -636,7 +658,8 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
                     "smp" => {
                         smp = parse_number(value)
                             .filter(|n| (1..=proto::MAX_CPUS as u64).contains(n))
-                            .ok_or_else(|| p.err(vcol, format!("`smp:` must be 1 to {}", proto::MAX_CPUS)))? as u32;
+                            .ok_or_else(|| p.err(vcol, format!("`smp:` must be 1 to {}", proto::MAX_CPUS)))?
+                            as u32;
                     }
                     "timeout" => {
                         let secs = value
@@ -647,7 +670,9 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
                         timeout = Duration::from_secs(secs);
                     }
                     _ => {
-                        return Err(p.err(col, format!("unknown header `{key}:`; expected aim, spec, gic, smp or timeout")))
+                        return Err(
+                            p.err(col, format!("unknown header `{key}:`; expected aim, spec, gic, smp or timeout"))
+                        )
                     }
                 }
                 continue;
@@ -704,9 +729,19 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
     }
     if stack.len() > 1 {
         let (_, col, line, _) = stack.last().expect("len > 1");
-        return Err(CaseError { file: file.to_path_buf(), line: *line, col: *col, msg: "`on cpuN {` block is never closed with `}`".into() });
+        return Err(CaseError {
+            file: file.to_path_buf(),
+            line: *line,
+            col: *col,
+            msg: "`on cpuN {` block is never closed with `}`".into(),
+        });
     }
-    let missing = |what: &str| CaseError { file: file.to_path_buf(), line: 1, col: 1, msg: format!("missing `{what}:` header line") };
+    let missing = |what: &str| CaseError {
+        file: file.to_path_buf(),
+        line: 1,
+        col: 1,
+        msg: format!("missing `{what}:` header line"),
+    };
     if aim.is_empty() {
         return Err(missing("aim"));
     }
@@ -754,7 +789,12 @@ impl Case {
         let mut ops = Vec::new();
         self.compile_into(&self.stmts, v, &mut ops)?;
         if ops.len() > proto::MAX_CASE_WORDS {
-            return Err(CaseError { file: self.file.clone(), line: 1, col: 1, msg: "case too long for the kernel".into() });
+            return Err(CaseError {
+                file: self.file.clone(),
+                line: 1,
+                col: 1,
+                msg: "case too long for the kernel".into(),
+            });
         }
         let mut out = vec![proto::CASE_MAGIC, proto::FORMAT_VERSION, v as u32, self.smp, ops.len() as u32];
         out.extend(ops);
@@ -785,7 +825,11 @@ impl Case {
                     }
                     let side = if *guest { Side::El1 } else { Side::El2 };
                     if info.side() != side {
-                        let hint = if *guest { "use `read`/`write` (hypervisor side)" } else { "use `guest read`/`guest write`" };
+                        let hint = if *guest {
+                            "use `read`/`write` (hypervisor side)"
+                        } else {
+                            "use `guest read`/`guest write`"
+                        };
                         return Err(self.err(s.line, *col, format!("{name} is accessed from the other side: {hint}")));
                     }
                     match (write, info.access) {
@@ -895,27 +939,49 @@ mod tests {
             err(&format!("{HEAD}guest frobnicate\n")),
             "cases/t/x.case:4:7: unknown guest operation `frobnicate`; expected ack, eoi, dir, pmr, bpr, eoimode, enable, disable, wait virq, read, write"
         );
-        assert_eq!(err(&format!("{HEAD}lr 0 = vintid 3 prio\n")), "cases/t/x.case:4:21: expected a priority (0-255) here, found end of line");
+        assert_eq!(
+            err(&format!("{HEAD}lr 0 = vintid 3 prio\n")),
+            "cases/t/x.case:4:21: expected a priority (0-255) here, found end of line"
+        );
         assert_eq!(err(&format!("{HEAD}lr 0 vintid 3\n")), "cases/t/x.case:4:6: expected `=`, found `vintid`");
         assert_eq!(
             err(&format!("{HEAD}lr 0 = vintid 3 group 1\n")),
             "cases/t/x.case:4:8: a List Register write must give the State (invalid, pending, active or pending+active)"
         );
-        assert_eq!(err(&format!("{HEAD}guest ack group1 extra\n")), "cases/t/x.case:4:18: unexpected `extra`: the statement ends before it");
+        assert_eq!(
+            err(&format!("{HEAD}guest ack group1 extra\n")),
+            "cases/t/x.case:4:18: unexpected `extra`: the statement ends before it"
+        );
         assert_eq!(err(&format!("{HEAD}hcr = En Bogus\n")),
             "cases/t/x.case:4:10: unknown hcr field `Bogus`; expected one of En, UIE, LRENPIE, NPIE, VGrp0EIE, VGrp0DIE, VGrp1EIE, VGrp1DIE, EOIcount");
-        assert!(err(&format!("{HEAD}read ICH_FOO_EL2\n")).starts_with("cases/t/x.case:4:6: unknown register `ICH_FOO_EL2`; known: ICH_HCR_EL2,"));
-        assert_eq!(err("aim: a\nspec: b\ngic: v2 v5\n"), "cases/t/x.case:3:9: unknown GIC version `v5`; expected v2, v3 or v4");
+        assert!(err(&format!("{HEAD}read ICH_FOO_EL2\n"))
+            .starts_with("cases/t/x.case:4:6: unknown register `ICH_FOO_EL2`; known: ICH_HCR_EL2,"));
+        assert_eq!(
+            err("aim: a\nspec: b\ngic: v2 v5\n"),
+            "cases/t/x.case:3:9: unknown GIC version `v5`; expected v2, v3 or v4"
+        );
         assert_eq!(err("aim: a\nspec: b\n"), "cases/t/x.case:1:1: missing `gic:` header line");
-        assert_eq!(err(&format!("{HEAD}on cpu1 {{\nguest ack\n")), "cases/t/x.case:4:4: `on cpuN {` block is never closed with `}`");
+        assert_eq!(
+            err(&format!("{HEAD}on cpu1 {{\nguest ack\n")),
+            "cases/t/x.case:4:4: `on cpuN {` block is never closed with `}`"
+        );
         assert_eq!(
             err(&format!("{HEAD}on cpu1 {{\n}}\n")),
             "cases/t/x.case:4:4: cpu1 does not exist: the case says `smp: 1` (PEs cpu0..cpu0)"
         );
         assert_eq!(err(&format!("{HEAD}}}\n")), "cases/t/x.case:4:1: `}` without an open `on cpuN {` block");
-        assert_eq!(err(&format!("{HEAD}guest ack\nsmp: 2\n")), "cases/t/x.case:5:1: header lines (`key: value`) must come before the first statement");
-        assert_eq!(err(&format!("{HEAD}wait maintenance 5s\n")), "cases/t/x.case:4:18: expected a bound such as `200ms`, found `5s`");
-        assert_eq!(err("aim: a\nspec: b\ngic: v3\ncolour: red\n"), "cases/t/x.case:4:1: unknown header `colour:`; expected aim, spec, gic, smp or timeout");
+        assert_eq!(
+            err(&format!("{HEAD}guest ack\nsmp: 2\n")),
+            "cases/t/x.case:5:1: header lines (`key: value`) must come before the first statement"
+        );
+        assert_eq!(
+            err(&format!("{HEAD}wait maintenance 5s\n")),
+            "cases/t/x.case:4:18: expected a bound such as `200ms`, found `5s`"
+        );
+        assert_eq!(
+            err("aim: a\nspec: b\ngic: v3\ncolour: red\n"),
+            "cases/t/x.case:4:1: unknown header `colour:`; expected aim, spec, gic, smp or timeout"
+        );
     }
 
     #[test]
@@ -943,7 +1009,8 @@ mod tests {
 
     #[test]
     fn compiles_header_and_on_cpu_block() {
-        let c = parse_str("aim: a\nspec: b\ngic: v3\nsmp: 2\non cpu1 {\nphys pend ppi 20\nguest ack\n}\nread lr 1\n").unwrap();
+        let c = parse_str("aim: a\nspec: b\ngic: v3\nsmp: 2\non cpu1 {\nphys pend ppi 20\nguest ack\n}\nread lr 1\n")
+            .unwrap();
         let w = c.compile(GicVersion::V3).unwrap();
         assert_eq!(&w[..4], &[proto::CASE_MAGIC, proto::FORMAT_VERSION, 3, 2]);
         assert_eq!(w[4] as usize, w.len() - proto::HEADER_WORDS);

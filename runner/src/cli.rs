@@ -174,7 +174,13 @@ fn run(a: RunArgs, bless: bool) -> i32 {
         bless,
         log_dir: a.root.join("target/gicv"),
     };
-    println!("gicv: QEMU {} ({}), {} jobs, logs in {}", qemu.version, qemu.path.display(), jobs, opts.log_dir.display());
+    println!(
+        "gicv: QEMU {} ({}), {} jobs, logs in {}",
+        qemu.version,
+        qemu.path.display(),
+        jobs,
+        opts.log_dir.display()
+    );
     let start = Instant::now();
     let progress = |r: &suite::RunReport| println!("{}", report::line(r));
     match suite::run(&opts, &progress) {

@@ -44,7 +44,9 @@ impl Difference {
     /// The step the difference is at.
     pub fn step(&self) -> u64 {
         match self {
-            Difference::Field { step, .. } | Difference::Missing { step, .. } | Difference::Unexpected { step, .. } => *step,
+            Difference::Field { step, .. } | Difference::Missing { step, .. } | Difference::Unexpected { step, .. } => {
+                *step
+            }
         }
     }
 }
@@ -217,6 +219,9 @@ mod tests {
     fn line_diff_marks_golden_and_run() {
         let e = vec![json!({"step":1,"op":"a","x":1})];
         let a = vec![json!({"step":1,"op":"a","x":2})];
-        assert_eq!(line_diff(&e, &a), "    - {\"step\":1,\"op\":\"a\",\"x\":1}\n    + {\"step\":1,\"op\":\"a\",\"x\":2}\n");
+        assert_eq!(
+            line_diff(&e, &a),
+            "    - {\"step\":1,\"op\":\"a\",\"x\":1}\n    + {\"step\":1,\"op\":\"a\",\"x\":2}\n"
+        );
     }
 }

@@ -160,8 +160,12 @@ why = "y"
 
     #[test]
     fn rejects_bad_entries() {
-        assert!(parse("[[deviation]]\ncase=\"a\"\ngic=[\"v9\"]\nqemu=\">=1\"\nwhat=\"\"\nwhy=\"\"\n").unwrap_err().contains("v9"));
-        assert!(parse("[[deviation]]\ncase=\"a\"\ngic=[\"v2\"]\nqemu=\"7.2\"\nwhat=\"\"\nwhy=\"\"\n").unwrap_err().contains("comparator"));
+        assert!(parse("[[deviation]]\ncase=\"a\"\ngic=[\"v9\"]\nqemu=\">=1\"\nwhat=\"\"\nwhy=\"\"\n")
+            .unwrap_err()
+            .contains("v9"));
+        assert!(parse("[[deviation]]\ncase=\"a\"\ngic=[\"v2\"]\nqemu=\"7.2\"\nwhat=\"\"\nwhy=\"\"\n")
+            .unwrap_err()
+            .contains("comparator"));
         assert!(parse("[[deviation]]\ncase=\"a\"\ngic=[\"v2\"]\nqemu=\">=7\"\nwhat=\"\"\nwhy=\"\"\nbogus=1\n").is_err());
     }
 }

@@ -38,7 +38,9 @@ impl Golden {
                 Vec::new()
             } else {
                 k.split(',')
-                    .map(|s| GicVersion::from_name(s.trim()).ok_or_else(|| format!("key `{k}`: `{s}` is not v2, v3 or v4")))
+                    .map(|s| {
+                        GicVersion::from_name(s.trim()).ok_or_else(|| format!("key `{k}`: `{s}` is not v2, v3 or v4"))
+                    })
                     .collect::<Result<Vec<_>, _>>()?
             };
             let Value::Array(events) = val else {
@@ -90,7 +92,11 @@ impl Golden {
     pub fn render(&self) -> String {
         let mut s = String::from("{\n");
         for (i, (vs, events)) in self.entries.iter().enumerate() {
-            let key = if vs.is_empty() { "all".to_string() } else { vs.iter().map(|v| v.name()).collect::<Vec<_>>().join(",") };
+            let key = if vs.is_empty() {
+                "all".to_string()
+            } else {
+                vs.iter().map(|v| v.name()).collect::<Vec<_>>().join(",")
+            };
             let _ = writeln!(s, "  \"{key}\": [");
             for (j, e) in events.iter().enumerate() {
                 let comma = if j + 1 < events.len() { "," } else { "" };

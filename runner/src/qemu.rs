@@ -20,7 +20,8 @@ use wait_timeout::ChildExt;
 pub const QEMU_BIN: &str = "qemu-system-aarch64";
 
 /// How to get QEMU on Debian/Ubuntu, for error messages.
-pub const INSTALL_HINT: &str = "install it with `sudo apt-get update && sudo apt-get install -y --no-install-recommends \
+pub const INSTALL_HINT: &str =
+    "install it with `sudo apt-get update && sudo apt-get install -y --no-install-recommends \
 qemu-system-arm` (Debian/Ubuntu; gives qemu-system-aarch64), or pass another build with --qemu PATH";
 
 /// A QEMU binary and its version.
@@ -52,7 +53,8 @@ pub fn find(explicit: Option<&Path>) -> Result<Qemu, String> {
         .output()
         .map_err(|e| format!("cannot run {} --version: {e}; {INSTALL_HINT}", path.display()))?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let version = parse_version(&text).ok_or_else(|| format!("{} --version printed no version: {text:?}", path.display()))?;
+    let version =
+        parse_version(&text).ok_or_else(|| format!("{} --version printed no version: {text:?}", path.display()))?;
     Ok(Qemu { path, version })
 }
 

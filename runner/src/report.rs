@@ -44,7 +44,11 @@ pub fn render(s: &SuiteReport, qemu: &str, elapsed: std::time::Duration) -> Stri
         }
     }
     for (path, diff) in &s.blessed {
-        let _ = writeln!(out, "\nblessed {} — check every changed value against the spec before committing:\n{diff}", path.display());
+        let _ = writeln!(
+            out,
+            "\nblessed {} — check every changed value against the spec before committing:\n{diff}",
+            path.display()
+        );
     }
     let _ = writeln!(out, "\nSummary (QEMU {qemu}):");
     let mut table: BTreeMap<Option<GicVersion>, BTreeMap<Outcome, usize>> = BTreeMap::new();

@@ -190,7 +190,12 @@ pub fn run(opts: &Options, progress: &(dyn Fn(&RunReport) + Sync)) -> Result<Sui
             match Golden::load(&gpath) {
                 Ok(g) => Some(g),
                 Err(e) => {
-                    report.runs.push(RunReport::simple(&cf.name, None, Outcome::Error, format!("    golden unusable: {e}\n")));
+                    report.runs.push(RunReport::simple(
+                        &cf.name,
+                        None,
+                        Outcome::Error,
+                        format!("    golden unusable: {e}\n"),
+                    ));
                     continue;
                 }
             }
@@ -218,7 +223,12 @@ pub fn run(opts: &Options, progress: &(dyn Fn(&RunReport) + Sync)) -> Result<Sui
             let expected = golden.as_ref().and_then(|g| g.for_version(v).cloned());
             if expected.is_none() && !opts.bless {
                 let why = if golden.is_some() {
-                    format!("    the golden {} has no entry for {} (add \"{}\" or \"all\")\n", gpath.display(), v.name(), v.name())
+                    format!(
+                        "    the golden {} has no entry for {} (add \"{}\" or \"all\")\n",
+                        gpath.display(),
+                        v.name(),
+                        v.name()
+                    )
                 } else {
                     format!(
                         "    no golden: {} is missing; write it from the spec (or run with --bless and check every value against the spec)\n",
@@ -367,7 +377,11 @@ fn judge(
             None => (Outcome::Pass, String::new()),
         };
     }
-    let detail = format!("{}    line diff (- golden, + run):\n{}", compare::render(&diffs), compare::line_diff(expected, actual));
+    let detail = format!(
+        "{}    line diff (- golden, + run):\n{}",
+        compare::render(&diffs),
+        compare::line_diff(expected, actual)
+    );
     match dev {
         Some(d) if d.steps.is_empty() || diffs.iter().all(|x| d.steps.contains(&x.step())) => {
             (Outcome::XFail, format!("    known deviation: {}\n{detail}", d.what))

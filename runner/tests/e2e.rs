@@ -52,7 +52,11 @@ fn committed_lr_cases_pass_or_are_known_deviations_on_every_gic() {
     for v in GicVersion::ALL {
         assert!(ran.iter().any(|r| r.gic == Some(v) && r.outcome == Outcome::Pass), "nothing passed on {}", v.name());
     }
-    let bad: Vec<_> = ran.iter().filter(|r| r.outcome.is_failure()).map(|r| format!("{} {:?} {:?}\n{}", r.case, r.gic, r.outcome, r.detail)).collect();
+    let bad: Vec<_> = ran
+        .iter()
+        .filter(|r| r.outcome.is_failure())
+        .map(|r| format!("{} {:?} {:?}\n{}", r.case, r.gic, r.outcome, r.detail))
+        .collect();
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
@@ -98,7 +102,8 @@ fn guest_that_outlives_the_time_limit_is_a_timeout() {
 fn header_reports_what_the_hardware_advertises() {
     let (c, e) = scratch("hdr", "aim: h\nspec: none\ngic: v2 v3 v4\n", r#"{"all":[]}"#);
     let (kernel, qemu) = setup();
-    let case = runner::case::parse(&c.join("x/hdr.case"), "x/hdr", &fs::read_to_string(c.join("x/hdr.case")).unwrap()).unwrap();
+    let case = runner::case::parse(&c.join("x/hdr.case"), "x/hdr", &fs::read_to_string(c.join("x/hdr.case")).unwrap())
+        .unwrap();
     let _ = e;
     for v in GicVersion::ALL {
         let dir = std::env::temp_dir().join(format!("gicv-e2e-{}-hdr-{}", std::process::id(), v.name()));

@@ -146,7 +146,9 @@ fn crash_record_is_decoded() {
     let r = only(&f.run(false, &[]), "t/a");
     assert_eq!(r.outcome, Outcome::Crash);
     assert!(
-        r.detail.contains("trapped to EL2 exception at EL1 on cpu0: EC=0x18 (MSR/MRS/system instruction trapped), ESR=0x62340401"),
+        r.detail.contains(
+            "trapped to EL2 exception at EL1 on cpu0: EC=0x18 (MSR/MRS/system instruction trapped), ESR=0x62340401"
+        ),
         "{}",
         r.detail
     );
@@ -160,7 +162,13 @@ fn truncated_or_garbage_output_is_reported() {
     f.behave("v3", &format!("{HEADER}\n{{\"step\":1,\"op\":\"guest a\n"), 0);
     let r = only(&f.run(false, &[]), "t/a");
     assert_eq!(r.outcome, Outcome::Crash);
-    assert!(r.detail.contains("truncated or not JSON lines") && r.detail.contains("line 2:") && r.detail.contains("no end record"), "{}", r.detail);
+    assert!(
+        r.detail.contains("truncated or not JSON lines")
+            && r.detail.contains("line 2:")
+            && r.detail.contains("no end record"),
+        "{}",
+        r.detail
+    );
 }
 
 #[test]
@@ -172,7 +180,11 @@ fn qemu_dying_is_a_crash_with_its_stderr() {
     fs::write(f.dir.join("behaviour/v3.stderr"), "qemu-system-aarch64: gic-version=3 is not supported\n").unwrap();
     let r = only(&f.run(false, &[]), "t/a");
     assert_eq!(r.outcome, Outcome::Crash);
-    assert!(r.detail.contains("QEMU exited with status 1") && r.detail.contains("gic-version=3 is not supported"), "{}", r.detail);
+    assert!(
+        r.detail.contains("QEMU exited with status 1") && r.detail.contains("gic-version=3 is not supported"),
+        "{}",
+        r.detail
+    );
 }
 
 #[test]

@@ -10,7 +10,7 @@
 
 use core::arch::asm;
 
-use gic_case::op::{GuestOp, Group};
+use gic_case::op::{Group, GuestOp};
 use gic_case::regs::RegId;
 use gic_case::GicVersion;
 

@@ -31,12 +31,7 @@ struct Mailbox {
 }
 
 static MAILBOXES: [Mailbox; MAX_CPUS] = [const {
-    Mailbox {
-        start: AtomicUsize::new(0),
-        len: AtomicUsize::new(0),
-        posted: AtomicU32::new(0),
-        done: AtomicU32::new(0),
-    }
+    Mailbox { start: AtomicUsize::new(0), len: AtomicUsize::new(0), posted: AtomicU32::new(0), done: AtomicU32::new(0) }
 }; MAX_CPUS];
 
 /// Set by a secondary PE once its GIC and EL1 state are initialised.
@@ -47,9 +42,8 @@ struct Maint {
     intid: AtomicU32,
     misr: AtomicU32,
 }
-static MAINT: [Maint; MAX_CPUS] = [const {
-    Maint { taken: AtomicBool::new(false), intid: AtomicU32::new(0), misr: AtomicU32::new(0) }
-}; MAX_CPUS];
+static MAINT: [Maint; MAX_CPUS] =
+    [const { Maint { taken: AtomicBool::new(false), intid: AtomicU32::new(0), misr: AtomicU32::new(0) } }; MAX_CPUS];
 
 /// The case's op words, set once by CPU0 before any PE runs ops.
 static CASE: AtomicUsize = AtomicUsize::new(0);

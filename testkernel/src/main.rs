@@ -97,7 +97,10 @@ fn main(_x0: u64, _x1: u64, _x2: u64, _x3: u64) -> ! {
     for cpu in 1..cpus as usize {
         if let Err(e) = platform::psci::start(cpu, interp::secondary_main) {
             let mut l = Line::new();
-            let _ = core::fmt::Write::write_fmt(&mut l, format_args!("{{\"error\":\"PSCI CPU_ON of cpu{} failed: {:?}\"}}", cpu, e));
+            let _ = core::fmt::Write::write_fmt(
+                &mut l,
+                format_args!("{{\"error\":\"PSCI CPU_ON of cpu{} failed: {:?}\"}}", cpu, e),
+            );
             l.emit_now();
             exit(KernelExit::BadPlatform);
         }

@@ -76,7 +76,13 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
             times.push(r.elapsed);
         }
         let m = median(times);
-        let _ = writeln!(s, "  empty case boot+exit, GIC{}: median {:.1} ms over {} boots", v.name(), m.as_secs_f64() * 1e3, a.boots);
+        let _ = writeln!(
+            s,
+            "  empty case boot+exit, GIC{}: median {:.1} ms over {} boots",
+            v.name(),
+            m.as_secs_f64() * 1e3,
+            a.boots
+        );
         boot.push(m);
     }
     let boot_mean = boot.iter().sum::<Duration>() / boot.len() as u32;
@@ -98,13 +104,27 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
     let ran: Vec<_> = rep.runs.iter().filter(|r| !r.elapsed.is_zero()).collect();
     let qemu_sum: Duration = ran.iter().map(|r| r.elapsed).sum();
     let n = ran.len().max(1) as u32;
-    let _ = writeln!(s, "  suite, 1 job: {} QEMU runs, wall {:.2} s, QEMU processes {:.2} s", ran.len(), wall.as_secs_f64(), qemu_sum.as_secs_f64());
-    let _ = writeln!(s, "  mean real case run: {:.1} ms; empty boot mean {:.1} ms; ratio {:.2}",
-        (qemu_sum / n).as_secs_f64() * 1e3, boot_mean.as_secs_f64() * 1e3,
-        (qemu_sum / n).as_secs_f64() / boot_mean.as_secs_f64());
+    let _ = writeln!(
+        s,
+        "  suite, 1 job: {} QEMU runs, wall {:.2} s, QEMU processes {:.2} s",
+        ran.len(),
+        wall.as_secs_f64(),
+        qemu_sum.as_secs_f64()
+    );
+    let _ = writeln!(
+        s,
+        "  mean real case run: {:.1} ms; empty boot mean {:.1} ms; ratio {:.2}",
+        (qemu_sum / n).as_secs_f64() * 1e3,
+        boot_mean.as_secs_f64() * 1e3,
+        (qemu_sum / n).as_secs_f64() / boot_mean.as_secs_f64()
+    );
     let overhead = (wall.as_secs_f64() - qemu_sum.as_secs_f64()) / qemu_sum.as_secs_f64().max(1e-9);
-    let _ = writeln!(s, "  runner overhead (wall - QEMU) / QEMU: {:.3} ({:.1} ms per run)",
-        overhead, (wall.saturating_sub(qemu_sum) / n).as_secs_f64() * 1e3);
+    let _ = writeln!(
+        s,
+        "  runner overhead (wall - QEMU) / QEMU: {:.3} ({:.1} ms per run)",
+        overhead,
+        (wall.saturating_sub(qemu_sum) / n).as_secs_f64() * 1e3
+    );
     if rep.failed() {
         let _ = writeln!(s, "  note: some runs did not pass; see `cargo xtask test`");
     }

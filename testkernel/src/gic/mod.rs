@@ -307,11 +307,7 @@ pub struct Advertised {
 pub fn advertised() -> Advertised {
     // SAFETY: GICD_IIDR, GICD_TYPER and GICD_PIDR2 exist in every distributor.
     let (iidr, typer, pidr2) = unsafe {
-        (
-            mmio::read32(layout::GICD + 8),
-            mmio::read32(layout::GICD + 4),
-            mmio::read32(layout::GICD + pidr2_offset()),
-        )
+        (mmio::read32(layout::GICD + 8), mmio::read32(layout::GICD + 4), mmio::read32(layout::GICD + pidr2_offset()))
     };
     Advertised {
         gicd_iidr: iidr,

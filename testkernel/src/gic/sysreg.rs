@@ -43,8 +43,8 @@ gic_case::for_each_sysreg!(gen_access);
 pub fn ich_lr(n: u32) -> SysReg {
     use SysReg::*;
     [
-        IchLr0El2, IchLr1El2, IchLr2El2, IchLr3El2, IchLr4El2, IchLr5El2, IchLr6El2, IchLr7El2, IchLr8El2,
-        IchLr9El2, IchLr10El2, IchLr11El2, IchLr12El2, IchLr13El2, IchLr14El2, IchLr15El2,
+        IchLr0El2, IchLr1El2, IchLr2El2, IchLr3El2, IchLr4El2, IchLr5El2, IchLr6El2, IchLr7El2, IchLr8El2, IchLr9El2,
+        IchLr10El2, IchLr11El2, IchLr12El2, IchLr13El2, IchLr14El2, IchLr15El2,
     ][n as usize & 15]
 }
 

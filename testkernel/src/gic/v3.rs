@@ -194,11 +194,8 @@ pub(super) fn phys_dir(intid: u32) {
 }
 
 pub(super) fn phys_prio(intid: u32, prio: u8) {
-    let a = if intid < 32 {
-        rd_base() + GICR_IPRIORITYR + intid as usize
-    } else {
-        GICD + GICD_IPRIORITYR + intid as usize
-    };
+    let a =
+        if intid < 32 { rd_base() + GICR_IPRIORITYR + intid as usize } else { GICD + GICD_IPRIORITYR + intid as usize };
     // SAFETY: IPRIORITYR is byte-accessible.
     unsafe { write8(a, prio) }
 }

@@ -57,8 +57,7 @@ struct ExitSlots(UnsafeCell<[GuestExit; MAX_CPUS]>);
 // SAFETY: slot `i` is only touched by PE `i` (from its exception handler and
 // from `run_guest` after the guest left), never concurrently.
 unsafe impl Sync for ExitSlots {}
-static EXITS: ExitSlots =
-    ExitSlots(UnsafeCell::new([GuestExit { kind: ExitKind::Done, values: [0; 3] }; MAX_CPUS]));
+static EXITS: ExitSlots = ExitSlots(UnsafeCell::new([GuestExit { kind: ExitKind::Done, values: [0; 3] }; MAX_CPUS]));
 
 const GUEST_STACK: usize = 16 * 1024;
 #[repr(C, align(16))]
