@@ -6,7 +6,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 use gic_case::GicVersion;
 
-use crate::{report, suite, toolchain};
+use crate::{check, report, suite, toolchain};
 
 /// GIC virtualization conformance suite: run cases under QEMU and compare
 /// them with spec-derived goldens.
@@ -79,67 +79,9 @@ pub fn main(cli: Cli) -> i32 {
     match cli.cmd {
         Cmd::Run(a) => run(a, false),
         Cmd::Bless(a) => run(a, true),
-        Cmd::List(a) => list(a, false),
-        Cmd::Check(a) => list(a, true),
+        Cmd::List(a) => check::list(&a.root, &a.filters, false),
+        Cmd::Check(a) => check::list(&a.root, &a.filters, true),
     }
-}
-
-fn list(a: ListArgs, check: bool) -> i32 {
-    let cases = match suite::discover(&a.root.join("cases")) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
-    let mut bad = 0;
-    for c in cases.iter().filter(|c| a.filters.is_empty() || a.filters.iter().any(|f| c.name.contains(f.as_str()))) {
-        match &c.parsed {
-            Ok(case) => {
-                let gics: Vec<&str> = case.gics.iter().map(|g| g.name()).collect();
-                if !check {
-                    println!("{:<36} {:<9} smp {}  {}", case.name, gics.join(","), case.smp, case.aim);
-                }
-                let gp = suite::golden_path(&a.root.join("expected"), &case.name);
-                match crate::golden::Golden::load(&gp) {
-                    Ok(g) => {
-                        let missing = g.missing_versions(&case.gics);
-                        if !missing.is_empty() {
-                            bad += 1;
-                            let m: Vec<&str> = missing.iter().map(|g| g.name()).collect();
-                            eprintln!("error: {}: no events for {}", gp.display(), m.join(", "));
-                        }
-                        for v in &case.gics {
-                            if let Err(e) = case.compile(*v) {
-                                bad += 1;
-                                eprintln!("error: {e}");
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        bad += 1;
-                        eprintln!("error: {e}");
-                    }
-                }
-            }
-            Err(e) => {
-                bad += 1;
-                eprintln!("error: {e}");
-            }
-        }
-    }
-    for p in suite::orphan_goldens(&a.root.join("expected"), &cases) {
-        bad += 1;
-        eprintln!("error: {}: golden without a case", p.display());
-    }
-    if let Err(e) = crate::deviations::load(&a.root.join("expected/deviations.toml")) {
-        bad += 1;
-        eprintln!("error: {e}");
-    }
-    if check {
-        println!("gicv check: {} cases, {bad} problems", cases.len());
-    }
-    i32::from(bad > 0) * 2
 }
 
 fn run(a: RunArgs, bless: bool) -> i32 {

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod case;
+pub mod check;
 pub mod cli;
 pub mod compare;
 pub mod deviations;
