@@ -779,6 +779,27 @@ fn header_line(s: &str) -> Option<(&str, &str)> {
 }
 
 impl Case {
+    /// Every statement as (step, line), blocks' bodies included, in step order.
+    pub fn steps(&self) -> Vec<(u16, usize)> {
+        fn walk(stmts: &[Stmt], out: &mut Vec<(u16, usize)>) {
+            for s in stmts {
+                out.push((s.step, s.line));
+                if let StmtKind::OnCpu { body, .. } = &s.kind {
+                    walk(body, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.stmts, &mut out);
+        out.sort_unstable();
+        out
+    }
+
+    /// The case-file line of statement `step`, if the case has it.
+    pub fn line_of(&self, step: u16) -> Option<usize> {
+        self.steps().into_iter().find(|(s, _)| *s == step).map(|(_, l)| l)
+    }
+
     /// Compiles the case for one GIC version into the image the kernel loads
     /// (header + op words, see `gic_case::proto`).
     ///
