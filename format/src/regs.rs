@@ -2,12 +2,13 @@
 //!
 //! Two kinds:
 //!
-//! - system registers of the GICv3 CPU interface, hypervisor control
-//!   (`ICH_*_EL2`, accessed at EL2) and the guest's view (`ICC_*_EL1` names,
-//!   accessed at EL1 with `HCR_EL2.IMO/FMO` set, where they are the `ICV_*`
-//!   registers of IHI 0069 12.3; they are also accepted under their `ICV_`
-//!   names). Their encodings come from IHI 0069 12.1 and are listed once in
-//!   [`for_each_sysreg!`], which the kernel expands into `MRS`/`MSR`.
+//! - system registers of the GICv3 CPU interface: hypervisor control
+//!   (`ICH_*_EL2`) and the physical CPU interface (`ICC_*`), accessed at
+//!   EL2, and the guest's view, named `ICV_*_EL1`: accessed at EL1 with
+//!   `HCR_EL2.IMO/FMO` set, the `ICC_*_EL1` encodings reach the `ICV_*`
+//!   registers of IHI 0069 12.3. Their encodings come from IHI 0069 12.1 and
+//!   are listed once in [`for_each_sysreg!`], which the kernel expands into
+//!   `MRS`/`MSR`.
 //! - memory-mapped registers, as a frame ([`Frame`]) and an offset from
 //!   IHI 0048B 4.1.2/4.1.3/5.3/5.5 (GICv2) and IHI 0069 12.8/12.10 (GICv3).
 //!
@@ -326,6 +327,12 @@ pub fn known_names() -> impl Iterator<Item = (&'static str, bool)> {
     SYSREGS.iter().map(|e| (e.1, false)).chain(MMIO.iter().map(|d| (d.name, d.count != 0)))
 }
 
+/// The indexed names among [`known_names`] with how many copies each has:
+/// `("GICH_LR", 64)` means `GICH_LR0` to `GICH_LR63`.
+pub fn indexed_names() -> impl Iterator<Item = (&'static str, u32)> {
+    MMIO.iter().filter(|d| d.count != 0).map(|d| (d.name, d.count))
+}
+
 impl RegId {
     /// Packs into two words of the compiled encoding.
     pub fn to_words(self) -> [u32; 2] {
@@ -368,5 +375,99 @@ pub fn name_of(id: RegId) -> Option<(&'static str, Option<u32>)> {
                 None
             }
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use std::format;
+    use std::string::{String, ToString};
+    use std::vec::Vec;
+
+    /// README.md's `### Register names` section, up to the next heading.
+    fn readme_section() -> String {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+        let readme = std::fs::read_to_string(path).expect("README.md");
+        let start = readme.find("\n### Register names\n").expect("README.md has a `### Register names` section") + 1;
+        let body = &readme[start..];
+        let end = body[1..].find("\n#").map_or(body.len(), |i| i + 2);
+        body[..end].to_string()
+    }
+
+    /// Words that look like register names (`GICD_CTLR`, `GICH_LR<n>`);
+    /// group patterns with `*` are not names.
+    fn register_words(text: &str) -> Vec<String> {
+        const PREFIXES: [&str; 8] = ["ICH_", "ICC_", "ICV_", "GICD_", "GICR_", "GICC_", "GICH_", "GICV_"];
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || "_<>*".contains(c)))
+            .filter(|w| PREFIXES.iter().any(|p| w.starts_with(p)) && !w.contains('*'))
+            .map(|w| w.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn readme_lists_exactly_the_known_register_names_with_side_versions_and_access() {
+        let section = readme_section();
+        let mut listed: Vec<String> = Vec::new();
+        for row in section.lines().filter(|l| l.starts_with('|') && l.contains("`")) {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            if register_words(cells[4]).is_empty() {
+                continue;
+            }
+            let side = if cells[2].contains("guest") { Side::El1 } else { Side::El2 };
+            let versions: Vec<GicVersion> =
+                cells[3].split_whitespace().map(|w| GicVersion::from_name(w).expect("a GIC version")).collect();
+            // Names are `NAME`, each with an optional annotation: `NAME<n>` (0–31, RO).
+            let mut rest = cells[4];
+            while let Some(open) = rest.find('`') {
+                let after = &rest[open + 1..];
+                let close = after.find('`').expect("closing backtick");
+                let name = &after[..close];
+                rest = &after[close + 1..];
+                let note = match rest.strip_prefix(" (") {
+                    Some(n) => &n[..n.find(')').expect("closing parenthesis")],
+                    None => "",
+                };
+                let notes: Vec<&str> = note.split(", ").filter(|n| !n.is_empty()).collect();
+                let access = if notes.contains(&"RO") {
+                    Access::Ro
+                } else if notes.contains(&"WO") {
+                    Access::Wo
+                } else {
+                    Access::Rw
+                };
+                let probe = match name.strip_suffix("<n>") {
+                    Some(base) => {
+                        let count = indexed_names().find(|(n, _)| *n == base).map(|(_, c)| c);
+                        let count = count.unwrap_or_else(|| panic!("{name}: not an indexed name of the table"));
+                        let range = format!("0–{}", count - 1);
+                        assert!(notes.contains(&range.as_str()), "{name}: the README should say ({range})");
+                        format!("{base}0")
+                    }
+                    None => name.to_string(),
+                };
+                let info = lookup(&probe).unwrap_or_else(|| panic!("README names `{name}`, which the table lacks"));
+                assert_eq!(info.access, access, "{name}: access");
+                assert_eq!(info.side(), side, "{name}: side");
+                for v in GicVersion::ALL {
+                    assert_eq!(info.exists_on(v), versions.contains(&v), "{name} on {}", v.name());
+                }
+                assert!(!listed.iter().any(|l| l == name), "{name} is listed twice");
+                listed.push(name.to_string());
+            }
+        }
+        let known: Vec<String> =
+            known_names().map(|(n, indexed)| if indexed { format!("{n}<n>") } else { n.to_string() }).collect();
+        let missing: Vec<&String> = known.iter().filter(|n| !listed.contains(n)).collect();
+        assert!(missing.is_empty(), "README.md 'Register names' lacks {missing:?}");
+        // The prose around the table names no other register either.
+        for w in register_words(&section) {
+            assert!(known.contains(&w), "README.md 'Register names' mentions `{w}`, which the table lacks");
+        }
+        assert_eq!(listed.len(), known.len());
+        let count = format!("exactly these {} names", known.len());
+        assert!(section.replace('\n', " ").contains(&count), "README.md 'Register names' should say `{count}`");
     }
 }

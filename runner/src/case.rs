@@ -155,15 +155,230 @@ fn tokenize(line: &str) -> Vec<Tok> {
     toks
 }
 
-/// Parses an unsigned number: decimal, `0x` hex or `0b` binary, `_` allowed.
-pub fn parse_number(s: &str) -> Option<u64> {
-    let s = s.replace('_', "");
-    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        u64::from_str_radix(h, 16).ok()
-    } else if let Some(b) = s.strip_prefix("0b") {
-        u64::from_str_radix(b, 2).ok()
+/// Most characters of one token an error message shows.
+const ECHO_MAX_CHARS: usize = 40;
+
+/// Text from the case file as error messages quote it: printable ASCII as
+/// written; tab, CR, LF and `\` as `\t`, `\r`, `\n`, `\\`; every other
+/// character as `\u{…}`, so a byte-order mark, a zero-width or no-break
+/// space, a control character or a look-alike letter (Cyrillic `у` in
+/// `phys`) cannot hide. Cut after 40 characters, marked `…`.
+fn echo(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == ECHO_MAX_CHARS {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            '\\' => out.push_str("\\\\"),
+            ' '..='~' => out.push(c),
+            _ => out.extend(c.escape_unicode()),
+        }
+    }
+    out
+}
+
+/// `found `x`` for a message, or `found nothing` for empty text.
+fn found(s: &str) -> String {
+    if s.is_empty() {
+        "found nothing".into()
     } else {
-        s.parse().ok()
+        format!("found `{}`", echo(s))
+    }
+}
+
+/// Why a token is not an unsigned number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NumError {
+    /// Not digits of its base.
+    Syntax,
+    /// Starts with `+` or `-` (after any `0x`/`0b`).
+    Sign,
+    /// More than 64 bits.
+    Overflow,
+}
+
+fn number(s: &str) -> Result<u64, NumError> {
+    let (digits, radix) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        (h, 16)
+    } else if let Some(b) = s.strip_prefix("0b") {
+        (b, 2)
+    } else {
+        (s, 10)
+    };
+    if s.starts_with(['+', '-']) || digits.starts_with(['+', '-']) {
+        return Err(NumError::Sign);
+    }
+    if !digits.chars().all(|c| c == '_' || c.is_digit(radix)) || !digits.chars().any(|c| c.is_digit(radix)) {
+        return Err(NumError::Syntax);
+    }
+    let clean: String = digits.chars().filter(|&c| c != '_').collect();
+    u64::from_str_radix(&clean, radix).map_err(|_| NumError::Overflow)
+}
+
+/// Parses an unsigned number: decimal, `0x` hex or `0b` binary, `_` allowed
+/// between digits; no sign.
+pub fn parse_number(s: &str) -> Option<u64> {
+    number(s).ok()
+}
+
+/// Parses a plain decimal number (ASCII digits only: no sign, base prefix
+/// or `_`), as `smp:`, `timeout:`, `cpuN` and wait bounds take.
+fn parse_decimal(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Whether a token is meant as a number (a digit, or a sign and a digit),
+/// so a malformed one is reported as a bad number rather than a bad name.
+fn looks_numeric(s: &str) -> bool {
+    let s = s.strip_prefix(['+', '-']).unwrap_or(s);
+    s.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// The 1-based character column of byte offset `byte` in `line`.
+fn col_at(line: &str, byte: usize) -> usize {
+    line[..byte].chars().count() + 1
+}
+
+/// The white-space separated words of `s`, each with its byte offset.
+fn words(s: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in s.char_indices() {
+        match (c.is_whitespace(), start) {
+            (true, Some(b)) => {
+                out.push((b, &s[b..i]));
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(b) = start {
+        out.push((b, &s[b..]));
+    }
+    out
+}
+
+/// The error for the statement after the 65535th.
+fn too_many_statements() -> String {
+    format!("too many statements: a case may have at most {} (the step number is 16 bits)", u16::MAX)
+}
+
+/// A numbered family of register names, `prefix<n>suffix` for `n` in
+/// `0..count`: the table's indexed names (`GICH_LR<n>`) and system
+/// registers numbered before `_EL` (`ICH_LR<n>_EL2`, `ICV_BPR<n>_EL1`).
+struct RegFamily {
+    prefix: &'static str,
+    suffix: &'static str,
+    count: u32,
+}
+
+impl RegFamily {
+    fn all() -> Vec<RegFamily> {
+        let mut fams: Vec<(RegFamily, u32)> =
+            regs::indexed_names().map(|(prefix, count)| (RegFamily { prefix, suffix: "", count }, count)).collect();
+        for (name, _) in regs::known_names().filter(|(_, indexed)| !indexed) {
+            let Some(el) = name.rfind("_EL") else { continue };
+            let (head, suffix) = name.split_at(el);
+            let prefix = head.trim_end_matches(|c: char| c.is_ascii_digit());
+            let Ok(n) = head[prefix.len()..].parse::<u32>() else { continue };
+            match fams.iter_mut().find(|(f, _)| f.prefix == prefix && f.suffix == suffix) {
+                Some((f, members)) => {
+                    f.count = f.count.max(n + 1);
+                    *members += 1;
+                }
+                None => fams.push((RegFamily { prefix, suffix, count: n + 1 }, 1)),
+            }
+        }
+        // A family is `0..count` with every member present, at least two.
+        fams.into_iter().filter(|(f, members)| f.count >= 2 && *members == f.count).map(|(f, _)| f).collect()
+    }
+
+    /// `GICH_LR<n> (n = 0-63)`, or the member `n` if it exists.
+    fn show(&self, n: Option<u32>) -> String {
+        match n {
+            Some(n) if n < self.count => format!("{}{n}{}", self.prefix, self.suffix),
+            _ => format!("{}<n>{} (n = 0-{})", self.prefix, self.suffix, self.count - 1),
+        }
+    }
+}
+
+/// Splits a register name into its stem and index: the digits right before
+/// `_EL<x>`, or at the end (`ICH_LR17_EL2` → (`ICH_LR_EL2`, 17)).
+fn split_index(name: &str) -> (String, Option<u32>) {
+    let (head, suffix) = match name.rfind("_EL") {
+        Some(el) if name[el + 3..].bytes().all(|b| b.is_ascii_digit()) => name.split_at(el),
+        _ => (name, ""),
+    };
+    let stem = head.trim_end_matches(|c: char| c.is_ascii_digit());
+    let n = head[stem.len()..].parse().ok();
+    (format!("{stem}{suffix}"), n)
+}
+
+/// Known register names nearest to an unknown one, best first, at most 3.
+fn suggest_registers(typed: &str) -> Vec<String> {
+    use strsim::normalized_damerau_levenshtein as similarity;
+    /// Least similarity (1 - edits / length) of a suggestion.
+    const CUTOFF: f64 = 0.75;
+    /// Suggestions are at most this much less similar than the best one.
+    const WINDOW: f64 = 0.05;
+    if typed.chars().count() > 64 {
+        return Vec::new();
+    }
+    let up = typed.to_ascii_uppercase();
+    if let Some((name, _)) = regs::known_names().find(|(n, indexed)| !indexed && *n == up) {
+        return vec![name.to_string()];
+    }
+    let fams = RegFamily::all();
+    // The right name with an index out of range, missing or with leading zeros.
+    for f in &fams {
+        if let Some(mid) = up.strip_prefix(f.prefix).and_then(|r| r.strip_suffix(f.suffix)) {
+            if mid.bytes().all(|b| b.is_ascii_digit()) {
+                return vec![f.show(mid.parse().ok())];
+            }
+        }
+    }
+    let mut scored: Vec<(f64, String)> = Vec::new();
+    for (name, _) in regs::known_names().filter(|(_, indexed)| !indexed) {
+        let mut score = similarity(&up, name);
+        // `ICH_HCR` for `ICH_HCR_EL2`.
+        if let (false, Some(el)) = (up.contains("_EL"), name.rfind("_EL")) {
+            score = score.max(similarity(&up, &name[..el]));
+        }
+        scored.push((score, name.to_string()));
+    }
+    let (stem, n) = split_index(&up);
+    for f in &fams {
+        scored.push((similarity(&stem, &format!("{}{}", f.prefix, f.suffix)), f.show(n)));
+    }
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let best = scored.first().map_or(0.0, |s| s.0);
+    let mut out: Vec<String> = Vec::new();
+    for (score, name) in scored {
+        if score < CUTOFF || score < best - WINDOW || out.len() == 3 {
+            break;
+        }
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn one_of(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
     }
 }
 
@@ -182,8 +397,14 @@ impl<'a> Parser<'a> {
 
     fn num(&self, toks: &[Tok], i: usize, what: &str, max: u64) -> Result<u64, CaseError> {
         let t = self.need(toks, i, what)?;
-        let v = parse_number(&t.text)
-            .ok_or_else(|| self.err(t.col, format!("expected {what} (a number), found `{}`", t.text)))?;
+        let v = number(&t.text).map_err(|e| {
+            let msg = match e {
+                NumError::Syntax => format!("expected {what} (a number), found `{}`", echo(&t.text)),
+                NumError::Sign => format!("expected {what} (a number without a sign), found `{}`", echo(&t.text)),
+                NumError::Overflow => format!("{what} `{}` is out of range (at most {max})", echo(&t.text)),
+            };
+            self.err(t.col, msg)
+        })?;
         if v > max {
             return Err(self.err(t.col, format!("{what} {v} is out of range (at most {max})")));
         }
@@ -192,7 +413,7 @@ impl<'a> Parser<'a> {
 
     fn no_more(&self, toks: &[Tok], i: usize) -> Result<(), CaseError> {
         match toks.get(i) {
-            Some(t) => Err(self.err(t.col, format!("unexpected `{}`: the statement ends before it", t.text))),
+            Some(t) => Err(self.err(t.col, format!("unexpected `{}`: the statement ends before it", echo(&t.text)))),
             None => Ok(()),
         }
     }
@@ -214,10 +435,15 @@ impl<'a> Parser<'a> {
         Ok((v as u32, idx + 1))
     }
 
+    /// An optional `group0`/`group1` (default group 1); any other word
+    /// starting with `group` is a mistyped group, not the next argument.
     fn group(&self, toks: &[Tok], i: usize) -> Result<(Group, usize), CaseError> {
-        match toks.get(i).map(|t| t.text.as_str()) {
-            Some("group0") => Ok((Group::G0, i + 1)),
-            Some("group1") => Ok((Group::G1, i + 1)),
+        match toks.get(i) {
+            Some(t) if t.text == "group0" => Ok((Group::G0, i + 1)),
+            Some(t) if t.text == "group1" => Ok((Group::G1, i + 1)),
+            Some(t) if t.text.to_ascii_lowercase().starts_with("group") => {
+                self.group_required(toks, i).map(|g| (g, i + 1))
+            }
             Some(_) | None => Ok((Group::G1, i)),
         }
     }
@@ -227,7 +453,7 @@ impl<'a> Parser<'a> {
         match t.text.as_str() {
             "group0" => Ok(Group::G0),
             "group1" => Ok(Group::G1),
-            _ => Err(self.err(t.col, format!("expected `group0` or `group1`, found `{}`", t.text))),
+            _ => Err(self.err(t.col, format!("expected `group0` or `group1`, found `{}`", echo(&t.text)))),
         }
     }
 
@@ -235,11 +461,16 @@ impl<'a> Parser<'a> {
         match toks.get(i) {
             None => Ok(DEFAULT_WAIT_MS),
             Some(t) => {
-                let Some(n) = t.text.strip_suffix("ms") else {
-                    return Err(self.err(t.col, format!("expected a bound such as `200ms`, found `{}`", t.text)));
-                };
-                let v = parse_number(n).filter(|v| (1..=10_000).contains(v));
-                let v = v.ok_or_else(|| self.err(t.col, "the wait bound must be 1ms to 10000ms"))?;
+                let v = t.text.strip_suffix("ms").and_then(parse_decimal).filter(|v| (1..=10_000).contains(v));
+                let v = v.ok_or_else(|| {
+                    self.err(
+                        t.col,
+                        format!(
+                            "expected a bound such as `200ms` (1ms to 10000ms, decimal), found `{}`",
+                            echo(&t.text)
+                        ),
+                    )
+                })?;
                 self.no_more(toks, i + 1)?;
                 Ok(v as u32)
             }
@@ -249,9 +480,14 @@ impl<'a> Parser<'a> {
     fn reg(&self, toks: &[Tok], i: usize) -> Result<(String, usize, RegInfo), CaseError> {
         let t = self.need(toks, i, "a register name")?;
         let info = regs::lookup(&t.text).ok_or_else(|| {
-            let names: Vec<String> =
-                regs::known_names().map(|(n, idx)| if idx { format!("{n}<n>") } else { n.to_string() }).collect();
-            self.err(t.col, format!("unknown register `{}`; known: {}", t.text, names.join(", ")))
+            let near = suggest_registers(&t.text);
+            let readme = format!("(README.md, 'Register names', lists all {})", regs::known_names().count());
+            let msg = if near.is_empty() {
+                format!("unknown register `{}` {readme}", echo(&t.text))
+            } else {
+                format!("unknown register `{}`; did you mean {}? {readme}", echo(&t.text), one_of(&near))
+            };
+            self.err(t.col, msg)
         })?;
         Ok((t.text.clone(), t.col, info))
     }
@@ -300,7 +536,7 @@ impl<'a> Parser<'a> {
                         format!(
                             "unknown List Register field `{}`; expected one of invalid, pending, active, \
                              pending+active, vintid N, pintid N, hw, group N, prio N, eoi, cpuid N",
-                            t.text
+                            echo(&t.text)
                         ),
                     ))
                 }
@@ -328,10 +564,10 @@ impl<'a> Parser<'a> {
                 let names: Vec<&str> = reg.fields().iter().map(|f| f.name).collect();
                 self.err(
                     t.col,
-                    format!("unknown {} field `{}`; expected one of {}", reg.name(), t.text, names.join(", ")),
+                    format!("unknown {} field `{}`; expected one of {}", reg.name(), echo(&t.text), names.join(", ")),
                 )
             })?;
-            let val = if f.width == 1 && toks.get(i + 1).and_then(|n| parse_number(&n.text)).is_none() {
+            let val = if f.width == 1 && !toks.get(i + 1).is_some_and(|n| looks_numeric(&n.text)) {
                 1
             } else {
                 i += 1;
@@ -382,7 +618,10 @@ impl<'a> Parser<'a> {
                     other => {
                         return Err(self.err(
                             t1.col,
-                            format!("unknown physical operation `{other}`; expected pend, unpend, ack, eoi, dir, prio, enable or disable"),
+                            format!(
+                                "unknown physical operation `{}`; expected pend, unpend, ack, eoi, dir, prio, enable or disable",
+                                echo(other)
+                            ),
                         ))
                     }
                 }
@@ -391,7 +630,7 @@ impl<'a> Parser<'a> {
                 let n = self.num(toks, 1, "a List Register number (0-15)", 15)? as u32;
                 let eq = self.need(toks, 2, "`=`")?;
                 if eq.text != "=" {
-                    return Err(self.err(eq.col, format!("expected `=`, found `{}`", eq.text)));
+                    return Err(self.err(eq.col, format!("expected `=`, found `{}`", echo(&eq.text))));
                 }
                 let lr = self.lr_fields(toks, 3)?;
                 return Ok(StmtKind::LrWrite { n, lr, col: toks[3].col });
@@ -400,7 +639,7 @@ impl<'a> Parser<'a> {
                 let reg = VifReg::from_name(&t0.text).expect("listed above");
                 let eq = self.need(toks, 1, "`=`")?;
                 if eq.text != "=" {
-                    return Err(self.err(eq.col, format!("expected `=`, found `{}`", eq.text)));
+                    return Err(self.err(eq.col, format!("expected `=`, found `{}`", echo(&eq.text))));
                 }
                 let v = if reg == VifReg::Apr {
                     let v = self.num(toks, 2, "an active-priorities value", u64::MAX)?;
@@ -426,7 +665,9 @@ impl<'a> Parser<'a> {
                     let s = match t2.text.as_str() {
                         "pending" => PhysState::Pending,
                         "active" => PhysState::Active,
-                        o => return Err(self.err(t2.col, format!("expected `pending` or `active`, found `{o}`"))),
+                        o => {
+                            return Err(self.err(t2.col, format!("expected `pending` or `active`, found `{}`", echo(o))))
+                        }
                     };
                     let (irq, i) = self.irq(toks, 3)?;
                     self.no_more(toks, i)?;
@@ -458,7 +699,7 @@ impl<'a> Parser<'a> {
                         o => {
                             return Err(self.err(
                                 toks[i].col,
-                                format!("unknown queue field `{o}`; expected vintid N, group N, prio N"),
+                                format!("unknown queue field `{}`; expected vintid N, group N, prio N", echo(o)),
                             ))
                         }
                     }
@@ -480,7 +721,7 @@ impl<'a> Parser<'a> {
                 let on = match t1.text.as_str() {
                     "on" => true,
                     "off" => false,
-                    o => return Err(self.err(t1.col, format!("expected `on` or `off`, found `{o}`"))),
+                    o => return Err(self.err(t1.col, format!("expected `on` or `off`, found `{}`", echo(o)))),
                 };
                 self.no_more(toks, 2)?;
                 Op::Timer(on)
@@ -490,7 +731,10 @@ impl<'a> Parser<'a> {
                 if t1.text != "maintenance" {
                     return Err(self.err(
                         t1.col,
-                        format!("expected `maintenance`, found `{}` (the guest waits with `guest wait virq`)", t1.text),
+                        format!(
+                            "expected `maintenance`, found `{}` (the guest waits with `guest wait virq`)",
+                            echo(&t1.text)
+                        ),
                     ));
                 }
                 Op::WaitMaintenance(self.wait_ms(toks, 2)?)
@@ -538,7 +782,7 @@ impl<'a> Parser<'a> {
                     "wait" => {
                         let t2 = self.need(toks, 2, "`virq`")?;
                         if t2.text != "virq" {
-                            return Err(self.err(t2.col, format!("expected `virq`, found `{}`", t2.text)));
+                            return Err(self.err(t2.col, format!("expected `virq`, found `{}`", echo(&t2.text))));
                         }
                         GuestOp::WaitVirq(self.wait_ms(toks, 3)?)
                     }
@@ -572,8 +816,9 @@ impl<'a> Parser<'a> {
                         return Err(self.err(
                             t1.col,
                             format!(
-                                "unknown guest operation `{other}`; expected ack, eoi, dir, pmr, bpr, eoimode, \
-                                 enable, disable, wait virq, read, write"
+                                "unknown guest operation `{}`; expected ack, eoi, dir, pmr, bpr, eoimode, \
+                                 enable, disable, wait virq, read, write",
+                                echo(other)
                             ),
                         ))
                     }
@@ -584,8 +829,9 @@ impl<'a> Parser<'a> {
                 return Err(self.err(
                     t0.col,
                     format!(
-                        "unknown statement `{other}`; expected phys, lr, read, write, hcr, vmcr, apr, guest, wait, \
-                         timer, queue, serve, or `on cpuN {{`"
+                        "unknown statement `{}`; expected phys, lr, read, write, hcr, vmcr, apr, guest, wait, \
+                         timer, queue, serve, or `on cpuN {{`",
+                        echo(other)
                     ),
                 ))
             }
@@ -595,11 +841,12 @@ impl<'a> Parser<'a> {
 }
 
 /// Parses a case file's text. `name` is its path under the cases directory
-/// without the extension.
+/// without the extension. A leading byte-order mark is ignored.
 ///
 /// # Errors
 /// The first malformed line, with file, line and column.
 pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut p = Parser { file, line: 0, step: 0 };
     let mut aim = String::new();
     let mut spec = String::new();
@@ -617,13 +864,14 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
             continue;
         }
         if in_header {
-            if let Some((key, value)) = header_line(trimmed) {
-                let col = raw.len() - trimmed.len() + 1;
-                let vcol = col
-                    + key.len()
-                    + 1
-                    + (trimmed[key.len() + 1..].len() - trimmed[key.len() + 1..].trim_start().len());
-                let value = value.split('#').next().unwrap_or("").trim();
+            if let Some((key, _)) = header_line(trimmed) {
+                let key_at = raw.len() - trimmed.len();
+                let col = col_at(raw, key_at);
+                // The value: after the colon, up to a comment.
+                let value_at = key_at + key.len() + 1;
+                let value_raw = &raw[value_at..raw.find('#').unwrap_or(raw.len())];
+                let vcol = col_at(raw, value_at + (value_raw.len() - value_raw.trim_start().len()));
+                let value = value_raw.trim();
                 match key {
                     "aim" => {
                         if !aim.is_empty() {
@@ -639,15 +887,16 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
                     }
                     "gic" => {
                         let mut v = Vec::new();
-                        let mut c = vcol;
-                        for word in value.split_whitespace() {
+                        for (at, word) in words(value_raw) {
                             let g = GicVersion::from_name(word).ok_or_else(|| {
-                                p.err(c, format!("unknown GIC version `{word}`; expected v2, v3 or v4"))
+                                p.err(
+                                    col_at(raw, value_at + at),
+                                    format!("unknown GIC version `{}`; expected v2, v3 or v4", echo(word)),
+                                )
                             })?;
                             if !v.contains(&g) {
                                 v.push(g);
                             }
-                            c += word.len() + 1;
                         }
                         if v.is_empty() {
                             return Err(p.err(vcol, "`gic:` needs at least one of v2, v3, v4"));
@@ -656,23 +905,37 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
                         gics = Some(v);
                     }
                     "smp" => {
-                        smp = parse_number(value)
-                            .filter(|n| (1..=proto::MAX_CPUS as u64).contains(n))
-                            .ok_or_else(|| p.err(vcol, format!("`smp:` must be 1 to {}", proto::MAX_CPUS)))?
-                            as u32;
+                        smp = parse_decimal(value).filter(|n| (1..=proto::MAX_CPUS as u64).contains(n)).ok_or_else(
+                            || {
+                                let max = proto::MAX_CPUS;
+                                p.err(
+                                    vcol,
+                                    format!("`smp:` must be a decimal number of PEs, 1 to {max}; {}", found(value)),
+                                )
+                            },
+                        )? as u32;
                     }
                     "timeout" => {
                         let secs = value
                             .strip_suffix('s')
-                            .and_then(parse_number)
+                            .and_then(parse_decimal)
                             .filter(|n| (1..=600).contains(n))
-                            .ok_or_else(|| p.err(vcol, "`timeout:` must be like `10s` (1s to 600s)"))?;
+                            .ok_or_else(|| {
+                                p.err(
+                                    vcol,
+                                    format!(
+                                        "`timeout:` must be a decimal number of seconds such as `10s`, 1s to 600s; {}",
+                                        found(value)
+                                    ),
+                                )
+                            })?;
                         timeout = Duration::from_secs(secs);
                     }
                     _ => {
-                        return Err(
-                            p.err(col, format!("unknown header `{key}:`; expected aim, spec, gic, smp or timeout"))
-                        )
+                        return Err(p.err(
+                            col,
+                            format!("unknown header `{}:`; expected aim, spec, gic, smp or timeout", echo(key)),
+                        ))
                     }
                 }
                 continue;
@@ -702,17 +965,20 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
             let cpu = t1
                 .text
                 .strip_prefix("cpu")
-                .and_then(|n| n.parse::<u32>().ok())
-                .ok_or_else(|| p.err(t1.col, format!("expected `cpuN` (e.g. cpu1), found `{}`", t1.text)))?;
+                .and_then(parse_decimal)
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    p.err(t1.col, format!("expected `cpuN` with a decimal N (e.g. cpu1), found `{}`", echo(&t1.text)))
+                })?;
             let brace = p.need(&toks, 2, "`{`")?;
             if brace.text != "{" {
-                return Err(p.err(brace.col, format!("expected `{{`, found `{}`", brace.text)));
+                return Err(p.err(brace.col, format!("expected `{{`, found `{}`", echo(&brace.text))));
             }
             p.no_more(&toks, 3)?;
             if stack.len() > 1 {
                 return Err(p.err(toks[0].col, "`on cpuN` blocks do not nest"));
             }
-            p.step = p.step.checked_add(1).ok_or_else(|| p.err(1, "too many statements"))?;
+            p.step = p.step.checked_add(1).ok_or_else(|| p.err(toks[0].col, too_many_statements()))?;
             stack.last_mut().expect("root").3.push(Stmt {
                 line: p.line,
                 step: p.step,
@@ -722,7 +988,7 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
             continue;
         }
         let kind = p.statement(&toks)?;
-        p.step = p.step.checked_add(1).ok_or_else(|| p.err(1, "too many statements"))?;
+        p.step = p.step.checked_add(1).ok_or_else(|| p.err(toks[0].col, too_many_statements()))?;
         let line = p.line;
         let step = p.step;
         stack.last_mut().expect("root").3.push(Stmt { line, step, kind });
@@ -808,14 +1074,19 @@ impl Case {
     /// exist, a List Register field that does not fit the layout), located.
     pub fn compile(&self, v: GicVersion) -> Result<Vec<u32>, CaseError> {
         let mut ops = Vec::new();
-        self.compile_into(&self.stmts, v, &mut ops)?;
+        let mut crossed = None;
+        self.compile_into(&self.stmts, v, &mut ops, &mut crossed)?;
         if ops.len() > proto::MAX_CASE_WORDS {
-            return Err(CaseError {
-                file: self.file.clone(),
-                line: 1,
-                col: 1,
-                msg: "case too long for the kernel".into(),
-            });
+            return Err(self.err(
+                crossed.unwrap_or(1),
+                1,
+                format!(
+                    "case too long for the kernel: it compiles to {} op words, the kernel takes at most {} \
+                     (gic_case::proto::MAX_CASE_WORDS); this statement crosses the limit",
+                    ops.len(),
+                    proto::MAX_CASE_WORDS
+                ),
+            ));
         }
         let mut out = vec![proto::CASE_MAGIC, proto::FORMAT_VERSION, v as u32, self.smp, ops.len() as u32];
         out.extend(ops);
@@ -826,7 +1097,16 @@ impl Case {
         CaseError { file: self.file.clone(), line, col, msg }
     }
 
-    fn compile_into(&self, stmts: &[Stmt], v: GicVersion, out: &mut Vec<u32>) -> Result<usize, CaseError> {
+    /// Appends the ops of `stmts` to `out`; returns how many ops it added
+    /// at this level and notes in `crossed` the line of the statement whose
+    /// words first exceed `proto::MAX_CASE_WORDS`.
+    fn compile_into(
+        &self,
+        stmts: &[Stmt],
+        v: GicVersion,
+        out: &mut Vec<u32>,
+        crossed: &mut Option<usize>,
+    ) -> Result<usize, CaseError> {
         let mut count = 0;
         for s in stmts {
             let op = match &s.kind {
@@ -841,7 +1121,11 @@ impl Case {
                         return Err(self.err(
                             s.line,
                             *col,
-                            format!("register {name} does not exist on GIC{}; list only the versions it applies to in `gic:`", v.name()),
+                            format!(
+                                "register {} does not exist on GIC{}; list only the versions it applies to in `gic:`",
+                                echo(name),
+                                v.name()
+                            ),
                         ));
                     }
                     let side = if *guest { Side::El1 } else { Side::El2 };
@@ -851,11 +1135,16 @@ impl Case {
                         } else {
                             "use `guest read`/`guest write`"
                         };
+                        let name = echo(name);
                         return Err(self.err(s.line, *col, format!("{name} is accessed from the other side: {hint}")));
                     }
                     match (write, info.access) {
-                        (Some(_), Access::Ro) => return Err(self.err(s.line, *col, format!("{name} is read-only"))),
-                        (None, Access::Wo) => return Err(self.err(s.line, *col, format!("{name} is write-only"))),
+                        (Some(_), Access::Ro) => {
+                            return Err(self.err(s.line, *col, format!("{} is read-only", echo(name))))
+                        }
+                        (None, Access::Wo) => {
+                            return Err(self.err(s.line, *col, format!("{} is write-only", echo(name))))
+                        }
                         _ => {}
                     }
                     let id: RegId = info.id;
@@ -869,7 +1158,10 @@ impl Case {
                 StmtKind::OnCpu { cpu, body, .. } => {
                     let at = out.len();
                     out.extend_from_slice(Op::OnCpu { cpu: *cpu, count: 0 }.encode(s.step).as_slice());
-                    let n = self.compile_into(body, v, out)?;
+                    if out.len() > proto::MAX_CASE_WORDS && crossed.is_none() {
+                        *crossed = Some(s.line);
+                    }
+                    let n = self.compile_into(body, v, out, crossed)?;
                     let hdr = Op::OnCpu { cpu: *cpu, count: n as u32 }.encode(s.step);
                     out.splice(at..at + hdr.as_slice().len(), hdr.as_slice().iter().copied());
                     count += 1;
@@ -882,6 +1174,9 @@ impl Case {
                 }
             }
             out.extend_from_slice(op.encode(s.step).as_slice());
+            if out.len() > proto::MAX_CASE_WORDS && crossed.is_none() {
+                *crossed = Some(s.line);
+            }
             count += 1;
         }
         Ok(count)
@@ -975,8 +1270,9 @@ mod tests {
         );
         assert_eq!(err(&format!("{HEAD}hcr = En Bogus\n")),
             "cases/t/x.case:4:10: unknown hcr field `Bogus`; expected one of En, UIE, LRENPIE, NPIE, VGrp0EIE, VGrp0DIE, VGrp1EIE, VGrp1DIE, EOIcount");
-        assert!(err(&format!("{HEAD}read ICH_FOO_EL2\n"))
-            .starts_with("cases/t/x.case:4:6: unknown register `ICH_FOO_EL2`; known: ICH_HCR_EL2,"));
+        assert!(
+            err(&format!("{HEAD}read ICH_FOO_EL2\n")).starts_with("cases/t/x.case:4:6: unknown register `ICH_FOO_EL2`")
+        );
         assert_eq!(
             err("aim: a\nspec: b\ngic: v2 v5\n"),
             "cases/t/x.case:3:9: unknown GIC version `v5`; expected v2, v3 or v4"
@@ -997,7 +1293,7 @@ mod tests {
         );
         assert_eq!(
             err(&format!("{HEAD}wait maintenance 5s\n")),
-            "cases/t/x.case:4:18: expected a bound such as `200ms`, found `5s`"
+            "cases/t/x.case:4:18: expected a bound such as `200ms` (1ms to 10000ms, decimal), found `5s`"
         );
         assert_eq!(
             err("aim: a\nspec: b\ngic: v3\ncolour: red\n"),
@@ -1044,6 +1340,199 @@ mod tests {
         assert_eq!((op, step), (Op::Guest(GuestOp::Ack(Group::G1)), 3));
         let (op, step, _) = Op::decode(&ops[n + m + k..]).unwrap();
         assert_eq!((op, step), (Op::LrRead(1), 4));
+    }
+
+    #[test]
+    fn leading_bom_is_ignored_and_line_one_columns_count_visible_text() {
+        let c = parse_str(&format!("\u{feff}{HEAD}guest ack\n")).unwrap();
+        assert_eq!((c.aim.as_str(), c.stmts.len()), ("a", 1));
+        assert_eq!(
+            err("\u{feff}  colour: red\n"),
+            "cases/t/x.case:1:3: unknown header `colour:`; expected aim, spec, gic, smp or timeout"
+        );
+        assert_eq!(err("\u{feff}phys pend ppi 40\n"), "cases/t/x.case:1:15: 40 is not a PPI INTID (16-31)");
+        assert_eq!(
+            err("\u{feff}aim: a\nspec: b\ngic:\u{a0}v2  v5\n"),
+            "cases/t/x.case:3:10: unknown GIC version `v5`; expected v2, v3 or v4"
+        );
+    }
+
+    #[test]
+    fn echoed_tokens_show_invisible_characters_escaped() {
+        assert_eq!(echo("a\tb\u{a0}c\\d\u{1b}[1m"), "a\\tb\\u{a0}c\\\\d\\u{1b}[1m");
+        assert_eq!(echo(&"x".repeat(100)), format!("{}…", "x".repeat(40)));
+        // A BOM that is not the file's first character is a token character.
+        assert_eq!(
+            err(&format!("{HEAD}\u{feff}guest ack\n")),
+            "cases/t/x.case:4:1: unknown statement `\\u{feff}guest`; expected phys, lr, read, write, hcr, vmcr, apr, \
+             guest, wait, timer, queue, serve, or `on cpuN {`"
+        );
+        assert_eq!(
+            err(&format!("{HEAD}guest ack\u{200b}\n")),
+            "cases/t/x.case:4:7: unknown guest operation `ack\\u{200b}`; expected ack, eoi, dir, pmr, bpr, eoimode, \
+             enable, disable, wait virq, read, write"
+        );
+        assert_eq!(
+            err(&format!("{HEAD}lr 0 = vintid 3\u{7} pending\n")),
+            "cases/t/x.case:4:15: expected a vINTID (a number), found `3\\u{7}`"
+        );
+        assert_eq!(
+            err("aim: a\nspec: b\ngic: v2\u{2060}\n"),
+            "cases/t/x.case:3:6: unknown GIC version `v2\\u{2060}`; expected v2, v3 or v4"
+        );
+        // Look-alike letters are shown too (a Cyrillic `у` in `phys`).
+        assert!(err(&format!("{HEAD}ph\u{443}s ack\n")).contains("unknown statement `ph\\u{443}s`"));
+        // A no-break space separates tokens like any other white space.
+        assert!(parse_str(&format!("{HEAD}guest\u{a0}ack\tgroup0\n")).is_ok());
+    }
+
+    #[test]
+    fn numbers_and_names_take_no_sign() {
+        for s in ["+3", "-3", "0x+3", "0x-3", "0b+1", "+0x3", "", "_", "0x", "0b2", "3a"] {
+            assert_eq!(parse_number(s), None, "{s:?}");
+        }
+        assert_eq!(parse_number("0x1_0"), Some(16));
+        assert_eq!(parse_number("0b101"), Some(5));
+        assert_eq!(parse_number("1_000"), Some(1000));
+        let e = |s: &str| err(&format!("{HEAD}{s}\n"));
+        assert_eq!(
+            e("lr +3 = pending"),
+            "cases/t/x.case:4:4: expected a List Register number (0-15) (a number without a sign), found `+3`"
+        );
+        assert_eq!(
+            e("phys pend spi -40"),
+            "cases/t/x.case:4:15: expected an SPI INTID (32-1019) (a number without a sign), found `-40`"
+        );
+        assert_eq!(
+            e("hcr = En EOIcount +3"),
+            "cases/t/x.case:4:19: expected a value for EOIcount (a number without a sign), found `+3`"
+        );
+        assert_eq!(
+            e("hcr = En +1"),
+            "cases/t/x.case:4:10: expected a value for En (a number without a sign), found `+1`"
+        );
+        assert_eq!(
+            e("lr 0 = vintid 99999999999999999999 pending"),
+            "cases/t/x.case:4:15: a vINTID `99999999999999999999` is out of range (at most 4294967295)"
+        );
+        assert_eq!(
+            e("wait maintenance +5ms"),
+            "cases/t/x.case:4:18: expected a bound such as `200ms` (1ms to 10000ms, decimal), found `+5ms`"
+        );
+        assert_eq!(
+            e("guest wait virq 0x10ms"),
+            "cases/t/x.case:4:17: expected a bound such as `200ms` (1ms to 10000ms, decimal), found `0x10ms`"
+        );
+        let h = |s: &str| err(&format!("aim: a\nspec: b\ngic: v3\n{s}\n"));
+        for v in ["+2", "0x2", "0", "5", "2x", "99999999999999999999999"] {
+            assert_eq!(
+                h(&format!("smp: {v}")),
+                format!("cases/t/x.case:4:6: `smp:` must be a decimal number of PEs, 1 to 4; found `{v}`")
+            );
+        }
+        assert_eq!(h("smp:"), "cases/t/x.case:4:5: `smp:` must be a decimal number of PEs, 1 to 4; found nothing");
+        for v in ["+5s", "0x5s", "5", "0s", "601s"] {
+            assert_eq!(
+                h(&format!("timeout:  {v}")),
+                format!("cases/t/x.case:4:11: `timeout:` must be a decimal number of seconds such as `10s`, 1s to 600s; found `{v}`")
+            );
+        }
+        for cpu in ["cpu+1", "cpu-1", "cpu0x1", "cpu", "cpux"] {
+            assert_eq!(
+                h(&format!("smp: 2\non {cpu} {{\n}}")),
+                format!("cases/t/x.case:5:4: expected `cpuN` with a decimal N (e.g. cpu1), found `{cpu}`")
+            );
+        }
+        let c = parse_str("aim: a\nspec: b\ngic: v3\nsmp:  2\ntimeout: 20s\non cpu01 {\nguest ack\n}\n").unwrap();
+        assert_eq!((c.smp, c.timeout), (2, Duration::from_secs(20)));
+    }
+
+    #[test]
+    fn optional_group_rejects_other_group_words() {
+        for (stmt, col, word) in [
+            ("guest ack group2", 11, "group2"),
+            ("phys ack group7", 10, "group7"),
+            ("phys eoi 48 group3", 13, "group3"),
+            ("phys eoi 48 group 1", 13, "group"),
+            ("guest eoi 40 Group1", 14, "Group1"),
+            ("guest bpr group2 3", 11, "group2"),
+            ("guest read hppir groupX", 18, "groupX"),
+            ("guest enable group", 14, "group"),
+        ] {
+            assert_eq!(
+                err(&format!("{HEAD}{stmt}\n")),
+                format!("cases/t/x.case:4:{col}: expected `group0` or `group1`, found `{word}`"),
+                "{stmt}"
+            );
+        }
+    }
+
+    #[test]
+    fn limits_say_what_they_are() {
+        let over = "timer on\n".repeat(65_536);
+        assert_eq!(
+            err(&format!("{HEAD}{over}")),
+            "cases/t/x.case:65539:1: too many statements: a case may have at most 65535 (the step number is 16 bits)"
+        );
+        // `timer on` compiles to two words.
+        let fits = parse_str(&format!("{HEAD}{}", "timer on\n".repeat(proto::MAX_CASE_WORDS / 2))).unwrap();
+        assert!(fits.compile(GicVersion::V3).is_ok());
+        let long =
+            parse_str(&format!("{HEAD}{}guest ack\n", "timer on\n".repeat(proto::MAX_CASE_WORDS / 2 + 1))).unwrap();
+        assert_eq!(
+            long.compile(GicVersion::V3).unwrap_err().to_string(),
+            format!(
+                "cases/t/x.case:{}:1: case too long for the kernel: it compiles to 16389 op words, the kernel takes at \
+                 most 16384 (gic_case::proto::MAX_CASE_WORDS); this statement crosses the limit",
+                3 + proto::MAX_CASE_WORDS / 2 + 1
+            )
+        );
+    }
+
+    #[test]
+    fn unknown_register_suggests_the_nearest_names() {
+        let all = regs::known_names().count();
+        let e = |s: &str| err(&format!("{HEAD}{s}\n"));
+        let see = format!("(README.md, 'Register names', lists all {all})");
+        assert_eq!(
+            e("read ICH_HRC_EL2"),
+            format!("cases/t/x.case:4:6: unknown register `ICH_HRC_EL2`; did you mean ICH_HCR_EL2? {see}")
+        );
+        assert_eq!(
+            e("read ich_hcr_el2"),
+            format!("cases/t/x.case:4:6: unknown register `ich_hcr_el2`; did you mean ICH_HCR_EL2? {see}")
+        );
+        assert_eq!(
+            e("read ICH_LR17_EL2"),
+            format!(
+                "cases/t/x.case:4:6: unknown register `ICH_LR17_EL2`; did you mean ICH_LR<n>_EL2 (n = 0-15)? {see}"
+            )
+        );
+        assert_eq!(
+            e("read GICH_LR64"),
+            format!("cases/t/x.case:4:6: unknown register `GICH_LR64`; did you mean GICH_LR<n> (n = 0-63)? {see}")
+        );
+        assert_eq!(
+            e("read GICH_LR01"),
+            format!("cases/t/x.case:4:6: unknown register `GICH_LR01`; did you mean GICH_LR1? {see}")
+        );
+        assert_eq!(
+            e("read GICD_ISPNDR2"),
+            format!("cases/t/x.case:4:6: unknown register `GICD_ISPNDR2`; did you mean GICD_ISPENDR2? {see}")
+        );
+        assert_eq!(
+            e("read GICD_ISPNDR99"),
+            format!(
+                "cases/t/x.case:4:6: unknown register `GICD_ISPNDR99`; did you mean GICD_ISPENDR<n> (n = 0-31)? {see}"
+            )
+        );
+        assert_eq!(e("write XYZZY 1"), format!("cases/t/x.case:4:7: unknown register `XYZZY` {see}"));
+        let m = e("guest read ICV_PMR_EL2");
+        assert!(m.starts_with("cases/t/x.case:4:12: unknown register `ICV_PMR_EL2`; did you mean ICV_PMR_EL1"), "{m}");
+        for s in ["read ICH_FOO_EL2", "read ICH_AP2R0_EL2", "guest read ICV_IAR1_EL1", "read GICR_IGROUPR1"] {
+            let m = e(s);
+            assert!(m.len() < 200, "{m}");
+        }
     }
 
     #[test]
