@@ -1,12 +1,31 @@
 //! Static checks of the suite's inputs: cases, goldens, deviations.
+//!
+//! `check` reports, each as `error: path:line:col: what is wrong; what was
+//! expected`:
+//! - a case that does not parse, or does not compile for one of its versions;
+//! - a golden that does not parse ([`Golden::parse`]: invalid JSON, a key
+//!   repeated in any object, a version named by two keys, an event without
+//!   a positive integer `step`), names a step the case does not have, or
+//!   gives no events for one of the case's versions; a golden without a case;
+//! - a deviations file that does not parse, and entries whose case does not
+//!   exist, whose `gic` names a version the case does not list, or whose
+//!   `steps` are not steps of the case;
+//! - a filter that matches no case ([`unmatched_filters`]).
 
 use std::path::Path;
 
+use crate::case::Case;
+use crate::golden::{describe_steps, Golden};
 use crate::suite;
 
 /// `list` (print each case with its versions and aim) and `check` (parse
-/// every case, golden and the deviations file without running anything).
-/// Returns the exit code: 0, or 2 when something is wrong.
+/// every case, golden and the deviations file without running anything),
+/// both limited to the cases whose name contains one of `filters` (all when
+/// empty). Problems go to stderr, one `error: …` line each; `check` ends
+/// with `gicv check: N cases, N problems` on stdout.
+///
+/// Returns the exit code: 0, or 2 when something is wrong, a filter that
+/// matches no case included.
 pub fn list(root: &Path, filters: &[String], check: bool) -> i32 {
     let cases = match suite::discover(&root.join("cases")) {
         Ok(c) => c,
@@ -15,52 +34,181 @@ pub fn list(root: &Path, filters: &[String], check: bool) -> i32 {
             return 2;
         }
     };
-    let mut bad = 0;
-    for c in cases.iter().filter(|c| filters.is_empty() || filters.iter().any(|f| c.name.contains(f.as_str()))) {
-        match &c.parsed {
-            Ok(case) => {
-                let gics: Vec<&str> = case.gics.iter().map(|g| g.name()).collect();
-                if !check {
-                    println!("{:<36} {:<9} smp {}  {}", case.name, gics.join(","), case.smp, case.aim);
-                }
-                let gp = suite::golden_path(&root.join("expected"), &case.name);
-                match crate::golden::Golden::load(&gp) {
-                    Ok(g) => {
-                        let missing = g.missing_versions(&case.gics);
-                        if !missing.is_empty() {
-                            bad += 1;
-                            let m: Vec<&str> = missing.iter().map(|g| g.name()).collect();
-                            eprintln!("error: {}: no events for {}", gp.display(), m.join(", "));
-                        }
-                        for v in &case.gics {
-                            if let Err(e) = case.compile(*v) {
-                                bad += 1;
-                                eprintln!("error: {e}");
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        bad += 1;
-                        eprintln!("error: {e}");
-                    }
+    let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+    let mut problems = unmatched_filters(&names, filters);
+    let selected = |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
+    let mut checked = 0;
+    for c in cases.iter().filter(|c| selected(&c.name)) {
+        checked += 1;
+        let case = match &c.parsed {
+            Ok(case) => case,
+            Err(e) => {
+                problems.push(e.to_string());
+                continue;
+            }
+        };
+        if !check {
+            let gics: Vec<&str> = case.gics.iter().map(|g| g.name()).collect();
+            println!("{:<36} {:<9} smp {}  {}", case.name, gics.join(","), case.smp, case.aim);
+        }
+        let gp = suite::golden_path(&root.join("expected"), &case.name);
+        match Golden::load_for_case(&gp, &case.name, &steps(case)) {
+            Ok(g) => {
+                let missing = g.missing_versions(&case.gics);
+                if !missing.is_empty() {
+                    let m: Vec<&str> = missing.iter().map(|g| g.name()).collect();
+                    problems.push(format!("{}: no events for {}", gp.display(), m.join(", ")));
                 }
             }
-            Err(e) => {
-                bad += 1;
-                eprintln!("error: {e}");
+            Err(e) => problems.push(e),
+        }
+        for v in &case.gics {
+            if let Err(e) = case.compile(*v) {
+                problems.push(e.to_string());
             }
         }
     }
-    for p in suite::orphan_goldens(&root.join("expected"), &cases) {
-        bad += 1;
-        eprintln!("error: {}: golden without a case", p.display());
+    let expected = root.join("expected");
+    for p in suite::orphan_goldens(&expected, &cases) {
+        let rel = p.strip_prefix(&expected).unwrap_or(&p).to_string_lossy().replace('\\', "/");
+        if selected(rel.strip_suffix(".json").unwrap_or(&rel)) {
+            problems.push(format!("{}: golden without a case", p.display()));
+        }
     }
-    if let Err(e) = crate::deviations::load(&root.join("expected/deviations.toml")) {
-        bad += 1;
-        eprintln!("error: {e}");
+    problems.extend(deviation_problems(root, &cases, &selected));
+    for p in &problems {
+        eprintln!("error: {p}");
     }
     if check {
-        println!("gicv check: {} cases, {bad} problems", cases.len());
+        println!("gicv check: {checked} cases, {} problems", problems.len());
     }
-    i32::from(bad > 0) * 2
+    i32::from(!problems.is_empty()) * 2
+}
+
+/// A case's step numbers.
+fn steps(case: &Case) -> Vec<u16> {
+    case.steps().into_iter().map(|(s, _)| s).collect()
+}
+
+/// Problems of `expected/deviations.toml`: it does not parse, or an entry
+/// for a selected case name names a case, a version or a step that does
+/// not exist (such an entry can never apply, or applies to less than it says).
+fn deviation_problems(root: &Path, cases: &[suite::CaseFile], selected: &dyn Fn(&str) -> bool) -> Vec<String> {
+    let path = root.join("expected/deviations.toml");
+    let entries = match crate::deviations::load_located(&path) {
+        Ok(e) => e,
+        Err(e) => return vec![e],
+    };
+    let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+    let mut problems = Vec::new();
+    for entry in entries.iter().filter(|e| selected(&e.deviation.case)) {
+        let d = &entry.deviation;
+        let at = |(l, c): (usize, usize)| format!("{}:{l}:{c}: deviation for {}", path.display(), d.case);
+        let Some(cf) = cases.iter().find(|c| c.name == d.case) else {
+            let near = nearest(&names, &d.case);
+            let hint = if near.is_empty() { String::new() } else { format!("; did you mean {}?", near.join(", ")) };
+            problems.push(format!(
+                "{}: no case {} ({}); the entry can never apply: rename it with its case or delete it{hint}",
+                at(entry.case_at),
+                d.case,
+                root.join("cases").join(format!("{}.case", d.case)).display(),
+            ));
+            continue;
+        };
+        let Ok(case) = &cf.parsed else { continue }; // the case's own error is reported with it
+        for (g, pos) in d.gic.iter().zip(&entry.gic_at) {
+            if !case.gics.iter().any(|v| v.name() == g) {
+                let listed: Vec<&str> = case.gics.iter().map(|v| v.name()).collect();
+                problems.push(format!(
+                    "{}: gic {g} is not a version of the case (its `gic:` header lists {}); list only versions it runs on",
+                    at(*pos),
+                    listed.join(", ")
+                ));
+            }
+        }
+        let steps = steps(case);
+        for (s, pos) in d.steps.iter().zip(&entry.steps_at) {
+            if !u16::try_from(*s).is_ok_and(|s| steps.contains(&s)) {
+                problems.push(format!(
+                    "{}: step {s} is not a step of the case ({}); list steps whose events differ",
+                    at(*pos),
+                    describe_steps(&steps)
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// One message per filter that matches no case name, in filter order:
+/// `no case matches `lr/bsic``, followed by `; did you mean lr/basic-group0,
+/// lr/basic-group1?` when some names come close. A filter matches a name
+/// that contains it (as `run`, `bless`, `list` and `check` select cases);
+/// the empty filter matches every name, and no filters select everything,
+/// so both give no message. Callers print each as an error and exit 2.
+pub fn unmatched_filters(names: &[&str], filters: &[String]) -> Vec<String> {
+    filters
+        .iter()
+        .filter(|f| !names.iter().any(|n| n.contains(f.as_str())))
+        .map(|f| {
+            let near = nearest(names, f);
+            if near.is_empty() {
+                format!("no case matches `{f}`")
+            } else {
+                format!("no case matches `{f}`; did you mean {}?", near.join(", "))
+            }
+        })
+        .collect()
+}
+
+/// Up to three of `names` closest to `word`, closest first, if any is close:
+/// within a quarter of `word`'s length (at least 1) of edits of some part of
+/// the name, as a filter matches part of a name. Ties go to the name closer
+/// as a whole, then to the first in order.
+fn nearest<'a>(names: &[&'a str], word: &str) -> Vec<&'a str> {
+    let limit = (word.chars().count() / 4).max(1);
+    let mut scored: Vec<(usize, usize, &str)> = names
+        .iter()
+        .map(|n| (substring_distance(word, n), strsim::levenshtein(word, n), *n))
+        .filter(|(d, _, _)| *d <= limit)
+        .collect();
+    scored.sort();
+    let best = scored.first().map_or(0, |s| s.0);
+    scored.into_iter().take_while(|s| s.0 == best).take(3).map(|s| s.2).collect()
+}
+
+/// Fewest single-character edits (insert, delete, substitute) that turn
+/// `pattern` into some substring of `text` (Sellers' algorithm).
+fn substring_distance(pattern: &str, text: &str) -> usize {
+    let t: Vec<char> = text.chars().collect();
+    let mut prev = vec![0; t.len() + 1];
+    for (i, pc) in pattern.chars().enumerate() {
+        let mut cur = vec![i + 1; t.len() + 1];
+        for (j, tc) in t.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(pc != *tc)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev.into_iter().min().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substring_distance_counts_edits_to_the_closest_part() {
+        assert_eq!(substring_distance("basic", "lr/basic-group0"), 0);
+        assert_eq!(substring_distance("lr/bsic", "lr/basic-group0"), 1);
+        assert_eq!(substring_distance("spi-eio", "hw/spi-eoi"), 1); // "spi-eo"
+        assert_eq!(substring_distance("zzz", "lr/basic"), 3);
+        assert_eq!(substring_distance("", "lr/basic"), 0);
+    }
+
+    #[test]
+    fn nearest_prefers_close_parts_then_close_wholes() {
+        let names = ["lr/basic-group1", "lr/basic-group0", "lr/basic", "hw/basic-spi"];
+        assert_eq!(nearest(&names, "lr/basc"), ["lr/basic", "lr/basic-group0", "lr/basic-group1"]);
+        assert!(nearest(&names, "timer").is_empty());
+    }
 }

@@ -6,13 +6,22 @@
 //! uses the entry that names it, else `"all"`. Every value in it must follow
 //! from the spec sections the case cites; `--bless` writes what a run
 //! produced only so that a person can check it against the spec.
+//!
+//! Reading is strict, because a golden that a JSON reader would quietly
+//! reinterpret is a wrong golden: a key repeated in any object (JSON
+//! readers keep the last), a version named by two keys (which one applies
+//! would depend on key order), and an event whose `step` is not a positive
+//! integer are errors, each located by line and column. A UTF-8
+//! byte-order mark at the start is ignored.
 
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::path::Path;
 
 use gic_case::GicVersion;
-use serde_json::Value;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
 
 /// A parsed golden file.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -22,45 +31,48 @@ pub struct Golden {
 }
 
 impl Golden {
-    /// Parses golden text.
+    /// Parses golden text (a leading UTF-8 byte-order mark is skipped).
     ///
     /// # Errors
-    /// Invalid JSON (with line and column), a key that is not `all` or a
-    /// version list, or a value that is not a list of event objects.
+    /// `line:col: what is wrong; what was expected` for the first of:
+    /// invalid JSON; a value that is not an object of event lists; a key
+    /// that is not `all` or a version list (`v2`, `v3,v4`); a version named
+    /// twice, in one key or in two; a key repeated in any object, at any
+    /// depth; an event that is not an object, has no `step`, or whose
+    /// `step` is not a positive integer.
     pub fn parse(text: &str) -> Result<Golden, String> {
-        let v: Value = serde_json::from_str(text).map_err(|e| format!("{}:{}: {}", e.line(), e.column(), e))?;
-        let Value::Object(obj) = v else {
-            return Err("1:1: a golden is a JSON object: {\"all\": [events…]} or {\"v2\": […], \"v3,v4\": […]}".into());
-        };
-        let mut entries = Vec::new();
-        for (k, val) in obj {
-            let versions = if k == "all" {
-                Vec::new()
-            } else {
-                k.split(',')
-                    .map(|s| {
-                        GicVersion::from_name(s.trim()).ok_or_else(|| format!("key `{k}`: `{s}` is not v2, v3 or v4"))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?
-            };
-            let Value::Array(events) = val else {
-                return Err(format!("key `{k}`: expected a list of events"));
-            };
-            if let Some(bad) = events.iter().find(|e| !e.is_object() || e.get("step").is_none()) {
-                return Err(format!("key `{k}`: every event is an object with a `step`; found {bad}"));
-            }
-            entries.push((versions, events));
-        }
-        Ok(Golden { entries })
+        parse_strict(text, None)
+    }
+
+    /// As [`Golden::parse`], and every event's `step` must also be one of
+    /// `steps`, the statement numbers of case `case` (see `Case::steps`).
+    ///
+    /// # Errors
+    /// As [`Golden::parse`], and, at the first event naming another step,
+    /// ``line:col: key `all`: event {…} names step 12, which lr/x does not
+    /// have; its steps are 1-9``.
+    pub fn parse_for_case(text: &str, case: &str, steps: &[u16]) -> Result<Golden, String> {
+        parse_strict(text, Some((case, steps)))
     }
 
     /// Reads and parses a golden file.
     ///
     /// # Errors
-    /// I/O or parse errors, prefixed with the path.
+    /// I/O or parse errors, prefixed with the path: `path: …` or
+    /// `path:line:col: …`.
     pub fn load(path: &Path) -> Result<Golden, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Golden::parse(&text).map_err(|e| format!("{}:{e}", path.display()))
+        Golden::parse(&text).map_err(|e| located(path, &e))
+    }
+
+    /// Reads and parses a golden file, checking its steps against case
+    /// `case` as [`Golden::parse_for_case`] does.
+    ///
+    /// # Errors
+    /// As [`Golden::load`].
+    pub fn load_for_case(path: &Path, case: &str, steps: &[u16]) -> Result<Golden, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Golden::parse_for_case(&text, case, steps).map_err(|e| located(path, &e))
     }
 
     /// The expected events for version `v`, if the golden covers it.
@@ -115,6 +127,328 @@ impl Golden {
     }
 }
 
+/// How a case's steps read in messages: `its steps are 1-9`, `its steps
+/// are 1-4, 6` or `it has no steps`. `steps` may come in any order and
+/// repeat (as in `Case::steps`).
+pub fn describe_steps(steps: &[u16]) -> String {
+    let mut s: Vec<u16> = steps.to_vec();
+    s.sort_unstable();
+    s.dedup();
+    let mut runs: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < s.len() {
+        let mut j = i;
+        while j + 1 < s.len() && s[j + 1] == s[j] + 1 {
+            j += 1;
+        }
+        runs.push(if j == i { s[i].to_string() } else { format!("{}-{}", s[i], s[j]) });
+        i = j + 1;
+    }
+    if runs.is_empty() {
+        "it has no steps".into()
+    } else {
+        format!("its steps are {}", runs.join(", "))
+    }
+}
+
+/// `path:line:col: …` when `e` starts with a position, `path: …` otherwise.
+fn located(path: &Path, e: &str) -> String {
+    let mut parts = e.splitn(3, ':');
+    let positioned = parts.by_ref().take(2).filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())).count()
+        == 2
+        && parts.next().is_some();
+    if positioned {
+        format!("{}:{e}", path.display())
+    } else {
+        format!("{}: {e}", path.display())
+    }
+}
+
+/// Feeds serde_json one byte per read and counts them, so that a visitor
+/// knows where in the text the token it is given starts.
+struct Counting<'a> {
+    bytes: &'a [u8],
+    pos: &'a Cell<usize>,
+}
+
+impl std::io::Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let p = self.pos.get();
+        match (self.bytes.get(p), buf.first_mut()) {
+            (Some(b), Some(slot)) => {
+                *slot = *b;
+                self.pos.set(p + 1);
+                Ok(1)
+            }
+            _ => Ok(0),
+        }
+    }
+}
+
+/// What the visitors share while one golden is read.
+struct Ctx<'a> {
+    /// Bytes serde_json has read (its one-byte look-ahead included).
+    pos: &'a Cell<usize>,
+    /// The error a visitor raised: (byte offset, message). serde_json would
+    /// place it where it noticed the failure, past the offending token.
+    err: RefCell<Option<(usize, String)>>,
+    /// The case's name and steps, when events are checked against them.
+    case: Option<(&'a str, &'a [u16])>,
+}
+
+impl Ctx<'_> {
+    /// Offset of the token serde_json has just begun: when a visitor or seed
+    /// is called, the token's first byte (`"`, `{`, `[`) is the last byte read.
+    fn here(&self) -> usize {
+        self.pos.get().saturating_sub(1)
+    }
+
+    fn fail<E: de::Error>(&self, at: usize, msg: String) -> E {
+        let e = E::custom(&msg);
+        self.err.borrow_mut().get_or_insert((at, msg));
+        e
+    }
+}
+
+fn parse_strict(text: &str, case: Option<(&str, &[u16])>) -> Result<Golden, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let pos = Cell::new(0);
+    let ctx = Ctx { pos: &pos, err: RefCell::new(None), case };
+    let mut de = serde_json::Deserializer::from_reader(Counting { bytes: text.as_bytes(), pos: &pos });
+    let golden = TopSeed(&ctx).deserialize(&mut de).and_then(|g| de.end().map(|()| g));
+    golden.map_err(|e| match ctx.err.take() {
+        Some((at, msg)) => {
+            let before = text.get(..at).unwrap_or(text);
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            format!("{}:{}: {msg}", before.matches('\n').count() + 1, before[line_start..].chars().count() + 1)
+        }
+        None => {
+            let full = e.to_string();
+            let msg = full.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())).unwrap_or(&full);
+            if e.line() == 0 {
+                msg.to_string()
+            } else {
+                format!("{}:{}: {msg}", e.line(), e.column())
+            }
+        }
+    })
+}
+
+fn duplicate(key: &str) -> String {
+    format!("duplicate key `{key}` in an object; each key once (a JSON reader would keep only the last)")
+}
+
+/// The golden's top-level object: version keys, each with its events.
+struct TopSeed<'c>(&'c Ctx<'c>);
+
+impl<'de> DeserializeSeed<'de> for TopSeed<'_> {
+    type Value = Golden;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Golden, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopSeed<'_> {
+    type Value = Golden;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a golden: a JSON object {\"all\": [events…]} or {\"v2\": […], \"v3,v4\": […]}")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Golden, A::Error> {
+        let ctx = self.0;
+        let mut keys: Vec<(String, Vec<GicVersion>)> = Vec::new();
+        let mut entries = Vec::new();
+        while let Some((at, key)) = map.next_key_seed(KeySeed(ctx))? {
+            if keys.iter().any(|(k, _)| *k == key) {
+                return Err(ctx.fail(at, duplicate(&key)));
+            }
+            let versions = if key == "all" {
+                Vec::new()
+            } else {
+                key.split(',')
+                    .map(|s| {
+                        GicVersion::from_name(s.trim()).ok_or_else(|| {
+                            ctx.fail(
+                                at,
+                                format!(
+                                    "key `{key}`: `{s}` is not v2, v3 or v4; a key is `all` or versions like `v3,v4`"
+                                ),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            for (i, v) in versions.iter().enumerate() {
+                if versions[..i].contains(v) {
+                    return Err(ctx.fail(at, format!("key `{key}` names {} twice; each version once", v.name())));
+                }
+                if let Some((k, _)) = keys.iter().find(|(_, vs)| vs.contains(v)) {
+                    return Err(ctx.fail(
+                        at,
+                        format!(
+                            "key `{key}` names {}, as key `{k}` does; each version in one key (else the key order decides which events apply)",
+                            v.name()
+                        ),
+                    ));
+                }
+            }
+            let events = map.next_value_seed(EventsSeed { ctx, key: &key })?;
+            keys.push((key, versions.clone()));
+            entries.push((versions, events));
+        }
+        Ok(Golden { entries })
+    }
+}
+
+/// An object key, with the offset of its opening quote.
+struct KeySeed<'c>(&'c Ctx<'c>);
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = (usize, String);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(usize, String), D::Error> {
+        let at = self.0.here();
+        <String as serde::Deserialize>::deserialize(d).map(|k| (at, k))
+    }
+}
+
+/// The event list of one key.
+struct EventsSeed<'c> {
+    ctx: &'c Ctx<'c>,
+    key: &'c str,
+}
+
+impl<'de> DeserializeSeed<'de> for EventsSeed<'_> {
+    type Value = Vec<Value>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Value>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EventsSeed<'_> {
+    type Value = Vec<Value>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a list of events for key `{}`", self.key)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
+        let mut events = Vec::new();
+        while let Some(e) = seq.next_element_seed(EventSeed { ctx: self.ctx, key: self.key })? {
+            events.push(e);
+        }
+        Ok(events)
+    }
+}
+
+/// One event: an object with a positive `step` (one of the case's, when known).
+struct EventSeed<'c> {
+    ctx: &'c Ctx<'c>,
+    key: &'c str,
+}
+
+impl<'de> DeserializeSeed<'de> for EventSeed<'_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EventSeed<'_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "an event of key `{}`: an object with a `step`", self.key)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        let (ctx, key) = (self.ctx, self.key);
+        let at = ctx.here();
+        let event = Value::Object(object(ctx, map)?);
+        let what = "a step is a positive integer, the statement's number";
+        let step = match event.get("step") {
+            None => return Err(ctx.fail(at, format!("key `{key}`: event {event} has no `step`; every event is an object with a `step`, the statement's number"))),
+            Some(s) => s.as_u64().filter(|n| *n >= 1).ok_or_else(|| ctx.fail(at, format!("key `{key}`: event {event} has `step` {s}; {what}")))?,
+        };
+        if let Some((case, steps)) = ctx.case {
+            if !u16::try_from(step).is_ok_and(|s| steps.contains(&s)) {
+                return Err(ctx.fail(
+                    at,
+                    format!(
+                        "key `{key}`: event {event} names step {step}, which {case} does not have; {}",
+                        describe_steps(steps)
+                    ),
+                ));
+            }
+        }
+        Ok(event)
+    }
+}
+
+/// The entries of an object, each key once.
+fn object<'de, A: MapAccess<'de>>(ctx: &Ctx, mut map: A) -> Result<Map<String, Value>, A::Error> {
+    let mut obj = Map::new();
+    while let Some((at, key)) = map.next_key_seed(KeySeed(ctx))? {
+        if obj.contains_key(&key) {
+            return Err(ctx.fail(at, duplicate(&key)));
+        }
+        let v = map.next_value_seed(AnySeed(ctx))?;
+        obj.insert(key, v);
+    }
+    Ok(obj)
+}
+
+/// Any JSON value inside an event, objects without repeated keys.
+struct AnySeed<'c>(&'c Ctx<'c>);
+
+impl<'de> DeserializeSeed<'de> for AnySeed<'_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AnySeed<'_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        self.deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(AnySeed(self.0))? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        object(self.0, map).map(Value::Object)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +466,61 @@ mod tests {
         assert!(Golden::parse(r#"{"v5":[]}"#).unwrap_err().contains("`v5` is not"));
         assert!(Golden::parse(r#"{"all":[{"op":"x"}]}"#).unwrap_err().contains("with a `step`"));
         assert!(Golden::parse("{\n  \"all\": [,]\n}").unwrap_err().starts_with("2:"));
+    }
+
+    #[test]
+    fn rejects_repeated_keys_at_any_depth_where_they_are() {
+        let e = |t: &str| Golden::parse(t).unwrap_err();
+        assert_eq!(
+            e("{\"all\":[],\n \"all\":[]}"),
+            "2:2: duplicate key `all` in an object; each key once (a JSON reader would keep only the last)"
+        );
+        assert!(e(r#"{"all":[{"step":1,"INTID":3,"INTID":4}]}"#).starts_with("1:29: duplicate key `INTID`"));
+        assert!(e(r#"{"all":[{"step":1,"LRs":[{"a":1},{"a":1,"\u0061":2}]}]}"#).starts_with("1:41: duplicate key `a`"));
+        assert!(e(r#"{"v2":[],"v3":[],"v2":[]}"#).starts_with("1:18: duplicate key `v2`"));
+    }
+
+    #[test]
+    fn rejects_versions_named_by_two_keys() {
+        let e = |t: &str| Golden::parse(t).unwrap_err();
+        assert_eq!(
+            e(r#"{"v3":[],"v3,v4":[]}"#),
+            "1:10: key `v3,v4` names v3, as key `v3` does; each version in one key (else the key order decides which events apply)"
+        );
+        assert!(e(r#"{"v4, v3":[],"all":[],"v3":[]}"#).starts_with("1:23: key `v3` names v3, as key `v4, v3` does"));
+        assert_eq!(e(r#"{"v2,v2":[]}"#), "1:2: key `v2,v2` names v2 twice; each version once");
+        assert!(Golden::parse(r#"{"all":[],"v2":[],"v3,v4":[]}"#).is_ok());
+    }
+
+    #[test]
+    fn steps_are_positive_integers_and_the_cases_when_given() {
+        let e = |t: &str| Golden::parse(t).unwrap_err();
+        for bad in ["0", "-1", "1.5", "1.0", "\"2\"", "null", "[1]"] {
+            let t = format!("{{\"v2\":[\n  {{\"step\":{bad}}}]}}");
+            assert_eq!(
+                e(&t),
+                format!("2:3: key `v2`: event {{\"step\":{bad}}} has `step` {bad}; a step is a positive integer, the statement's number")
+            );
+        }
+        assert!(e(r#"{"all":[3]}"#).starts_with("1:10: invalid type: integer `3`, expected an event of key `all`"));
+        assert!(e(r#"{"all":{}}"#).starts_with("1:8: invalid type: map, expected a list of events for key `all`"));
+        assert!(e("[]").starts_with("1:1: invalid type: sequence, expected a golden"));
+        let t = "{\"all\":[{\"step\":1},\n{\"step\":7,\"op\":\"x\"}]}";
+        assert!(Golden::parse(t).is_ok());
+        assert_eq!(
+            Golden::parse_for_case(t, "lr/x", &[1, 2, 3, 5]).unwrap_err(),
+            "2:1: key `all`: event {\"step\":7,\"op\":\"x\"} names step 7, which lr/x does not have; its steps are 1-3, 5"
+        );
+        assert!(Golden::parse_for_case(t, "lr/x", &[1, 7]).is_ok());
+        assert_eq!(describe_steps(&[]), "it has no steps");
+        assert_eq!(describe_steps(&[4, 1, 2, 2, 9, 8]), "its steps are 1-2, 4, 8-9");
+    }
+
+    #[test]
+    fn skips_a_byte_order_mark() {
+        let g = Golden::parse("\u{feff}{\"all\":[{\"step\":1}]}").unwrap();
+        assert_eq!(g.entries.len(), 1);
+        assert!(Golden::parse("\u{feff}{\"all\":[{}]}").unwrap_err().starts_with("1:9: "));
     }
 
     #[test]

@@ -1,0 +1,215 @@
+//! `gicv-runner list` and `check` on small suites written to a temporary
+//! directory: what the static checks catch, their messages and exit codes.
+//! Nothing here starts QEMU.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A throw-away suite root with `cases/` and `expected/`.
+struct Suite {
+    root: PathBuf,
+}
+
+/// A case with steps 1-3 on GICv3 and GICv4.
+const CASE: &str = "aim: fixture\nspec: IHI0069H 12.4.6\ngic: v3 v4\nread hcr\nread vmcr\nread misr\n";
+/// A golden that fits [`CASE`].
+const GOLDEN: &str = "{\n  \"all\": [\n    {\"step\":1,\"op\":\"read hcr\"}\n  ]\n}\n";
+/// One well-formed deviation entry, for `t/a` (steps 1-3, gic v3 v4).
+const DEVIATION: &str =
+    "[[deviation]]\ncase = \"t/a\"\ngic = [\"v3\"]\nqemu = \">=7.2\"\nsteps = [2]\nwhat = \"w\"\nwhy = \"y\"\n";
+
+impl Suite {
+    fn new(name: &str) -> Suite {
+        let root = std::env::temp_dir().join(format!("gicv-check-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(root.join("cases/t")).unwrap();
+        fs::create_dir_all(root.join("expected/t")).unwrap();
+        Suite { root }
+    }
+
+    /// Writes `rel` (relative to the root), creating directories.
+    fn file(&self, rel: &str, text: impl AsRef<[u8]>) -> &Suite {
+        let p = self.root.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+        self
+    }
+
+    /// A valid case `t/<name>` and its golden.
+    fn case(&self, name: &str) -> &Suite {
+        self.file(&format!("cases/t/{name}.case"), CASE).file(&format!("expected/t/{name}.json"), GOLDEN)
+    }
+
+    /// Runs `gicv-runner <cmd> --root ROOT <args>`: (exit code, stdout, stderr).
+    fn run(&self, cmd: &str, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_gicv-runner"))
+            .arg(cmd)
+            .arg("--root")
+            .arg(&self.root)
+            .args(args)
+            .output()
+            .unwrap();
+        let s = |b: &[u8]| String::from_utf8_lossy(b).replace(&format!("{}/", self.root.display()), "");
+        (out.status.code().unwrap_or(-1), s(&out.stdout), s(&out.stderr))
+    }
+
+    /// `check` must fail with exit code 2 and print exactly these error lines.
+    fn check_fails_with(&self, errors: &[&str]) {
+        let (code, out, err) = self.run("check", &[]);
+        let got: Vec<&str> = err.lines().collect();
+        assert_eq!(got, errors, "stdout:\n{out}");
+        assert_eq!(code, 2, "stderr:\n{err}");
+        assert!(out.contains(&format!("{} problems", errors.len())), "{out}");
+    }
+}
+
+impl Drop for Suite {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.root);
+    }
+}
+
+#[test]
+fn check_passes_a_clean_suite() {
+    let s = Suite::new("clean");
+    s.case("a").file("expected/deviations.toml", DEVIATION);
+    let (code, out, err) = s.run("check", &[]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert_eq!(out, "gicv check: 1 cases, 0 problems\n");
+}
+
+#[test]
+fn check_rejects_a_duplicate_version_key() {
+    let s = Suite::new("dup-all");
+    s.case("a").file(
+        "expected/t/a.json",
+        "{\n  \"all\": [\n    {\"step\":1,\"op\":\"read hcr\"}\n  ],\n  \"all\": [\n    {\"step\":2,\"op\":\"read vmcr\"}\n  ]\n}\n",
+    );
+    s.check_fails_with(&[
+        "error: expected/t/a.json:5:3: duplicate key `all` in an object; each key once (a JSON reader would keep only the last)",
+    ]);
+}
+
+#[test]
+fn check_rejects_a_duplicate_key_in_an_event() {
+    let s = Suite::new("dup-event");
+    s.case("a").file(
+        "expected/t/a.json",
+        "{\n  \"all\": [\n    {\"step\":1,\"op\":\"read hcr\"},\n    {\"step\":2,\"INTID\":3,\"INTID\":4}\n  ]\n}\n",
+    );
+    s.check_fails_with(&[
+        "error: expected/t/a.json:4:25: duplicate key `INTID` in an object; each key once (a JSON reader would keep only the last)",
+    ]);
+}
+
+#[test]
+fn check_rejects_a_duplicate_key_nested_deeper() {
+    let s = Suite::new("dup-deep");
+    s.case("a").file("expected/t/a.json", "{\"all\":[{\"step\":1,\"MISR\":{\"EOI\":1,\"U\":0,\"EOI\":0}}]}");
+    s.check_fails_with(&[
+        "error: expected/t/a.json:1:41: duplicate key `EOI` in an object; each key once (a JSON reader would keep only the last)",
+    ]);
+}
+
+#[test]
+fn check_rejects_overlapping_version_keys() {
+    let s = Suite::new("overlap");
+    s.case("a").file(
+        "expected/t/a.json",
+        "{\n  \"v3\": [\n    {\"step\":1}\n  ],\n  \"v3,v4\": [\n    {\"step\":1}\n  ]\n}\n",
+    );
+    s.case("b").file("expected/t/b.json", "{\"v2,v2\":[{\"step\":1}],\"v3,v4\":[{\"step\":1}]}");
+    s.check_fails_with(&[
+        "error: expected/t/a.json:5:3: key `v3,v4` names v3, as key `v3` does; each version in one key (else the key order decides which events apply)",
+        "error: expected/t/b.json:1:2: key `v2,v2` names v2 twice; each version once",
+    ]);
+}
+
+#[test]
+fn check_rejects_golden_steps_the_case_does_not_have() {
+    let s = Suite::new("steps");
+    s.case("a").file(
+        "expected/t/a.json",
+        "{\n  \"v3\": [\n    {\"step\":1}\n  ],\n  \"v4\": [\n    {\"step\":3},\n    {\"step\":4,\"op\":\"read lr\"}\n  ]\n}\n",
+    );
+    s.case("b").file("expected/t/b.json", "{\"all\":[{\"step\":0}]}");
+    s.case("c").file("expected/t/c.json", "{\"all\":[{\"step\":\"2\"}]}");
+    s.case("d").file("expected/t/d.json", "{\"all\":[{\"step\":1.5}]}");
+    s.check_fails_with(&[
+        "error: expected/t/a.json:7:5: key `v4`: event {\"step\":4,\"op\":\"read lr\"} names step 4, which t/a does not have; its steps are 1-3",
+        "error: expected/t/b.json:1:9: key `all`: event {\"step\":0} has `step` 0; a step is a positive integer, the statement's number",
+        "error: expected/t/c.json:1:9: key `all`: event {\"step\":\"2\"} has `step` \"2\"; a step is a positive integer, the statement's number",
+        "error: expected/t/d.json:1:9: key `all`: event {\"step\":1.5} has `step` 1.5; a step is a positive integer, the statement's number",
+    ]);
+}
+
+#[test]
+fn check_rejects_deviation_entries_for_missing_cases_versions_and_steps() {
+    let s = Suite::new("devs");
+    s.case("a").case("basic-group1").file(
+        "expected/deviations.toml",
+        format!(
+            "# header\n\n{DEVIATION}\n{}\n{}\n{}",
+            DEVIATION.replace("t/a", "t/basic-grup1"),
+            DEVIATION.replace("[\"v3\"]", "[\"v2\", \"v4\"]"),
+            DEVIATION.replace("[2]", "[1, 4, 3, 9]").replace("v3", "v4"),
+        ),
+    );
+    s.check_fails_with(&[
+        "error: expected/deviations.toml:12:8: deviation for t/basic-grup1: no case t/basic-grup1 (cases/t/basic-grup1.case); the entry can never apply: rename it with its case or delete it; did you mean t/basic-group1?",
+        "error: expected/deviations.toml:21:8: deviation for t/a: gic v2 is not a version of the case (its `gic:` header lists v3, v4); list only versions it runs on",
+        "error: expected/deviations.toml:31:13: deviation for t/a: step 4 is not a step of the case (its steps are 1-3); list steps whose events differ",
+        "error: expected/deviations.toml:31:19: deviation for t/a: step 9 is not a step of the case (its steps are 1-3); list steps whose events differ",
+    ]);
+}
+
+#[test]
+fn list_and_check_reject_filters_that_match_no_case() {
+    let s = Suite::new("filters");
+    s.case("basic-group0").case("basic-group1").case("pmr-masks-pending");
+    for cmd in ["list", "check"] {
+        let (code, out, err) = s.run(cmd, &["t/bsic", "pmr", "zzz"]);
+        assert_eq!(
+            err,
+            "error: no case matches `t/bsic`; did you mean t/basic-group0, t/basic-group1?\nerror: no case matches `zzz`\n",
+            "{cmd}"
+        );
+        assert_eq!(code, 2, "{cmd}");
+        if cmd == "list" {
+            assert!(out.starts_with("t/pmr-masks-pending "), "{out}");
+            assert_eq!(out.lines().count(), 1, "{out}");
+        } else {
+            assert_eq!(out, "gicv check: 1 cases, 2 problems\n");
+        }
+    }
+    let (code, _, err) = s.run("check", &["pmr"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+}
+
+#[test]
+fn unmatched_filters_name_each_and_suggest_near_names() {
+    let names = ["lr/basic-group0", "lr/basic-group1", "lr/pmr-masks-pending", "hw/spi-eoi"];
+    let f =
+        |fs: &[&str]| runner::check::unmatched_filters(&names, &fs.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    assert!(f(&[]).is_empty());
+    assert!(f(&["lr/", "group1", "hw/spi-eoi", ""]).is_empty());
+    assert_eq!(
+        f(&["lr/bsic", "hw/spi-eio", "priority/"]),
+        [
+            "no case matches `lr/bsic`; did you mean lr/basic-group0, lr/basic-group1?",
+            "no case matches `hw/spi-eio`; did you mean hw/spi-eoi?",
+            "no case matches `priority/`",
+        ]
+    );
+}
+
+#[test]
+fn check_accepts_byte_order_marks() {
+    let s = Suite::new("bom");
+    s.case("a")
+        .file("expected/t/a.json", format!("\u{feff}{GOLDEN}"))
+        .file("expected/deviations.toml", format!("\u{feff}{DEVIATION}"));
+    let (code, out, err) = s.run("check", &[]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+}
