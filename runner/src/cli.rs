@@ -1,6 +1,6 @@
 //! Command line, shared by the `gicv-runner` binary and `cargo xtask`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
@@ -23,7 +23,11 @@ pub struct Cli {
 pub enum Cmd {
     /// Run cases (all, or those whose name contains a FILTER).
     Run(RunArgs),
-    /// Run cases and write goldens from what they produced (review against the spec!).
+    /// Draft goldens from a run, for review against the spec. Writes a golden
+    /// only for a case that ran cleanly on every version, has no deviation in
+    /// expected/deviations.toml for this QEMU and no kernel error in its
+    /// events; an existing golden only when its exact case name is given.
+    /// Needs at least one case name or filter.
     Bless(RunArgs),
     /// List cases with their GIC versions and aims.
     List(ListArgs),
@@ -49,7 +53,13 @@ pub struct RunArgs {
     /// Repository root (holds cases/, expected/, testkernel/).
     #[arg(long, default_value = ".")]
     pub root: PathBuf,
-    /// Only cases whose name contains one of these.
+    /// Directory for the run's logs; each run gets its own `run-<time>-<pid>/`
+    /// under it and `latest` points at the newest (default:
+    /// `$CARGO_TARGET_DIR/gicv`, else `<root>/target/gicv`, else a
+    /// temporary directory when the checkout is read-only).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Only cases whose name contains one of these (`bless`: see `bless --help`).
     pub filters: Vec<String>,
 }
 
@@ -76,15 +86,60 @@ fn parse_gics(list: &[String]) -> Result<Vec<GicVersion>, String> {
 /// Runs the command line; returns the process exit code (0 = all good,
 /// 1 = a run failed, 2 = usage or setup error).
 pub fn main(cli: Cli) -> i32 {
-    match cli.cmd {
+    let code = match cli.cmd {
         Cmd::Run(a) => run(a, false),
         Cmd::Bless(a) => run(a, true),
         Cmd::List(a) => check::list(&a.root, &a.filters, false),
         Cmd::Check(a) => check::list(&a.root, &a.filters, true),
+    };
+    crate::procs::settle();
+    code
+}
+
+/// Where a run's logs go: `--out`, else `$CARGO_TARGET_DIR/gicv`, else
+/// `<root>/target/gicv`; when that cannot be written (a read-only
+/// checkout), a directory under the system's temporary directory.
+pub fn default_out(root: &Path, out: Option<&Path>) -> PathBuf {
+    default_out_with(root, out, std::env::var_os("CARGO_TARGET_DIR"))
+}
+
+fn default_out_with(root: &Path, out: Option<&Path>, cargo_target_dir: Option<std::ffi::OsString>) -> PathBuf {
+    if let Some(o) = out {
+        return o.to_path_buf();
     }
+    let preferred = match cargo_target_dir {
+        Some(t) if !t.is_empty() => PathBuf::from(t).join("gicv"),
+        _ => root.join("target/gicv"),
+    };
+    if writable(&preferred) {
+        return preferred;
+    }
+    let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
+    let fallback = std::env::temp_dir().join(format!("gicv-{user}"));
+    eprintln!(
+        "gicv: {} cannot be written; logs go to {} (choose with --out DIR)",
+        preferred.display(),
+        fallback.display()
+    );
+    fallback
+}
+
+fn writable(dir: &Path) -> bool {
+    let probe = dir.join(format!(".write-test-{}", std::process::id()));
+    let ok = std::fs::create_dir_all(dir).is_ok() && std::fs::write(&probe, b"").is_ok();
+    let _ = std::fs::remove_file(&probe);
+    ok
 }
 
 fn run(a: RunArgs, bless: bool) -> i32 {
+    crate::procs::kill_all_on_panic();
+    if let Err(e) = crate::procs::install_signal_handlers() {
+        eprintln!("warning: cannot handle SIGINT/SIGTERM ({e}); an interrupted run may leave QEMU behind");
+    }
+    if bless && a.filters.is_empty() {
+        eprintln!("error: {}", suite::BLESS_NEEDS_NAMES);
+        return 2;
+    }
     let gics = match parse_gics(&a.gic) {
         Ok(g) => g,
         Err(e) => {
@@ -93,7 +148,7 @@ fn run(a: RunArgs, bless: bool) -> i32 {
         }
     };
     let prepared = match &a.kernel {
-        Some(k) if k.exists() => toolchain::ensure_qemu(a.qemu.as_deref()).map(|q| (k.clone(), q)),
+        Some(k) if k.is_file() => toolchain::ensure_qemu(a.qemu.as_deref()).map(|q| (absolute(k), q)),
         Some(k) => Err(format!("kernel {} does not exist", k.display())),
         None => toolchain::prepare(&a.root, a.qemu.as_deref()),
     };
@@ -114,25 +169,57 @@ fn run(a: RunArgs, bless: bool) -> i32 {
         filters: a.filters.clone(),
         jobs,
         bless,
-        log_dir: a.root.join("target/gicv"),
+        out_dir: absolute(&default_out(&a.root, a.out.as_deref())),
     };
-    println!(
-        "gicv: QEMU {} ({}), {} jobs, logs in {}",
-        qemu.version,
-        qemu.path.display(),
-        jobs,
-        opts.log_dir.display()
-    );
+    println!("gicv: QEMU {} ({}), {} jobs", qemu.version, qemu.path.display(), jobs);
     let start = Instant::now();
     let progress = |r: &suite::RunReport| println!("{}", report::line(r));
     match suite::run(&opts, &progress) {
         Ok(rep) => {
             print!("{}", report::render(&rep, &qemu.version, start.elapsed()));
-            i32::from(rep.failed())
+            if bless {
+                i32::from(rep.bless_failed())
+            } else {
+                i32::from(rep.failed())
+            }
         }
         Err(e) => {
             eprintln!("error: {e}");
             2
         }
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_follow_out_then_cargo_target_dir_then_the_checkout() {
+        let root = std::env::temp_dir().join(format!("gicv-cli-{}-out", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let t = root.join("elsewhere");
+        assert_eq!(default_out_with(&root, Some(&t), None), t);
+        assert_eq!(default_out_with(&root, None, Some(t.clone().into_os_string())), t.join("gicv"));
+        assert_eq!(default_out_with(&root, None, None), root.join("target/gicv"));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_checkout_that_cannot_be_written_logs_elsewhere() {
+        // As root, permissions do not stop writes; a file where `target/`
+        // should be does, as a read-only checkout would.
+        let root = std::env::temp_dir().join(format!("gicv-cli-{}-ro", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("target"), "not a directory").unwrap();
+        let out = default_out_with(&root, None, None);
+        assert!(out.starts_with(std::env::temp_dir()) && !out.starts_with(&root), "{}", out.display());
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -13,6 +13,7 @@ pub mod compare;
 pub mod deviations;
 pub mod events;
 pub mod golden;
+pub mod procs;
 pub mod qemu;
 pub mod report;
 pub mod suite;

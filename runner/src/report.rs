@@ -50,6 +50,9 @@ pub fn render(s: &SuiteReport, qemu: &str, elapsed: std::time::Duration) -> Stri
             path.display()
         );
     }
+    for (case, why, _) in &s.refused {
+        let _ = writeln!(out, "\nnot blessed: {case}: {why}");
+    }
     let _ = writeln!(out, "\nSummary (QEMU {qemu}):");
     let mut table: BTreeMap<Option<GicVersion>, BTreeMap<Outcome, usize>> = BTreeMap::new();
     for r in &s.runs {
@@ -71,7 +74,7 @@ pub fn render(s: &SuiteReport, qemu: &str, elapsed: std::time::Duration) -> Stri
     let n = |o: Outcome| c.get(&o).copied().unwrap_or(0);
     let passed = n(Outcome::Pass) + n(Outcome::XFail);
     let failed: usize = ORDER.iter().filter(|o| o.is_failure()).map(|o| n(*o)).sum();
-    let _ = writeln!(out, "\ngicv: finished in {:.1}s", elapsed.as_secs_f64());
+    let _ = writeln!(out, "\ngicv: finished in {:.1}s; logs in {}", elapsed.as_secs_f64(), s.run_dir.display());
     let _ = writeln!(out, "gicv: {passed} passed, {failed} failed, {} skipped", n(Outcome::Skip));
     out
 }

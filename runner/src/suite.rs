@@ -99,10 +99,11 @@ pub struct Options {
     pub filters: Vec<String>,
     /// Parallel QEMU processes.
     pub jobs: usize,
-    /// Write goldens from this run.
+    /// Write goldens from this run (`bless`): see [`bless`] for which.
     pub bless: bool,
-    /// Per-run logs go under here.
-    pub log_dir: PathBuf,
+    /// Runs keep their files under `<out_dir>/run-<time>-<pid>/`, one
+    /// directory per run so that concurrent runs never share files.
+    pub out_dir: PathBuf,
 }
 
 /// One (case, GIC version) result.
@@ -135,14 +136,26 @@ impl RunReport {
 pub struct SuiteReport {
     /// Results in (case, version) order.
     pub runs: Vec<RunReport>,
-    /// Golden files written by `--bless`, with the change shown.
+    /// Golden files written by `bless`, with the change shown.
     pub blessed: Vec<(PathBuf, String)>,
+    /// Cases `bless` did not write: (case, why, whether that fails the bless).
+    pub refused: Vec<(String, String, bool)>,
+    /// This run's own directory (logs of every QEMU run).
+    pub run_dir: PathBuf,
 }
 
 impl SuiteReport {
     /// Whether anything failed, crashed, timed out or errored.
     pub fn failed(&self) -> bool {
         self.runs.iter().any(|r| r.outcome.is_failure())
+    }
+
+    /// Whether a `bless` did not do all it was asked: a case it had to
+    /// refuse, or a run that did not finish (CRASH, TIMEOUT, ERROR). FAIL is
+    /// expected there: it is how a changed golden shows.
+    pub fn bless_failed(&self) -> bool {
+        self.refused.iter().any(|(_, _, fails)| *fails)
+            || self.runs.iter().any(|r| matches!(r.outcome, Outcome::Crash | Outcome::Timeout | Outcome::Error))
     }
 
     /// Count of each outcome.
@@ -166,14 +179,92 @@ fn matches_filter(name: &str, filters: &[String]) -> bool {
     filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
 }
 
+/// How many finished run directories `out_dir` keeps (older ones are removed).
+pub const KEEP_RUNS: usize = 10;
+
+/// A run's own directory, locked while the run lasts so that pruning by a
+/// concurrent run never removes it.
+#[derive(Debug)]
+pub struct RunDir {
+    /// The directory.
+    pub path: PathBuf,
+    _lock: fs::File,
+}
+
+/// Creates `<out_dir>/run-<unix time>-<pid>[-n]`, locks it, removes the
+/// oldest unlocked run directories beyond [`KEEP_RUNS`].
+///
+/// # Errors
+/// When the directory cannot be created or locked.
+pub fn new_run_dir(out_dir: &Path) -> Result<RunDir, String> {
+    fs::create_dir_all(out_dir)
+        .map_err(|e| format!("cannot create the output directory {}: {e}", out_dir.display()))?;
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let base = format!("run-{secs}-{}", std::process::id());
+    let mut n = 0;
+    let path = loop {
+        let name = if n == 0 { base.clone() } else { format!("{base}-{n}") };
+        let p = out_dir.join(name);
+        match fs::create_dir(&p) {
+            Ok(()) => break p,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+            Err(e) => return Err(format!("cannot create {}: {e}", p.display())),
+        }
+    };
+    let lock_path = path.join(".lock");
+    let lock = fs::File::create(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
+    lock.lock().map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    prune_runs(out_dir, &path);
+    Ok(RunDir { path, _lock: lock })
+}
+
+fn prune_runs(out_dir: &Path, keep: &Path) {
+    let Ok(rd) = fs::read_dir(out_dir) else { return };
+    let mut runs: Vec<(std::time::SystemTime, PathBuf)> = rd
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("run-") && e.path() != keep)
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    runs.sort();
+    let excess = runs.len().saturating_sub(KEEP_RUNS.saturating_sub(1));
+    for (_, p) in runs.into_iter().take(excess) {
+        // A run in progress holds its lock: leave it.
+        let Ok(f) = fs::File::open(p.join(".lock")) else { continue };
+        if f.try_lock().is_ok() {
+            let _ = fs::remove_dir_all(&p);
+        }
+    }
+}
+
+/// Points `<out_dir>/latest` at `run_dir` (replacing the link atomically).
+pub fn link_latest(out_dir: &Path, run_dir: &Path) {
+    let Some(name) = run_dir.file_name() else { return };
+    let tmp = out_dir.join(format!(".latest-{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    if std::os::unix::fs::symlink(name, &tmp).is_ok() && fs::rename(&tmp, out_dir.join("latest")).is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+}
+
 /// Runs the suite; `progress` is called with each result as it completes.
 ///
 /// # Errors
-/// When the cases directory or the deviations file cannot be read.
+/// When the cases directory or the deviations file cannot be read, when a
+/// filter matches no case, when `bless` names no case, or when the run's
+/// directory cannot be created.
 pub fn run(opts: &Options, progress: &(dyn Fn(&RunReport) + Sync)) -> Result<SuiteReport, String> {
     let cases = discover(&opts.cases_dir)?;
     let devs = deviations::load(&opts.expected_dir.join("deviations.toml"))?;
-    let mut report = SuiteReport::default();
+    if opts.bless && opts.filters.is_empty() {
+        return Err(BLESS_NEEDS_NAMES.into());
+    }
+    let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+    let unmatched = crate::check::unmatched_filters(&names, &opts.filters);
+    if !unmatched.is_empty() {
+        return Err(unmatched.join("\n"));
+    }
+    let run_dir = new_run_dir(&opts.out_dir)?;
+    let mut report = SuiteReport { run_dir: run_dir.path.clone(), ..SuiteReport::default() };
     let mut jobs = Vec::new();
     let mut goldens: BTreeMap<String, Option<Golden>> = BTreeMap::new();
 
@@ -231,8 +322,10 @@ pub fn run(opts: &Options, progress: &(dyn Fn(&RunReport) + Sync)) -> Result<Sui
                     )
                 } else {
                     format!(
-                        "    no golden: {} is missing; write it from the spec (or run with --bless and check every value against the spec)\n",
-                        gpath.display()
+                        "    no golden: {} is missing; write it from the spec the case cites (or draft it with \
+                         `cargo xtask bless {}` and check every value against the spec)\n",
+                        gpath.display(),
+                        cf.name
                     )
                 };
                 report.runs.push(RunReport::simple(&cf.name, Some(v), Outcome::Error, why));
@@ -256,13 +349,14 @@ pub fn run(opts: &Options, progress: &(dyn Fn(&RunReport) + Sync)) -> Result<Sui
         progress(r);
     }
 
+    let log_root = run_dir.path.join(format!("qemu-{}", opts.qemu.version));
     let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<_>>());
     let results = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..opts.jobs.max(1) {
             s.spawn(|| loop {
                 let Some(job) = queue.lock().expect("queue").pop_front() else { break };
-                let r = run_one(opts, &devs, &job);
+                let r = run_one(opts, &log_root, &devs, &job);
                 progress(&r);
                 results.lock().expect("results").push(r);
             });
@@ -272,14 +366,20 @@ pub fn run(opts: &Options, progress: &(dyn Fn(&RunReport) + Sync)) -> Result<Sui
     report.runs.sort_by(|a, b| (&a.case, a.gic).cmp(&(&b.case, b.gic)));
 
     if opts.bless {
-        report.blessed = bless(opts, &cases, &goldens, &report.runs)?;
+        bless(opts, &devs, &cases, &goldens, &mut report)?;
     }
+    link_latest(&opts.out_dir, &run_dir.path);
     Ok(report)
 }
 
-fn run_one(opts: &Options, devs: &[Deviation], job: &Job) -> RunReport {
+/// Why `bless` without case names is refused.
+pub const BLESS_NEEDS_NAMES: &str = "bless writes goldens only for the cases you name: `cargo xtask bless \
+lr/new-case` (a filter matching a case without a golden drafts one; an existing golden is replaced only when its \
+exact case name is given). Goldens are the spec's answer, not QEMU's: check every value against the spec.";
+
+fn run_one(opts: &Options, log_root: &Path, devs: &[Deviation], job: &Job) -> RunReport {
     let name = &job.case.name;
-    let dir = opts.log_dir.join(format!("qemu-{}", opts.qemu.version)).join(name).join(job.gic.name());
+    let dir = log_root.join(name).join(job.gic.name());
     let launch = qemu::Launch {
         qemu: &opts.qemu,
         kernel: &opts.kernel,
@@ -300,7 +400,42 @@ fn run_one(opts: &Options, devs: &[Deviation], job: &Job) -> RunReport {
     };
     r.elapsed = res.elapsed;
     let out = events::parse(&res.output);
-    let seen = |out: &events::KernelOutput| -> String {
+    let (outcome, detail) = classify(&job.case, job.gic, &res, &out, |events| {
+        r.events = Some(events.to_vec());
+        match &job.golden {
+            None => (Outcome::Pass, "    no golden yet; events recorded for bless\n".into()),
+            Some(expected) => judge(devs, name, job.gic, &opts.qemu.version, expected, events),
+        }
+    });
+    r.outcome = outcome;
+    r.detail = detail;
+    let _ = fs::write(
+        dir.join("result.txt"),
+        format!("{} {} {}\n{}\ncommand: {}\n", outcome.name(), job.gic.name(), name, r.detail, res.command),
+    );
+    r
+}
+
+/// "step N (line L)" for a step of `case`.
+fn at_step(case: &Case, step: u64) -> String {
+    let line = u16::try_from(step).ok().and_then(|s| case.line_of(s));
+    match (step, line) {
+        (0, _) => "before the first statement".to_string(),
+        (s, Some(l)) => format!("at step {s} ({}:{l})", case.file.display()),
+        (s, None) => format!("at step {s}"),
+    }
+}
+
+/// Decides the outcome of a finished QEMU run from its exit and output;
+/// `finished` judges the events of a run that ended cleanly.
+fn classify(
+    case: &Case,
+    gic: GicVersion,
+    res: &qemu::RunResult,
+    out: &events::KernelOutput,
+    finished: impl FnOnce(&[Value]) -> (Outcome, String),
+) -> (Outcome, String) {
+    let seen = || -> String {
         let mut s = format!("    events seen before it stopped ({}):\n", out.events.len());
         for e in out.events.iter().rev().take(8).rev() {
             s.push_str(&format!("      {e}\n"));
@@ -310,52 +445,79 @@ fn run_one(opts: &Options, devs: &[Deviation], job: &Job) -> RunReport {
     let stderr_tail = |s: &str| -> String {
         s.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().map(|l| format!("      {l}\n")).collect()
     };
-    let (outcome, detail) = if res.timed_out {
-        (Outcome::Timeout, format!("    no exit within {:?} (the case's `timeout:`)\n{}", job.case.timeout, seen(&out)))
-    } else {
-        match res.exit_code.and_then(KernelExit::from_code) {
-            Some(KernelExit::Crash) | Some(KernelExit::Panic) => {
-                let c = out.crash.as_ref().map_or("crash record missing".to_string(), events::describe_crash);
-                (Outcome::Crash, format!("    {c}\n{}", seen(&out)))
-            }
-            Some(KernelExit::BadCase) | Some(KernelExit::BadPlatform) => (
-                Outcome::Error,
-                format!("    kernel refused the run: {}\n", out.error.as_deref().unwrap_or("(no error record)")),
+    let kernel_error = || out.error.as_deref().map(|e| format!("    kernel error record: {e}\n")).unwrap_or_default();
+    if res.timed_out {
+        return (
+            Outcome::Timeout,
+            format!("    no exit within {:?} (the case's `timeout:`)\n{}{}", case.timeout, kernel_error(), seen()),
+        );
+    }
+    match res.exit_code.and_then(KernelExit::from_code) {
+        Some(KernelExit::Crash) | Some(KernelExit::Panic) => {
+            let c = out.crash.as_ref().map_or("crash record missing".to_string(), |c| {
+                let step = c.get("step").and_then(Value::as_u64);
+                let at = step.map(|s| format!(" {}", at_step(case, s))).unwrap_or_default();
+                format!("{}{at}", events::describe_crash(c))
+            });
+            (Outcome::Crash, format!("    {c}\n{}", seen()))
+        }
+        Some(KernelExit::BadCase) | Some(KernelExit::BadPlatform) => (
+            Outcome::Error,
+            format!(
+                "    kernel refused the run on GIC{}: {}\n",
+                gic.name(),
+                out.error.as_deref().unwrap_or("(no error record)")
             ),
-            Some(KernelExit::Done) if !out.ended || !out.malformed.is_empty() || out.header.is_none() => {
-                let mut d = String::from("    kernel output truncated or not JSON lines:\n");
-                for (n, l) in out.malformed.iter().take(5) {
-                    d.push_str(&format!("      line {n}: {l}\n"));
-                }
-                if !out.ended {
-                    d.push_str("      no end record\n");
-                }
-                (Outcome::Crash, d)
+        ),
+        Some(KernelExit::Done) if out.error.is_some() => {
+            // The kernel stopped the case itself; a PE that did not finish its
+            // block is a timeout of that PE, anything else an error.
+            let stuck = out.events.iter().rev().find(|e| e["op"] == "on cpu" && e["result"] == "timeout");
+            match stuck {
+                Some(e) => (
+                    Outcome::Timeout,
+                    format!(
+                        "    cpu{} did not finish its `on cpu{}` block {} within the kernel's bound\n{}{}",
+                        e["target"],
+                        e["target"],
+                        at_step(case, e["step"].as_u64().unwrap_or(0)),
+                        kernel_error(),
+                        seen()
+                    ),
+                ),
+                None => (Outcome::Error, format!("{}{}", kernel_error(), seen())),
             }
-            Some(KernelExit::Done) => {
-                r.events = Some(out.events.clone());
-                match &job.golden {
-                    None => (Outcome::Pass, "    no golden yet; events recorded for --bless\n".into()),
-                    Some(expected) => judge(devs, name, job.gic, &opts.qemu.version, expected, &out.events),
-                }
+        }
+        Some(KernelExit::Done) if !out.ended || !out.malformed.is_empty() || out.header.is_none() => {
+            let mut d = String::from("    kernel output truncated or not JSON lines:\n");
+            for (n, l) in out.malformed.iter().take(5) {
+                d.push_str(&format!("      line {n}: {l}\n"));
             }
-            None => (
+            if out.header.is_none() {
+                d.push_str("      no header record\n");
+            }
+            if !out.ended {
+                d.push_str("      no end record\n");
+            }
+            (Outcome::Crash, d)
+        }
+        Some(KernelExit::Done) => finished(&out.events),
+        None => {
+            let how = match (res.exit_code, res.signal) {
+                (Some(c), _) => format!("exited with status {c}"),
+                (None, Some(sig)) => format!("was killed by {}", crate::procs::signal_name(sig)),
+                (None, None) => "ended without an exit status".to_string(),
+            };
+            (
                 Outcome::Crash,
                 format!(
-                    "    QEMU exited with {} before the kernel finished; its stderr ends:\n{}",
-                    res.exit_code.map_or("a signal".to_string(), |c| format!("status {c}")),
-                    stderr_tail(&res.stderr)
+                    "    QEMU {how} before the kernel finished; its stderr ends:\n{}{}",
+                    stderr_tail(&res.stderr),
+                    seen()
                 ),
-            ),
+            )
         }
-    };
-    r.outcome = outcome;
-    r.detail = detail;
-    let _ = fs::write(
-        dir.join("result.txt"),
-        format!("{} {} {}\n{}\ncommand: {}\n", outcome.name(), job.gic.name(), name, r.detail, res.command),
-    );
-    r
+    }
 }
 
 fn judge(
@@ -394,40 +556,91 @@ fn judge(
     }
 }
 
+/// The first kernel error field inside an event (`{"step":3,…,"error":"…"}`).
+fn error_in(events: &[Value]) -> Option<&Value> {
+    events.iter().find(|e| e.get("error").is_some())
+}
+
+/// Writes goldens from the run, only where that cannot lose a spec-derived
+/// golden: for each case the filters matched, every GIC version it ran on
+/// finished cleanly, no deviation in `expected/deviations.toml` applies to
+/// this QEMU, no event carries a kernel error, and either the case has no
+/// golden yet or its exact name was given. A golden whose events do not
+/// change is not rewritten (its layout and key order stay). Everything else
+/// is recorded in `report.refused` with the reason.
 fn bless(
     opts: &Options,
+    devs: &[Deviation],
     cases: &[CaseFile],
     goldens: &BTreeMap<String, Option<Golden>>,
-    runs: &[RunReport],
-) -> Result<Vec<(PathBuf, String)>, String> {
-    let mut written = Vec::new();
-    for cf in cases {
+    report: &mut SuiteReport,
+) -> Result<(), String> {
+    for cf in cases.iter().filter(|c| matches_filter(&c.name, &opts.filters)) {
         let Ok(case) = &cf.parsed else { continue };
-        let mut fresh: BTreeMap<GicVersion, Vec<Value>> = BTreeMap::new();
-        for r in runs.iter().filter(|r| r.case == cf.name) {
-            if let (Some(v), Some(ev)) = (r.gic, &r.events) {
-                fresh.insert(v, ev.clone());
-            }
+        let named = opts.filters.contains(&cf.name);
+        let mut refuse = |why: String, fails: bool| report.refused.push((cf.name.clone(), why, fails));
+        let runs: Vec<&RunReport> =
+            report.runs.iter().filter(|r| r.case == cf.name && r.outcome != Outcome::Skip).collect();
+        if runs.is_empty() {
+            continue; // nothing ran (only skipped versions): never touch its golden
         }
-        if fresh.is_empty() {
-            continue; // not run (filtered, skipped, crashed): never touch its golden
+        let unclean: Vec<String> = runs
+            .iter()
+            .filter(|r| r.events.is_none())
+            .map(|r| format!("{} {}", r.gic.map_or("--", |g| g.name()), r.outcome.name()))
+            .collect();
+        if !unclean.is_empty() {
+            refuse(format!("did not finish cleanly ({}); nothing written", unclean.join(", ")), true);
+            continue;
+        }
+        if let Some((v, d)) = runs
+            .iter()
+            .filter_map(|r| r.gic)
+            .find_map(|v| deviations::find(devs, &cf.name, v, &opts.qemu.version).map(|d| (v, d)))
+        {
+            refuse(
+                format!(
+                    "expected/deviations.toml lists a deviation of QEMU {} on {} ({}); its golden is the spec's \
+                     answer and QEMU's output is known to be wrong: edit the golden by hand",
+                    opts.qemu.version,
+                    v.name(),
+                    d.what
+                ),
+                true,
+            );
+            continue;
+        }
+        if let Some(e) = runs.iter().filter_map(|r| r.events.as_deref()).find_map(error_in) {
+            refuse(format!("the kernel reported an error in an event ({e}); fix the case first"), true);
+            continue;
         }
         let old = goldens.get(&cf.name).cloned().flatten();
+        if old.is_some() && !named {
+            refuse(
+                format!(
+                    "its golden exists and no filter names it exactly; to replace it run `cargo xtask bless {}`",
+                    cf.name
+                ),
+                false,
+            );
+            continue;
+        }
         let mut all = BTreeMap::new();
         for &v in &case.gics {
-            if let Some(ev) = fresh.get(&v) {
-                all.insert(v, ev.clone());
+            if let Some(ev) = runs.iter().find(|r| r.gic == Some(v)).and_then(|r| r.events.clone()) {
+                all.insert(v, ev);
             } else if let Some(ev) = old.as_ref().and_then(|g| g.for_version(v)) {
                 all.insert(v, ev.clone());
             }
         }
-        let new = Golden::from_runs(&case.gics, &all);
-        let new_text = new.render();
+        if let Some(old) = &old {
+            if case.gics.iter().all(|v| old.for_version(*v) == all.get(v)) {
+                continue; // same events: leave the file exactly as it is
+            }
+        }
+        let new_text = Golden::from_runs(&case.gics, &all).render();
         let path = golden_path(&opts.expected_dir, &cf.name);
         let old_text = fs::read_to_string(&path).unwrap_or_default();
-        if old_text == new_text {
-            continue;
-        }
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         }
@@ -436,7 +649,7 @@ fn bless(
             .unified_diff()
             .header(&format!("{} (before)", path.display()), &format!("{} (blessed)", path.display()))
             .to_string();
-        written.push((path, diff));
+        report.blessed.push((path, diff));
     }
-    Ok(written)
+    Ok(())
 }

@@ -36,60 +36,150 @@ pub fn ensure_target() -> Result<(), String> {
     }
 }
 
-/// Finds QEMU (`explicit` or on `PATH`); if absent and we are root on a
-/// Debian-like system, installs `qemu-system-arm` with apt.
-///
-/// # Errors
-/// How to install QEMU by hand.
-pub fn ensure_qemu(explicit: Option<&Path>) -> Result<Qemu, String> {
-    if explicit.is_some() || qemu::which(QEMU_BIN).is_some() {
-        return qemu::find(explicit);
-    }
-    if is_root() && qemu::which("apt-get").is_some() {
-        eprintln!("gicv: {QEMU_BIN} not found; installing qemu-system-arm with apt-get");
-        let update = Command::new("apt-get").args(["update", "-q"]).stdin(Stdio::null()).status();
-        let install = update.and_then(|_| {
-            Command::new("apt-get")
-                .args(["install", "-y", "-q", "--no-install-recommends", "qemu-system-arm"])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .stdin(Stdio::null())
-                .status()
-        });
-        if !matches!(install, Ok(s) if s.success()) {
-            return Err(format!("apt-get could not install qemu-system-arm; {INSTALL_HINT}"));
-        }
-    }
-    qemu::find(None)
+/// Directories where Debian's `qemu-system-arm` package puts the binary,
+/// searched when `PATH` does not have it.
+pub const SYSTEM_DIRS: [&str; 2] = ["/usr/bin", "/usr/local/bin"];
+
+/// Where to look for QEMU and how to install it: the real machine's
+/// ([`Machine::real`]) or a test's.
+pub struct Machine<'a> {
+    /// Directories of `PATH`, in order.
+    pub path: Vec<PathBuf>,
+    /// Directories a package install puts `qemu-system-aarch64` in.
+    pub system_dirs: Vec<PathBuf>,
+    /// Whether an install may be attempted (root with apt-get).
+    pub can_install: bool,
+    /// Installs QEMU; `Err` says what failed.
+    pub install: &'a dyn Fn() -> Result<(), String>,
 }
 
-/// Builds the test kernel (release) and returns the ELF's path.
+fn apt_install() -> Result<(), String> {
+    eprintln!("gicv: {QEMU_BIN} not found; installing qemu-system-arm with apt-get");
+    let update = Command::new("apt-get").args(["update", "-q"]).stdin(Stdio::null()).status();
+    if !matches!(update, Ok(s) if s.success()) {
+        return Err("`apt-get update` failed".into());
+    }
+    let install = Command::new("apt-get")
+        .args(["install", "-y", "-q", "--no-install-recommends", "qemu-system-arm"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdin(Stdio::null())
+        .status();
+    match install {
+        Ok(s) if s.success() => Ok(()),
+        _ => Err("`apt-get install qemu-system-arm` failed".into()),
+    }
+}
+
+impl Machine<'static> {
+    /// This machine: `PATH`, Debian's directories, apt-get when root.
+    pub fn real() -> Machine<'static> {
+        let path = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+        Machine {
+            path,
+            system_dirs: SYSTEM_DIRS.iter().map(PathBuf::from).collect(),
+            can_install: is_root() && qemu::which("apt-get").is_some(),
+            install: &apt_install,
+        }
+    }
+}
+
+impl Machine<'_> {
+    fn find_in(dirs: &[PathBuf]) -> Option<PathBuf> {
+        dirs.iter().map(|d| d.join(QEMU_BIN)).find(|p| p.is_file())
+    }
+
+    /// Finds `qemu-system-aarch64`: on `PATH`, else in the system
+    /// directories (a package install is not always on a CI job's `PATH`),
+    /// else installs it when allowed and looks again in both.
+    ///
+    /// # Errors
+    /// How to install QEMU by hand, and what the install attempt said.
+    pub fn locate_qemu(&self) -> Result<PathBuf, String> {
+        let look = || Self::find_in(&self.path).or_else(|| Self::find_in(&self.system_dirs));
+        if let Some(p) = look() {
+            return Ok(p);
+        }
+        if !self.can_install {
+            return Err(format!("{QEMU_BIN} was not found on PATH or in {}; {INSTALL_HINT}", self.dirs()));
+        }
+        (self.install)().map_err(|e| format!("{e}; {INSTALL_HINT}"))?;
+        look().ok_or_else(|| {
+            format!(
+                "qemu-system-arm was installed but {QEMU_BIN} is not on PATH or in {}; pass --qemu PATH",
+                self.dirs()
+            )
+        })
+    }
+
+    fn dirs(&self) -> String {
+        self.system_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// Finds QEMU (`explicit`, else on `PATH` or in Debian's directories); if
+/// absent and we are root on a Debian-like system, installs
+/// `qemu-system-arm` with apt. The binary is probed ([`qemu::probe`]).
+///
+/// # Errors
+/// How to install QEMU by hand, or why the binary found is not usable.
+pub fn ensure_qemu(explicit: Option<&Path>) -> Result<Qemu, String> {
+    match explicit {
+        Some(p) => qemu::find(Some(p)),
+        None => qemu::find(Some(&Machine::real().locate_qemu()?)),
+    }
+}
+
+/// Builds the test kernel (release) and returns the ELF's path, as cargo
+/// reports it: wherever the target directory is (`CARGO_TARGET_DIR`,
+/// `build.target-dir`, or `testkernel/target`).
 ///
 /// # Errors
 /// Cargo's failure, with the command to reproduce it.
 pub fn build_kernel(root: &Path) -> Result<PathBuf, String> {
+    build_kernel_into(root, None)
+}
+
+/// As [`build_kernel`], with `target_dir` (when given) as
+/// `CARGO_TARGET_DIR`.
+///
+/// # Errors
+/// Cargo's failure, with the command to reproduce it; no executable in
+/// cargo's messages.
+pub fn build_kernel_into(root: &Path, target_dir: Option<&Path>) -> Result<PathBuf, String> {
     let dir = root.join("testkernel");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let st = Command::new(cargo)
-        .args(["build", "--release", "--quiet", "--target", KERNEL_TARGET])
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--release", "--quiet", "--message-format=json-render-diagnostics", "--target", KERNEL_TARGET])
         .current_dir(&dir)
         // The host build's flags (coverage, sanitizers) must not leak into the kernel.
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_BUILD_TARGET")
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !st.success() {
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit());
+    if let Some(t) = target_dir {
+        cmd.env("CARGO_TARGET_DIR", t);
+    }
+    let out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
         return Err(format!(
             "building the test kernel failed; reproduce with `cd {} && cargo build --release --target {KERNEL_TARGET}`",
             dir.display()
         ));
     }
-    Ok(kernel_path(root))
+    kernel_from_messages(&String::from_utf8_lossy(&out.stdout))
+        .ok_or_else(|| "cargo built the test kernel but reported no executable for it".to_string())
 }
 
-/// Where `build_kernel` puts the ELF.
-pub fn kernel_path(root: &Path) -> PathBuf {
-    root.join("testkernel/target").join(KERNEL_TARGET).join("release/testkernel")
+/// The `testkernel` executable named in cargo's JSON messages
+/// (`--message-format=json`), if any.
+pub fn kernel_from_messages(stdout: &str) -> Option<PathBuf> {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "testkernel")
+        .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .next_back()
 }
 
 /// Everything a test run needs, prepared: target, kernel, QEMU.
@@ -101,4 +191,68 @@ pub fn prepare(root: &Path, qemu: Option<&Path>) -> Result<(PathBuf, Qemu), Stri
     let kernel = build_kernel(root)?;
     let q = ensure_qemu(qemu)?;
     Ok((kernel, q))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("gicv-toolchain-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn qemu_installed_off_path_is_used_not_reported_missing() {
+        // As root with QEMU off PATH: the install puts it in a system
+        // directory that PATH lacks; it must be found there afterwards.
+        let d = scratch("offpath");
+        let (bin, sys) = (d.join("bin"), d.join("usr-bin"));
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::create_dir_all(&sys).unwrap();
+        let installs = Cell::new(0);
+        let install = || {
+            installs.set(installs.get() + 1);
+            std::fs::write(sys.join(QEMU_BIN), "").map_err(|e| e.to_string())
+        };
+        let m =
+            Machine { path: vec![bin.clone()], system_dirs: vec![sys.clone()], can_install: true, install: &install };
+        assert_eq!(m.locate_qemu().unwrap(), sys.join(QEMU_BIN));
+        assert_eq!(installs.get(), 1);
+        // Found there again without another install.
+        assert_eq!(m.locate_qemu().unwrap(), sys.join(QEMU_BIN));
+        assert_eq!(installs.get(), 1);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn failed_install_says_what_failed_and_how_to_install() {
+        let d = scratch("failinstall");
+        let install = || Err("`apt-get update` failed".to_string());
+        let m = Machine { path: vec![d.clone()], system_dirs: vec![], can_install: true, install: &install };
+        let e = m.locate_qemu().unwrap_err();
+        assert!(e.starts_with("`apt-get update` failed;") && e.contains("apt-get install"), "{e}");
+        let m = Machine { path: vec![d.clone()], system_dirs: vec![], can_install: false, install: &install };
+        assert!(m.locate_qemu().unwrap_err().contains("was not found on PATH"));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn kernel_path_is_the_one_cargo_reports() {
+        let msgs = concat!(
+            r#"{"reason":"compiler-artifact","target":{"name":"aarch64_rt"},"executable":null}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","target":{"name":"testkernel"},"executable":"/elsewhere/aarch64-unknown-none/release/testkernel"}"#,
+            "\n",
+            r#"{"reason":"build-finished","success":true}"#,
+        );
+        assert_eq!(
+            kernel_from_messages(msgs),
+            Some(PathBuf::from("/elsewhere/aarch64-unknown-none/release/testkernel"))
+        );
+        assert_eq!(kernel_from_messages("not json\n"), None);
+    }
 }

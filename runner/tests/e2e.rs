@@ -39,7 +39,7 @@ fn opts(cases: PathBuf, expected: PathBuf, log: &str, filters: &[&str]) -> Optio
         filters: filters.iter().map(|s| s.to_string()).collect(),
         jobs: 2,
         bless: false,
-        log_dir: std::env::temp_dir().join(format!("gicv-e2e-{}-{log}", std::process::id())),
+        out_dir: std::env::temp_dir().join(format!("gicv-e2e-{}-{log}", std::process::id())),
     }
 }
 
@@ -61,7 +61,9 @@ fn committed_lr_cases_pass_or_are_known_deviations_on_every_gic() {
 }
 
 fn scratch(name: &str, case: &str, golden: &str) -> (PathBuf, PathBuf) {
-    let d = std::env::temp_dir().join(format!("gicv-e2e-{}-{name}", std::process::id()));
+    // A comma in the path: QEMU's option values (-device loader,file=…,
+    // -chardev file,path=…) must carry it escaped.
+    let d = std::env::temp_dir().join(format!("gicv-e2e-{}-{name},comma", std::process::id()));
     let _ = fs::remove_dir_all(&d);
     fs::create_dir_all(d.join("cases/x")).unwrap();
     fs::create_dir_all(d.join("expected/x")).unwrap();
@@ -83,6 +85,33 @@ fn guest_trap_to_el2_is_a_crash_with_decoded_syndrome() {
     let r = rep.runs.iter().find(|r| r.gic == Some(GicVersion::V3)).unwrap();
     assert_eq!(r.outcome, Outcome::Crash, "{}", r.detail);
     assert!(r.detail.contains("trapped to EL2 exception at EL1 on cpu0: EC=0x18"), "{}", r.detail);
+    assert!(r.detail.contains("at step 2 (") && r.detail.contains("trap.case:5)"), "{}", r.detail);
+}
+
+#[test]
+fn committed_case_runs_from_a_path_with_commas() {
+    let r = root();
+    let case = fs::read_to_string(r.join("cases/lr/basic-group0.case")).unwrap();
+    let golden = fs::read_to_string(r.join("expected/lr/basic-group0.json")).unwrap();
+    let (c, e) = scratch("basic-group0", &case, &golden);
+    let rep = suite::run(&opts(c, e, "comma,dir", &[]), &|_| {}).unwrap();
+    assert!(rep.run_dir.to_string_lossy().contains(','));
+    for r in &rep.runs {
+        assert_eq!(r.outcome, Outcome::Pass, "{:?}: {}", r.gic, r.detail);
+    }
+    assert_eq!(rep.runs.len(), 3);
+    // Debian's QEMU has seccomp: runs are sandboxed and start in their own directory.
+    let cmd = fs::read_to_string(rep.runs[0].log.as_ref().unwrap().join("command.txt")).unwrap();
+    assert!(cmd.starts_with("cd /"), "{cmd}");
+    assert_eq!(cmd.contains(" -sandbox on,"), setup().1.sandbox, "{cmd}");
+}
+
+#[test]
+fn kernel_is_found_in_cargo_target_dir() {
+    let t = std::env::temp_dir().join(format!("gicv-e2e-{}-targetdir", std::process::id()));
+    let k = toolchain::build_kernel_into(&root(), Some(&t)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(k.starts_with(&t) && k.is_file(), "{}", k.display());
+    let _ = fs::remove_dir_all(&t);
 }
 
 #[test]

@@ -8,9 +8,36 @@ use std::path::{Path, PathBuf};
 
 use gic_case::proto::Outcome;
 use gic_case::GicVersion;
-use runner::suite::{self, Options, RunReport};
+use runner::suite::{self, Options, RunReport, SuiteReport};
 
 const HEADER: &str = r#"{"header":{"schema":1,"gic":"v3"}}"#;
+
+/// A stand-in for qemu-system-aarch64. It answers the runner's probes like a
+/// QEMU built without seccomp, then prints the kernel output found in
+/// `behaviour/<gic>.out`, exits with `behaviour/<gic>.code`, sleeps when
+/// `<gic>.hang` exists, leaves a grandchild named by `<gic>.grandchild`
+/// running, or kills itself with the signal in `<gic>.signal`.
+const FAKE_QEMU: &str = r#"#!/bin/sh
+case "$1" in
+  --version) echo "QEMU emulator version 9.9.9 (fake)"; exit 0;;
+  -sandbox) echo "qemu: -sandbox on: There is no option group 'sandbox'" >&2; exit 1;;
+  -machine) echo "virt                 QEMU 9.9 ARM Virtual Machine (alias of virt-9.9)"; exit 0;;
+  -cpu) printf '  cortex-a53\n  cortex-a57\n  max\n'; exit 0;;
+esac
+dir=$(dirname "$0")/behaviour
+for a in "$@"; do
+  case "$a" in
+    file,id=semi,path=*) out=$(printf '%s' "${a#file,id=semi,path=}" | sed 's/,,/,/g');;
+    virt,virtualization=on,gic-version=*) gic="v${a##*=}";;
+  esac
+done
+[ -f "$dir/$gic.out" ] && cat "$dir/$gic.out" > "$out"
+[ -f "$dir/$gic.stderr" ] && cat "$dir/$gic.stderr" >&2
+[ -f "$dir/$gic.grandchild" ] && { sh -c 'sleep 300; :' "$(cat "$dir/$gic.grandchild")" & }
+[ -f "$dir/$gic.hang" ] && sleep 30
+[ -f "$dir/$gic.signal" ] && kill -"$(cat "$dir/$gic.signal")" $$
+exit $(cat "$dir/$gic.code" 2>/dev/null || echo 0)
+"#;
 
 struct Fixture {
     dir: PathBuf,
@@ -18,7 +45,8 @@ struct Fixture {
 
 impl Fixture {
     fn new(name: &str) -> Fixture {
-        let dir = std::env::temp_dir().join(format!("gicv-outcomes-{}-{name}", std::process::id()));
+        // A comma in the path: QEMU option values must be escaped (`,,`).
+        let dir = std::env::temp_dir().join(format!("gicv-outcomes-{}-{name},x", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(dir.join("cases/t")).unwrap();
         fs::create_dir_all(dir.join("expected/t")).unwrap();
@@ -26,24 +54,7 @@ impl Fixture {
         // The fake QEMU prints the kernel output found in `behaviour/<gic>.out`,
         // exits with `behaviour/<gic>.code`, or sleeps when `<gic>.hang` exists.
         let script = dir.join("fake-qemu");
-        fs::write(
-            &script,
-            r#"#!/bin/sh
-if [ "$1" = "--version" ]; then echo "QEMU emulator version 9.9.9 (fake)"; exit 0; fi
-dir=$(dirname "$0")/behaviour
-for a in "$@"; do
-  case "$a" in
-    file,id=semi,path=*) out="${a#file,id=semi,path=}";;
-    virt,virtualization=on,gic-version=*) gic="v${a##*=}";;
-  esac
-done
-[ -f "$dir/$gic.out" ] && cat "$dir/$gic.out" > "$out"
-[ -f "$dir/$gic.stderr" ] && cat "$dir/$gic.stderr" >&2
-[ -f "$dir/$gic.hang" ] && sleep 30
-exit $(cat "$dir/$gic.code" 2>/dev/null || echo 0)
-"#,
-        )
-        .unwrap();
+        fs::write(&script, FAKE_QEMU).unwrap();
         fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
         fs::create_dir_all(dir.join("behaviour")).unwrap();
         Fixture { dir }
@@ -72,12 +83,20 @@ exit $(cat "$dir/$gic.code" 2>/dev/null || echo 0)
             filters: filters.iter().map(|s| s.to_string()).collect(),
             jobs: 2,
             bless,
-            log_dir: self.dir.join("logs"),
+            out_dir: self.dir.join("logs"),
         }
     }
 
     fn run(&self, bless: bool, filters: &[&str]) -> Vec<RunReport> {
-        suite::run(&self.opts(bless, filters), &|_| {}).unwrap().runs
+        self.suite(bless, filters).runs
+    }
+
+    fn suite(&self, bless: bool, filters: &[&str]) -> SuiteReport {
+        suite::run(&self.opts(bless, filters), &|_| {}).unwrap()
+    }
+
+    fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.dir.join(rel)).unwrap()
     }
 }
 
@@ -201,7 +220,7 @@ fn bad_input_is_reported_and_other_cases_still_run() {
     assert_eq!(only(&runs, "t/good").outcome, Outcome::Pass);
     let m = only(&runs, "t/malformed");
     assert_eq!(m.outcome, Outcome::Error);
-    assert!(m.detail.contains("malformed.case:4:11: unexpected `group7`"), "{}", m.detail);
+    assert!(m.detail.contains("malformed.case:4:11: expected `group0` or `group1`, found `group7`"), "{}", m.detail);
     let n = only(&runs, "t/nogolden");
     assert_eq!(n.outcome, Outcome::Error);
     assert!(n.detail.contains("no golden"), "{}", n.detail);
@@ -235,7 +254,7 @@ fn bless_never_writes_from_a_crashed_run() {
     let f = Fixture::new("blesscrash");
     f.case("t/a", CASE);
     f.behave("v3", &format!("{HEADER}\n"), 5);
-    let runs = f.run(true, &[]);
+    let runs = f.run(true, &["t/a"]);
     assert_eq!(only(&runs, "t/a").outcome, Outcome::Crash);
     assert!(!Path::new(&f.dir.join("expected/t/a.json")).exists());
 }
@@ -254,4 +273,289 @@ fn known_deviation_gives_xfail_then_xpass() {
     assert_eq!(only(&f.run(false, &[]), "t/a").outcome, Outcome::XFail);
     f.behave("v3", &out(&[r#"{"step":1,"op":"guest ack","INTID":1023}"#], true), 0);
     assert_eq!(only(&f.run(false, &[]), "t/a").outcome, Outcome::XPass);
+}
+
+/// Processes whose command line contains `marker` (scanning /proc).
+fn processes_with(marker: &str) -> usize {
+    fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().chars().all(|c| c.is_ascii_digit()))
+        .filter_map(|e| fs::read(e.path().join("cmdline")).ok())
+        .filter(|c| String::from_utf8_lossy(c).contains(marker))
+        .count()
+}
+
+/// Polls `cond` for up to `secs` seconds.
+fn eventually(secs: u64, cond: impl Fn() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    cond()
+}
+
+const GOLDEN_27: &str = r#"{"all":[{"step":1,"op":"guest ack","INTID":27}]}"#;
+const DEVIATION_T_A: &str =
+    "[[deviation]]\ncase = \"t/a\"\ngic = [\"v3\"]\nqemu = \">=9.0, <10\"\nsteps = [1]\nwhat = \"w\"\nwhy = \"y\"\n";
+
+#[test]
+fn bless_needs_case_names() {
+    let f = Fixture::new("blessnames");
+    f.case("t/a", CASE);
+    f.golden("t/a", GOLDEN_27);
+    f.behave("v3", &out(&[r#"{"step":1,"op":"guest ack","INTID":5}"#], true), 0);
+    let e = suite::run(&f.opts(true, &[]), &|_| {}).unwrap_err();
+    assert!(e.contains("bless writes goldens only for the cases you name"), "{e}");
+    assert_eq!(f.read("expected/t/a.json"), GOLDEN_27);
+}
+
+#[test]
+fn bless_never_replaces_the_golden_of_a_known_deviation() {
+    let f = Fixture::new("blessdev");
+    f.case("t/a", CASE);
+    let golden = "{\"all\":[{\"step\":1,\"op\":\"guest ack\",\"INTID\":1023}]}";
+    f.golden("t/a", golden);
+    fs::write(f.dir.join("expected/deviations.toml"), DEVIATION_T_A).unwrap();
+    f.behave("v3", &out(&[r#"{"step":1,"op":"guest ack","INTID":0}"#], true), 0);
+    // Even when asked by its exact name: QEMU's answer is known to be wrong.
+    let rep = f.suite(true, &["t/a"]);
+    assert_eq!(only(&rep.runs, "t/a").outcome, Outcome::XFail);
+    assert_eq!(f.read("expected/t/a.json"), golden);
+    assert!(rep.blessed.is_empty());
+    assert!(rep.refused[0].1.contains("lists a deviation of QEMU 9.9.9 on v3"), "{:?}", rep.refused);
+    assert!(rep.bless_failed());
+}
+
+#[test]
+fn bless_never_writes_kernel_error_records() {
+    let f = Fixture::new("blesserr");
+    f.case("t/a", CASE);
+    f.behave(
+        "v3",
+        &out(
+            &[r#"{"step":1,"op":"read lr","LR":7,"error":"List Register not implemented (ListRegs in the header)"}"#],
+            true,
+        ),
+        0,
+    );
+    let rep = f.suite(true, &["t/a"]);
+    assert!(!f.dir.join("expected/t/a.json").exists());
+    assert!(rep.refused[0].1.contains("the kernel reported an error"), "{:?}", rep.refused);
+    assert!(rep.bless_failed());
+}
+
+#[test]
+fn bless_leaves_an_unchanged_golden_byte_for_byte() {
+    let f = Fixture::new("blesslayout");
+    f.case("t/a", CASE);
+    // Hand-written layout and key order that `render` would not produce.
+    let golden = "{ \"all\": [ {\"op\": \"guest ack\", \"step\": 1, \"INTID\": 27} ] }\n";
+    f.golden("t/a", golden);
+    f.behave("v3", &out(&[r#"{"step":1,"op":"guest ack","INTID":27}"#], true), 0);
+    let rep = f.suite(true, &["t/a"]);
+    assert_eq!(only(&rep.runs, "t/a").outcome, Outcome::Pass);
+    assert!(rep.blessed.is_empty() && rep.refused.is_empty(), "{:?} {:?}", rep.blessed, rep.refused);
+    assert_eq!(f.read("expected/t/a.json"), golden);
+}
+
+#[test]
+fn bless_replaces_an_existing_golden_only_when_named_exactly() {
+    let f = Fixture::new("blessexact");
+    f.case("t/a", CASE);
+    f.case("t/new", CASE);
+    f.golden("t/a", GOLDEN_27);
+    f.behave("v3", &out(&[r#"{"step":1,"op":"guest ack","INTID":28}"#], true), 0);
+    let rep = f.suite(true, &["t/"]);
+    assert_eq!(f.read("expected/t/a.json"), GOLDEN_27, "a substring filter must not replace an existing golden");
+    assert!(f.dir.join("expected/t/new.json").exists(), "a new case's golden is drafted");
+    let r = rep.refused.iter().find(|r| r.0 == "t/a").expect("t/a refused");
+    assert!(r.1.contains("cargo xtask bless t/a") && !r.2, "{r:?}");
+    assert!(!rep.bless_failed());
+    let rep = f.suite(true, &["t/a"]);
+    assert!(f.read("expected/t/a.json").contains("\"INTID\":28"));
+    assert!(rep.blessed[0].1.contains("-    {\"step\":1") || rep.blessed[0].1.contains("+    {\"step\":1"));
+}
+
+#[test]
+fn concurrent_runs_keep_separate_directories() {
+    let f = Fixture::new("concurrent");
+    for i in 0..6 {
+        f.case(&format!("t/c{i}"), CASE);
+        f.golden(&format!("t/c{i}"), GOLDEN_27);
+    }
+    f.behave("v3", &out(&[r#"{"step":1,"op":"guest ack","INTID":27}"#], true), 0);
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| f.suite(false, &[]));
+        let b = s.spawn(|| f.suite(false, &[]));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_ne!(a.run_dir, b.run_dir);
+    for rep in [&a, &b] {
+        assert!(rep.runs.iter().all(|r| r.outcome == Outcome::Pass), "{:#?}", rep.runs);
+        for r in &rep.runs {
+            assert!(r.log.as_ref().unwrap().starts_with(&rep.run_dir));
+        }
+    }
+    let latest = fs::read_link(f.dir.join("logs/latest")).unwrap();
+    assert!(latest == a.run_dir.file_name().unwrap() || latest == b.run_dir.file_name().unwrap());
+}
+
+#[test]
+fn old_run_directories_are_pruned() {
+    let f = Fixture::new("prune");
+    f.case("t/a", CASE);
+    f.golden("t/a", GOLDEN_27);
+    f.behave("v3", &out(&[r#"{"step":1,"op":"guest ack","INTID":27}"#], true), 0);
+    for _ in 0..suite::KEEP_RUNS + 3 {
+        f.suite(false, &[]);
+    }
+    let runs = fs::read_dir(f.dir.join("logs")).unwrap().filter_map(Result::ok);
+    assert_eq!(runs.filter(|e| e.file_name().to_string_lossy().starts_with("run-")).count(), suite::KEEP_RUNS);
+}
+
+#[test]
+fn timeout_kills_everything_a_wrapper_started() {
+    let f = Fixture::new("wrapper");
+    f.case("t/a", CASE);
+    f.golden("t/a", GOLDEN_27);
+    let marker = format!("gicv-grandchild-{}-timeout", std::process::id());
+    fs::write(f.dir.join("behaviour/v3.grandchild"), &marker).unwrap();
+    fs::write(f.dir.join("behaviour/v3.hang"), "").unwrap();
+    assert_eq!(processes_with(&marker), 0);
+    let r = only(&f.run(false, &[]), "t/a");
+    assert_eq!(r.outcome, Outcome::Timeout);
+    assert!(eventually(2, || processes_with(&marker) == 0), "{} processes left behind", processes_with(&marker));
+    assert_eq!(runner::procs::live(), 0);
+}
+
+fn signal_the_runner(sig: nix::sys::signal::Signal, code: i32) {
+    let f = Fixture::new(&format!("signal{}", sig as i32));
+    f.case("t/a", "aim: t\nspec: IHI0069H 6.3\ngic: v3\ntimeout: 60s\nguest ack\n");
+    f.golden("t/a", GOLDEN_27);
+    let marker = format!("gicv-grandchild-{}-{}", std::process::id(), sig.as_str());
+    fs::write(f.dir.join("behaviour/v3.grandchild"), &marker).unwrap();
+    fs::write(f.dir.join("behaviour/v3.hang"), "").unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_gicv-runner"))
+        .args(["run", "--gic", "v3", "--root"])
+        .arg(&f.dir)
+        .arg("--kernel")
+        .arg(f.dir.join("kernel.elf"))
+        .arg("--qemu")
+        .arg(f.dir.join("fake-qemu"))
+        .arg("--out")
+        .arg(f.dir.join("logs"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(eventually(10, || processes_with(&marker) == 1), "the fake QEMU never started");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{stderr}\n{}", String::from_utf8_lossy(&out.stdout));
+    assert!(stderr.contains(&format!("stopped by {}; killed 1 running QEMU", sig.as_str())), "{stderr}");
+    assert!(eventually(2, || processes_with(&marker) == 0), "QEMU left running after {}", sig.as_str());
+}
+
+#[test]
+fn sigterm_to_the_runner_kills_its_qemu() {
+    signal_the_runner(nix::sys::signal::Signal::SIGTERM, 143);
+}
+
+#[test]
+fn sigint_to_the_runner_kills_its_qemu() {
+    signal_the_runner(nix::sys::signal::Signal::SIGINT, 130);
+}
+
+#[test]
+fn kernel_error_record_of_a_stuck_pe_is_a_timeout_naming_it() {
+    let f = Fixture::new("stuckpe");
+    f.case("t/a", "aim: t\nspec: s\ngic: v3\nsmp: 2\ntimeout: 5s\non cpu1 {\n  guest ack\n}\n");
+    f.golden("t/a", r#"{"all":[{"step":2,"op":"guest ack","cpu":1,"INTID":27}]}"#);
+    let body = format!(
+        "{HEADER}\n{}\n{}\n",
+        r#"{"step":1,"op":"on cpu","target":1,"result":"timeout"}"#,
+        r#"{"error":"a secondary PE did not finish its block; stopping the case"}"#
+    );
+    f.behave("v3", &body, 0);
+    let r = only(&f.run(false, &[]), "t/a");
+    assert_eq!(r.outcome, Outcome::Timeout, "{}", r.detail);
+    assert!(r.detail.contains("cpu1 did not finish its `on cpu1` block at step 1 ("), "{}", r.detail);
+    assert!(r.detail.contains("t/a.case:6)"), "{}", r.detail);
+    assert!(r.detail.contains("kernel error record: a secondary PE did not finish its block"), "{}", r.detail);
+    assert!(!r.detail.contains("truncated"), "{}", r.detail);
+}
+
+#[test]
+fn crash_names_the_step_and_its_line() {
+    let f = Fixture::new("crashstep");
+    f.case("t/a", "aim: t\nspec: s\ngic: v3\ntimeout: 1s\n\nguest ack\nguest ack\n");
+    f.golden("t/a", GOLDEN_27);
+    let crash = r#"{"crash":{"EL":1,"kind":"trapped to EL2","cpu":0,"step":2,"EC":"0x18","class":"MSR/MRS/system instruction trapped","ESR":"0x62340401","ELR":"0x40081234","FAR":"0x0"}}"#;
+    f.behave("v3", &format!("{HEADER}\n{crash}\n"), 3);
+    let r = only(&f.run(false, &[]), "t/a");
+    assert_eq!(r.outcome, Outcome::Crash);
+    assert!(r.detail.contains("FAR=0x0 at step 2 ("), "{}", r.detail);
+    assert!(r.detail.contains("t/a.case:7)"), "{}", r.detail);
+}
+
+#[test]
+fn qemu_killed_by_a_signal_is_named() {
+    let f = Fixture::new("qemusignal");
+    f.case("t/a", CASE);
+    f.golden("t/a", GOLDEN_27);
+    fs::write(f.dir.join("behaviour/v3.signal"), "SEGV").unwrap();
+    let r = only(&f.run(false, &[]), "t/a");
+    assert_eq!(r.outcome, Outcome::Crash);
+    assert!(r.detail.contains("QEMU was killed by SIGSEGV before the kernel finished"), "{}", r.detail);
+}
+
+#[test]
+fn missing_golden_names_the_bless_command() {
+    let f = Fixture::new("nogolden");
+    f.case("t/a", CASE);
+    let r = only(&f.run(false, &[]), "t/a");
+    assert_eq!(r.outcome, Outcome::Error);
+    assert!(r.detail.contains("`cargo xtask bless t/a`") && !r.detail.contains("--bless"), "{}", r.detail);
+}
+
+#[test]
+fn a_filter_that_matches_no_case_is_an_error() {
+    let f = Fixture::new("nomatch");
+    f.case("t/basic", CASE);
+    f.golden("t/basic", GOLDEN_27);
+    let e = suite::run(&f.opts(false, &["t/bsic"]), &|_| {}).unwrap_err();
+    assert!(e.contains("t/bsic"), "{e}");
+}
+
+#[test]
+fn qemu_probe_rejects_what_is_not_qemu_system_aarch64() {
+    let f = Fixture::new("probe");
+    let script = |name: &str, body: &str| {
+        let p = f.dir.join(name);
+        fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    };
+    let bound = std::time::Duration::from_secs(1);
+    let e = runner::qemu::probe(Path::new("/bin/true"), bound).unwrap_err();
+    assert!(e.contains("is not QEMU"), "{e}");
+    let e = runner::qemu::probe(&script("version3", "echo 'mytool version 3'"), bound).unwrap_err();
+    assert!(e.contains("is not QEMU"), "{e}");
+    let arm32 = script(
+        "arm32",
+        "case \"$2\" in help) [ \"$1\" = -machine ] && echo 'virt  QEMU ARM Virtual Machine' || echo '  cortex-a15'; exit 0;; esac\necho 'QEMU emulator version 7.2.22'",
+    );
+    let e = runner::qemu::probe(&arm32, bound).unwrap_err();
+    assert!(e.contains("is not qemu-system-aarch64"), "{e}");
+    let start = std::time::Instant::now();
+    let e = runner::qemu::probe(&script("hangs", "sleep 30"), bound).unwrap_err();
+    assert!(e.contains("did not finish within 1s"), "{e}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    let q = runner::qemu::probe(&f.dir.join("fake-qemu"), bound).unwrap();
+    assert_eq!((q.version.as_str(), q.sandbox), ("9.9.9", false));
 }

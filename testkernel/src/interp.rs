@@ -150,8 +150,10 @@ fn run_range(start: usize, len: usize) {
             for _ in 0..count {
                 i += decode_at(i).2;
             }
+            platform::set_step(step);
             run_on(cpu as usize, step, body, i - body);
         } else {
+            platform::set_step(step);
             exec(op, step);
         }
     }

@@ -122,7 +122,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     let _ = core::fmt::Write::write_fmt(&mut msg, format_args!("{}", info));
     let mut l = Line::new();
     l.raw("{").key("crash").raw("{").str("kind", "panic").num("cpu", platform::cpu_index() as u64);
-    l.str("message", msg.as_str()).raw("}}");
+    l.num("step", platform::current_step() as u64).str("message", msg.as_str()).raw("}}");
     l.emit_now();
     exit(KernelExit::Panic)
 }

@@ -50,7 +50,7 @@ pub fn run(a: BenchArgs, root: &Path) -> i32 {
 
 fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
     let (kernel, q) = toolchain::prepare(root, a.qemu.as_deref())?;
-    let dir = root.join("target/gicv/bench");
+    let dir = runner::cli::default_out(root, None).join("bench");
     let empty = case::parse(Path::new("<bench>"), "bench/empty", "aim: empty\nspec: none\ngic: v2 v3 v4\n")
         .map_err(|e| e.to_string())?;
     let mut s = String::new();
@@ -96,7 +96,7 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
         filters: vec![],
         jobs: 1,
         bless: false,
-        log_dir: dir.join("suite"),
+        out_dir: dir.join("suite"),
     };
     let start = Instant::now();
     let rep = suite::run(&opts, &|_| {})?;

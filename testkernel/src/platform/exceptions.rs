@@ -220,6 +220,7 @@ pub fn crash(el: u8, kind: &str, esr: u64, elr: u64, far: u64) -> ! {
     let mut l = Line::new();
     l.raw("{").key("crash").raw("{");
     l.num("EL", el as u64).str("kind", kind).num("cpu", cpu_index() as u64);
+    l.num("step", super::current_step() as u64);
     l.hex("EC", ec).str("class", exception_class(ec));
     l.hex("ESR", esr).hex("ELR", elr).hex("FAR", far);
     l.raw("}}");

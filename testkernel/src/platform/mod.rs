@@ -7,6 +7,7 @@ pub mod psci;
 pub mod timer;
 
 use core::arch::asm;
+use core::sync::atomic::{AtomicU16, Ordering};
 
 /// Most PEs the kernel supports (`gic_case::proto::MAX_CPUS`).
 pub const MAX_CPUS: usize = gic_case::proto::MAX_CPUS as usize;
@@ -18,6 +19,19 @@ pub fn cpu_index() -> usize {
     // SAFETY: reading MPIDR_EL1 has no side effects.
     unsafe { asm!("mrs {}, mpidr_el1", out(reg) mpidr, options(nomem, nostack, preserves_flags)) };
     (mpidr & 0xff) as usize
+}
+
+/// The case step each PE is executing (0: none yet), for crash records.
+static STEP: [AtomicU16; MAX_CPUS] = [const { AtomicU16::new(0) }; MAX_CPUS];
+
+/// Records that the executing PE starts case step `step`.
+pub fn set_step(step: u16) {
+    STEP[cpu_index() % MAX_CPUS].store(step, Ordering::Relaxed);
+}
+
+/// The case step the executing PE last started (0: none).
+pub fn current_step() -> u16 {
+    STEP[cpu_index() % MAX_CPUS].load(Ordering::Relaxed)
 }
 
 /// Raw `MPIDR_EL1` of the executing PE.
