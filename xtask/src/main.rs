@@ -4,16 +4,19 @@
 //!   QEMU, run every case on GICv2, v3 and v4 (`gicv-runner run`).
 //! - `cargo xtask bless [options] [FILTER]`: same, writing goldens from the run.
 //! - `cargo xtask list` / `check`: cases and their aims / static checks.
-//! - `cargo xtask ci`: host unit tests, then `test` — what `.ci/run` calls.
+//! - `cargo xtask ci [runner options] [--also-qemu PATH]…`: formatting, clippy
+//!   and host unit tests, static checks, then the suite on the default QEMU
+//!   and on each `--also-qemu` — what `.ci/run` calls.
 //! - `cargo xtask bench`: empty-case boot time against the real cases.
 
 mod bench;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use runner::cli::{self, Cli, Cmd, ListArgs, RunArgs};
+use runner::toolchain;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask")]
@@ -32,10 +35,21 @@ enum XCmd {
     List(ListArgs),
     /// Parse every case and golden without running.
     Check(ListArgs),
-    /// Host unit tests, static checks, then the whole suite: what CI runs.
-    Ci(RunArgs),
+    /// Formatting, clippy, host unit tests, static checks, then the whole suite on
+    /// each QEMU: what CI runs.
+    Ci(CiArgs),
     /// Time the bare boot of an empty case against the real cases.
     Bench(bench::BenchArgs),
+}
+
+/// Options of `ci`: those of `test`, plus more QEMU builds to run the suite on.
+#[derive(Args)]
+struct CiArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// After the default QEMU, run the suite again on this QEMU binary (repeatable).
+    #[arg(long = "also-qemu", value_name = "PATH")]
+    also_qemu: Vec<PathBuf>,
 }
 
 fn root() -> PathBuf {
@@ -63,27 +77,78 @@ fn main() {
             a.root = root();
             cli::main(Cli { cmd: Cmd::Check(a) })
         }
-        XCmd::Ci(a) => ci(with_root(a)),
+        XCmd::Ci(a) => ci(with_root(a.run), &a.also_qemu),
         XCmd::Bench(a) => bench::run(a, &root()),
     };
     std::process::exit(code);
 }
 
-fn ci(a: RunArgs) -> i32 {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    println!("gicv ci: host tests (cargo test --workspace)");
-    let st = Command::new(&cargo).args(["test", "--workspace"]).current_dir(&a.root).status();
-    if !matches!(st, Ok(s) if s.success()) {
-        eprintln!("gicv ci: host tests failed");
-        return 1;
+/// Runs every CI step, even after one fails; non-zero when any failed.
+fn ci(a: RunArgs, also_qemu: &[PathBuf]) -> i32 {
+    let root = a.root.clone();
+    let kernel = root.join("testkernel");
+    let total = 7 + also_qemu.len();
+    let mut n = 0;
+    let mut failed: Vec<String> = Vec::new();
+    let mut step = |name: &str, what: &str, run: &mut dyn FnMut() -> bool| {
+        n += 1;
+        println!("gicv ci: [{n}/{total}] {name}: {what}");
+        if !run() {
+            eprintln!("gicv ci: [{n}/{total}] {name} failed");
+            failed.push(name.to_string());
+        }
+    };
+
+    let fmt = ["fmt", "--check"];
+    step("rustfmt (host)", "cargo fmt --check", &mut || cargo(&root, &fmt, false));
+    step("rustfmt (testkernel)", "cd testkernel && cargo fmt --check", &mut || cargo(&kernel, &fmt, false));
+    step("clippy (host)", "cargo clippy --workspace --all-targets -- -D warnings", &mut || {
+        cargo(&root, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], false)
+    });
+    step(
+        "clippy (testkernel)",
+        "cd testkernel && cargo clippy --release --target aarch64-unknown-none -- -D warnings",
+        &mut || {
+            cargo(&kernel, &["clippy", "--release", "--target", toolchain::KERNEL_TARGET, "--", "-D", "warnings"], true)
+        },
+    );
+    step("host tests", "cargo test --workspace", &mut || cargo(&root, &["test", "--workspace"], false));
+    step("static checks", "cases and goldens", &mut || {
+        cli::main(Cli { cmd: Cmd::Check(ListArgs { root: root.clone(), filters: vec![] }) }) == 0
+    });
+    let (name, what) = match &a.qemu {
+        Some(q) => (format!("suite ({})", q.display()), format!("cargo xtask test --qemu {}", q.display())),
+        None => ("suite (qemu-system-aarch64 on PATH)".to_string(), "cargo xtask test".to_string()),
+    };
+    step(&name, &what, &mut || cli::main(Cli { cmd: Cmd::Run(a.clone()) }) == 0);
+    for q in also_qemu {
+        let run = RunArgs { qemu: Some(q.clone()), ..a.clone() };
+        let what = format!("cargo xtask test --qemu {}", q.display());
+        step(&format!("suite ({})", q.display()), &what, &mut || cli::main(Cli { cmd: Cmd::Run(run.clone()) }) == 0);
     }
-    println!("gicv ci: static checks of cases and goldens");
-    let check = cli::main(Cli { cmd: Cmd::Check(ListArgs { root: a.root.clone(), filters: vec![] }) });
-    println!("gicv ci: the suite under QEMU");
-    let run = cli::main(Cli { cmd: Cmd::Run(a) });
-    if check != 0 || run != 0 {
-        1
-    } else {
+
+    if failed.is_empty() {
+        println!("gicv ci: all {total} steps passed");
         0
+    } else {
+        eprintln!("gicv ci: {} of {total} steps failed: {}", failed.len(), failed.join(", "));
+        1
+    }
+}
+
+/// `cargo <args>` in `dir`; `kernel`: without the host build's flags, as
+/// `runner::toolchain::build_kernel` builds the test kernel.
+fn cargo(dir: &Path, args: &[&str], kernel: bool) -> bool {
+    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    c.args(args).current_dir(dir);
+    if kernel {
+        c.env_remove("RUSTFLAGS").env_remove("CARGO_ENCODED_RUSTFLAGS").env_remove("CARGO_BUILD_TARGET");
+    }
+    match c.status() {
+        Ok(s) => s.success(),
+        Err(e) => {
+            eprintln!("gicv ci: cannot run cargo {}: {e}", args.join(" "));
+            false
+        }
     }
 }
