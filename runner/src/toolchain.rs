@@ -1,8 +1,14 @@
 //! Getting what a run needs onto the machine: the `aarch64-unknown-none`
 //! Rust target, QEMU, and the built test kernel.
+//!
+//! `rustup`, `apt-get`, `id` and `cargo` are driven with xshell, without
+//! echoing them (`quiet`). QEMU is launched with `std::process` instead
+//! (own process group, time bound, signals): see [`crate::qemu`].
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use xshell::{cmd, Shell};
 
 use crate::qemu::{self, Qemu, INSTALL_HINT, QEMU_BIN};
 
@@ -10,7 +16,10 @@ use crate::qemu::{self, Qemu, INSTALL_HINT, QEMU_BIN};
 pub const KERNEL_TARGET: &str = "aarch64-unknown-none";
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+    // `output`: stdout and stderr captured (stderr unused), stdin closed.
+    Shell::new()
+        .and_then(|sh| cmd!(sh, "id -u").quiet().ignore_status().output())
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 /// Makes sure rustup has the kernel's target, adding it if it can.
@@ -18,22 +27,25 @@ fn is_root() -> bool {
 /// # Errors
 /// The exact command to run when it cannot add it itself.
 pub fn ensure_target() -> Result<(), String> {
-    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
-    match installed {
-        Ok(o) if String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == KERNEL_TARGET) => Ok(()),
-        Ok(_) => {
-            eprintln!("gicv: adding Rust target {KERNEL_TARGET} (rustup target add {KERNEL_TARGET})");
-            let st = Command::new("rustup").args(["target", "add", KERNEL_TARGET]).status();
-            match st {
-                Ok(s) if s.success() => Ok(()),
-                _ => Err(format!("could not add the Rust target; run `rustup target add {KERNEL_TARGET}`")),
-            }
-        }
-        Err(_) => Err(format!(
+    let unavailable = || {
+        format!(
             "rustup is not available to check for the {KERNEL_TARGET} target; install rustup, then run \
              `rustup target add {KERNEL_TARGET}`"
-        )),
+        )
+    };
+    let sh = Shell::new().map_err(|_| unavailable())?;
+    // Only a rustup that cannot be run is "not available": a failing
+    // `target list` is read like any other (the add is then attempted).
+    let installed =
+        cmd!(sh, "rustup target list --installed").quiet().ignore_status().output().map_err(|_| unavailable())?;
+    if String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == KERNEL_TARGET) {
+        return Ok(());
     }
+    eprintln!("gicv: adding Rust target {KERNEL_TARGET} (rustup target add {KERNEL_TARGET})");
+    cmd!(sh, "rustup target add {KERNEL_TARGET}")
+        .quiet()
+        .run()
+        .map_err(|_| format!("could not add the Rust target; run `rustup target add {KERNEL_TARGET}`"))
 }
 
 /// Directories where Debian's `qemu-system-arm` package puts the binary,
@@ -55,19 +67,14 @@ pub struct Machine<'a> {
 
 fn apt_install() -> Result<(), String> {
     eprintln!("gicv: {QEMU_BIN} not found; installing qemu-system-arm with apt-get");
-    let update = Command::new("apt-get").args(["update", "-q"]).stdin(Stdio::null()).status();
-    if !matches!(update, Ok(s) if s.success()) {
-        return Err("`apt-get update` failed".into());
-    }
-    let install = Command::new("apt-get")
-        .args(["install", "-y", "-q", "--no-install-recommends", "qemu-system-arm"])
+    // `run`: stdout and stderr shown, stdin closed (nothing can prompt).
+    let sh = Shell::new().map_err(|_| "`apt-get update` failed".to_string())?;
+    cmd!(sh, "apt-get update -q").quiet().run().map_err(|_| "`apt-get update` failed".to_string())?;
+    cmd!(sh, "apt-get install -y -q --no-install-recommends qemu-system-arm")
         .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null())
-        .status();
-    match install {
-        Ok(s) if s.success() => Ok(()),
-        _ => Err("`apt-get install qemu-system-arm` failed".into()),
-    }
+        .quiet()
+        .run()
+        .map_err(|_| "`apt-get install qemu-system-arm` failed".to_string())
 }
 
 impl Machine<'static> {
@@ -147,20 +154,29 @@ pub fn build_kernel(root: &Path) -> Result<PathBuf, String> {
 /// cargo's messages.
 pub fn build_kernel_into(root: &Path, target_dir: Option<&Path>) -> Result<PathBuf, String> {
     let dir = root.join("testkernel");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--release", "--quiet", "--message-format=json-render-diagnostics", "--target", KERNEL_TARGET])
-        .current_dir(&dir)
-        // The host build's flags (coverage, sanitizers) must not leak into the kernel.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET")
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit());
+    let sh = Shell::new().map_err(|e| format!("cannot run cargo: {e}"))?;
+    sh.change_dir(&dir);
+    let cargo = sh.var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build =
+        cmd!(sh, "{cargo} build --release --quiet --message-format=json-render-diagnostics --target {KERNEL_TARGET}")
+            // The host build's flags (coverage, sanitizers) must not leak into the kernel.
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("CARGO_BUILD_TARGET")
+            .quiet();
     if let Some(t) = target_dir {
-        cmd.env("CARGO_TARGET_DIR", t);
+        build = build.env("CARGO_TARGET_DIR", t);
     }
-    let out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
+    // Built with xshell, run with std::process: `build.read()` would close
+    // stdin, show cargo's stderr and capture its stdout just like this, but
+    // it returns one xshell::Error, with only a text of its own, both when
+    // cargo cannot be started (the message quotes the OS error) and when
+    // the build fails (a different message).
+    let out = Command::from(build)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !out.status.success() {
         return Err(format!(
             "building the test kernel failed; reproduce with `cd {} && cargo build --release --target {KERNEL_TARGET}`",

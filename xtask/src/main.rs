@@ -17,6 +17,7 @@ use std::process::Command;
 use clap::{Args, Parser, Subcommand};
 use runner::cli::{self, Cli, Cmd, ListArgs, RunArgs};
 use runner::toolchain;
+use xshell::{cmd, Shell};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask")]
@@ -139,15 +140,28 @@ fn ci(a: RunArgs, also_qemu: &[PathBuf]) -> i32 {
 /// `cargo <args>` in `dir`; `kernel`: without the host build's flags, as
 /// `runner::toolchain::build_kernel` builds the test kernel.
 fn cargo(dir: &Path, args: &[&str], kernel: bool) -> bool {
-    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    c.args(args).current_dir(dir);
+    let cannot_run = |e: &dyn std::fmt::Display| eprintln!("gicv ci: cannot run cargo {}: {e}", args.join(" "));
+    let sh = match Shell::new() {
+        Ok(sh) => sh,
+        Err(e) => {
+            cannot_run(&e);
+            return false;
+        }
+    };
+    sh.change_dir(dir);
+    let cargo = sh.var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut c = cmd!(sh, "{cargo} {args...}").quiet();
     if kernel {
-        c.env_remove("RUSTFLAGS").env_remove("CARGO_ENCODED_RUSTFLAGS").env_remove("CARGO_BUILD_TARGET");
+        c = c.env_remove("RUSTFLAGS").env_remove("CARGO_ENCODED_RUSTFLAGS").env_remove("CARGO_BUILD_TARGET");
     }
-    match c.status() {
+    // Built with xshell, run with std::process: `c.run()` returns one
+    // xshell::Error, with only a text of its own, both when cargo cannot be
+    // started (said here, quoting the OS error) and when it fails (cargo has
+    // said why). `status` inherits stdin, stdout and stderr, as before.
+    match Command::from(c).status() {
         Ok(s) => s.success(),
         Err(e) => {
-            eprintln!("gicv ci: cannot run cargo {}: {e}", args.join(" "));
+            cannot_run(&e);
             false
         }
     }
