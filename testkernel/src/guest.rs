@@ -10,6 +10,8 @@
 
 use core::arch::asm;
 
+use aarch64_cpu::asm::barrier;
+use aarch64_cpu::registers::{ReadWriteable, Writeable, DAIF, HCR_EL2};
 use gic_case::op::{Group, GuestOp};
 use gic_case::regs::RegId;
 use gic_case::GicVersion;
@@ -75,16 +77,15 @@ extern "C" fn guest_entry(op: u64, version: u64, _unused: u64) -> ! {
     hvc_exit(value)
 }
 
+/// Unmasks IRQ and FIQ at EL1 for at most `ms`: the guest vectors turn a
+/// virtual interrupt into an HVC exit, so the loop is simply abandoned.
 fn wait_virq(ms: u32) -> u64 {
     let d = Deadline::after_ms(ms);
-    // SAFETY: unmasking IRQ/FIQ at EL1: the guest vectors turn a virtual
-    // interrupt into an HVC exit, so this loop is simply abandoned.
-    unsafe { asm!("msr daifclr, #3", options(nostack)) };
+    DAIF.modify(DAIF::I::Unmasked + DAIF::F::Unmasked);
     while !d.expired() {
         core::hint::spin_loop();
     }
-    // SAFETY: masking again cannot break anything.
-    unsafe { asm!("msr daifset, #3", options(nostack)) };
+    DAIF.modify(DAIF::I::Masked + DAIF::F::Masked);
     NO_VIRQ
 }
 
@@ -231,10 +232,12 @@ fn reg_write(r: RegId, v: u64) {
 
 /// Prepares this PE's EL1 for the guest and sets `HCR_EL2`: RW (EL1 is
 /// AArch64), AMO, IMO, FMO (interrupts route to EL2 and the guest sees the
-/// virtual CPU interface). No stage 2 (VM = 0): the guest sees physical memory.
+/// virtual CPU interface). No stage 2 (VM = 0): the guest sees physical
+/// memory. This configures how EL1 runs; nothing runs at EL1 until [`run`].
 pub fn init() {
     exceptions::init_guest_el1();
-    let hcr: u64 = (1 << 31) | (1 << 5) | (1 << 4) | (1 << 3);
-    // SAFETY: configures how EL1 runs; nothing runs at EL1 until `run`.
-    unsafe { asm!("msr hcr_el2, {}", "isb", in(reg) hcr, options(nostack)) };
+    HCR_EL2.write(
+        HCR_EL2::RW::EL1IsAarch64 + HCR_EL2::AMO::SET + HCR_EL2::IMO::EnableVirtualIRQ + HCR_EL2::FMO::EnableVirtualFIQ,
+    );
+    barrier::isb(barrier::SY);
 }

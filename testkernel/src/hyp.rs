@@ -5,9 +5,11 @@
 
 use core::cell::UnsafeCell;
 
+use aarch64_cpu::registers::ICH_HCR_EL2;
 use gic_case::lr::{Lr, LrState};
 use gic_case::op::{Group, GuestOp};
 use gic_case::vif::VifReg;
+use heapless::binary_heap::{BinaryHeap, Min};
 
 use crate::gic;
 use crate::guest;
@@ -15,32 +17,33 @@ use crate::platform::exceptions::ExitKind;
 use crate::platform::{cpu_index, MAX_CPUS};
 
 const QUEUE_LEN: usize = 32;
-/// UIE | NPIE in the HCR layout (IHI 0069H 12.4.3; IHI 0048B 5.3.2).
-const REFILL_ENABLES: u64 = (1 << 1) | (1 << 3);
 /// How long the loop lets an asserted maintenance interrupt arrive.
 const MAINT_POLL_MS: u32 = 5;
 /// How long the guest waits for a virtual interrupt in one step.
 const VIRQ_WAIT_MS: u32 = 20;
 
-#[derive(Clone, Copy)]
+/// A queued virtual interrupt. Entries compare by priority value, then by
+/// queueing order (`seq`), so the min-heap hands out the highest priority
+/// (lowest value) first and, among equal priorities, the first queued.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Entry {
+    prio: u8,
+    seq: u32,
     vintid: u32,
     group: u8,
-    prio: u8,
 }
 
 struct Queue {
-    items: [Entry; QUEUE_LEN],
-    len: usize,
+    heap: BinaryHeap<Entry, Min, QUEUE_LEN>,
+    /// `seq` of the next entry (a case has at most 65535 statements, so it never wraps).
+    next_seq: u32,
 }
 
 struct Queues(UnsafeCell<[Queue; MAX_CPUS]>);
 // SAFETY: queue `i` is only used by PE `i`, from the interpreter (never from
 // an exception handler), so there is no concurrent access.
 unsafe impl Sync for Queues {}
-static QUEUES: Queues = Queues(UnsafeCell::new(
-    [const { Queue { items: [Entry { vintid: 0, group: 0, prio: 0 }; QUEUE_LEN], len: 0 } }; MAX_CPUS],
-));
+static QUEUES: Queues = Queues(UnsafeCell::new([const { Queue { heap: BinaryHeap::new(), next_seq: 0 } }; MAX_CPUS]));
 
 fn queue() -> &'static mut Queue {
     // SAFETY: see `Queues`: only this PE touches its own entry, and callers
@@ -51,17 +54,16 @@ fn queue() -> &'static mut Queue {
 /// Adds a virtual interrupt to this PE's queue; false when it is full.
 pub fn enqueue(vintid: u32, group: u8, prio: u8) -> bool {
     let q = queue();
-    if q.len == QUEUE_LEN {
+    if q.heap.push(Entry { prio, seq: q.next_seq, vintid, group }).is_err() {
         return false;
     }
-    q.items[q.len] = Entry { vintid, group, prio };
-    q.len += 1;
+    q.next_seq += 1;
     true
 }
 
 /// Number of queued interrupts.
 pub fn queued() -> usize {
-    queue().len
+    queue().heap.len()
 }
 
 /// Moves queued interrupts into free List Registers (ELRSR), highest
@@ -73,30 +75,23 @@ pub fn refill() {
     let q = queue();
     let free = gic::vif_read(VifReg::Elrsr);
     for n in 0..gic::lr_count() {
-        if q.len == 0 {
-            break;
-        }
         if free & (1 << n) == 0 {
             continue;
         }
-        let mut best = 0;
-        for i in 1..q.len {
-            if q.items[i].prio < q.items[best].prio {
-                best = i;
-            }
-        }
-        let e = q.items[best];
-        q.items.copy_within(best + 1..q.len, best);
-        q.len -= 1;
+        let Some(e) = q.heap.pop() else {
+            break;
+        };
         gic::lr_write(
             n,
             Lr { state: LrState::Pending, group: e.group, priority: e.prio, vintid: e.vintid, ..Lr::EMPTY },
         );
     }
-    if q.len == 0 {
+    if q.heap.is_empty() {
+        // UIE and NPIE in the version-neutral HCR, which has the GICv3
+        // layout (IHI 0069H 12.4.3; GICH_HCR has the same bits, IHI 0048B 5.3.2).
         let hcr = gic::vif_read(VifReg::Hcr);
-        if hcr & REFILL_ENABLES != 0 {
-            gic::vif_write(VifReg::Hcr, hcr & !REFILL_ENABLES);
+        if (ICH_HCR_EL2::UIE::SET + ICH_HCR_EL2::NPIE::SET).any_matching_bits_set(hcr) {
+            gic::vif_write(VifReg::Hcr, (ICH_HCR_EL2::UIE::CLEAR + ICH_HCR_EL2::NPIE::CLEAR).modify(hcr));
         }
     }
 }

@@ -9,6 +9,7 @@ use gic_case::proto::KernelExit;
 use gic_case::regs::{self, RegId};
 use gic_case::vif::VifReg;
 use gic_case::GicVersion;
+use heapless::String;
 
 use crate::gic::{self, MAINTENANCE_INTID};
 use crate::guest;
@@ -219,22 +220,22 @@ fn lr_list(l: &mut Line, key: &str, bits: u64) {
     l.raw("]");
 }
 
+/// Appends `"reg":"<spec name>"` (names are plain ASCII, nothing to escape).
 fn reg_name(l: &mut Line, id: RegId) {
-    let mut buf = Line::new();
+    l.key("reg").raw("\"");
     match regs::name_of(id) {
         Some((name, None)) => {
-            buf.raw(name);
+            l.raw(name);
         }
         Some((name, Some(n))) => {
-            buf.raw(name);
-            let _ = core::fmt::Write::write_fmt(&mut buf, format_args!("{}", n));
+            l.raw(name);
+            let _ = core::fmt::Write::write_fmt(l, format_args!("{}", n));
         }
         None => {
-            buf.raw("?");
+            l.raw("?");
         }
     }
-    l.key("reg");
-    let _ = core::fmt::Write::write_fmt(l, format_args!("\"{}\"", buf.as_str()));
+    l.raw("\"");
 }
 
 fn exec(op: Op, step: u16) {
@@ -278,9 +279,10 @@ fn exec(op: Op, step: u16) {
         Op::VifWrite(r, v) => gic::vif_write(r, v),
         Op::VifRead(r) => {
             let v = gic::vif_read(r);
-            let mut name = Line::new();
-            name.raw("read ").raw(r.name());
-            let mut l = event(step, name.as_str());
+            let mut name: String<16> = String::new();
+            let _ = name.push_str("read ");
+            let _ = name.push_str(r.name());
+            let mut l = event(step, &name);
             match r {
                 VifReg::Eisr | VifReg::Elrsr => lr_list(&mut l, "LRs", v),
                 VifReg::Apr => {

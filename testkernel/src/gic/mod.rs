@@ -14,6 +14,7 @@ pub mod v3;
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
+use aarch64_cpu::registers::{Readable, ICH_HCR_EL2, ICH_VTR_EL2, ID_AA64PFR0_EL1};
 use gic_case::lr::Lr;
 use gic_case::op::{Group, PhysState};
 use gic_case::regs::{Frame, RegId};
@@ -46,8 +47,9 @@ pub const DEFAULT_PRIORITY: u8 = 0x80;
 /// VENG0 = 1. Documented in README.md; cases may overwrite it.
 pub const BASELINE_VMCR: u64 = (0xff << 24) | (1 << 3) | (1 << 1) | 1;
 
-/// The kernel's baseline `ICH_HCR_EL2`/`GICH_HCR`: En = 1, nothing else.
-pub const BASELINE_HCR: u64 = 1;
+/// The kernel's baseline `ICH_HCR_EL2`/`GICH_HCR`: En = 1, nothing else
+/// (GICv3 layout; `GICH_HCR` has the same bits).
+pub const BASELINE_HCR: u64 = ICH_HCR_EL2::En::SET.value;
 
 static VERSION: AtomicU32 = AtomicU32::new(0);
 
@@ -77,11 +79,11 @@ pub fn detect() -> GicVersion {
     v
 }
 
+/// `ID_AA64PFR0_EL1.GIC`, bits [27:24] (aarch64-cpu 11 defines only the
+/// register's AMU and SVE fields): non-zero when the GICv3 system-register
+/// CPU interface is implemented.
 fn cpu_has_gicv3_sysregs() -> bool {
-    let pfr0: u64;
-    // SAFETY: reading an ID register has no side effects.
-    unsafe { core::arch::asm!("mrs {}, id_aa64pfr0_el1", out(reg) pfr0, options(nomem, nostack)) };
-    (pfr0 >> 24) & 0xf != 0
+    (ID_AA64PFR0_EL1.get() >> 24) & 0xf != 0
 }
 
 /// Offset of `GICD_PIDR2` for the detected version.
@@ -116,9 +118,10 @@ pub fn init_cpu() {
     vif_write(VifReg::Hcr, BASELINE_HCR);
 }
 
-/// Number of implemented List Registers (`ListRegs` + 1).
+/// Number of implemented List Registers (`ListRegs` + 1; `GICH_VTR` has
+/// the field where `ICH_VTR_EL2` has it).
 pub fn lr_count() -> u32 {
-    (vif_read(VifReg::Vtr) & 0x1f) as u32 + 1
+    ICH_VTR_EL2::ListRegs.read(vif_read(VifReg::Vtr)) as u32 + 1
 }
 
 /// Sets a physical interrupt pending, targeted at the executing PE.

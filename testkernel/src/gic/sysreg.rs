@@ -1,5 +1,25 @@
-//! GICv3 CPU interface system registers, generated from the one table in
-//! `gic_case::for_each_sysreg!` so names and encodings cannot drift apart.
+//! GICv3 CPU interface system registers by spec name, generated from the
+//! one table in `gic_case::for_each_sysreg!` so names and encodings cannot
+//! drift apart.
+//!
+//! Architectural registers that aarch64-cpu provides with typed fields are
+//! accessed through it everywhere else (`HCR_EL2`, `ESR_EL2`, the timers,
+//! `ICC_SRE_EL2`, `ICH_HCR_EL2`, `ICH_VTR_EL2`, …). This module keeps only:
+//! - [`read`]/[`write`] by [`SysReg`]: the case language's `read`/`write
+//!   <REG>` picks the register at run time, so it needs one `MRS`/`MSR` per
+//!   table entry whatever crate provides the register;
+//! - the same path for the GIC registers aarch64-cpu 11 exposes only raw
+//!   (`get`/`set` without fields): `ICH_LR<n>_EL2` (through [`ich_lr`]),
+//!   `ICH_VMCR_EL2`, `ICH_MISR_EL2`, `ICH_AP0R<n>_EL2`, `ICH_AP1R<n>_EL2`;
+//!   the suite's own shared layouts (`gic_case::lr`, `gic_case::vif`) decode them;
+//! - hand-written accessors for the registers it does not have at all
+//!   (`ICC_IAR<g>_EL1`, `ICC_EOIR<g>_EL1`, `ICC_DIR_EL1`, `ICC_HPPIR<g>_EL1`,
+//!   `ICC_RPR_EL1`, `ICC_PMR_EL1`, `ICC_BPR<g>_EL1`, `ICC_IGRPEN<g>_EL1`,
+//!   `ICH_EISR_EL2`, `ICH_ELRSR_EL2`) or has read-only without the fields the
+//!   kernel uses (`ICC_CTLR_EL1`: only `ExtRange`, no write, no `EOImode`).
+//!
+//! At EL1 with `HCR_EL2.IMO`/`FMO` set the same `ICC_*` encodings reach the
+//! `ICV_*` registers, which is how the guest uses these accessors.
 
 use core::arch::asm;
 
@@ -12,6 +32,7 @@ macro_rules! gen_access {
         /// # Safety
         /// The register must exist (GICv3 CPU interface enabled with
         /// `ICC_SRE_ELx.SRE` = 1) and be readable at the current EL.
+        #[inline(never)] // one copy of the whole table, not one per caller
         pub unsafe fn read(r: SysReg) -> u64 {
             let v: u64;
             match r {
@@ -27,6 +48,7 @@ macro_rules! gen_access {
         ///
         /// # Safety
         /// As [`read`], and the write must be one the caller means to make.
+        #[inline(never)] // one copy of the whole table, not one per caller
         pub unsafe fn write(r: SysReg, v: u64) {
             match r {
                 $(SysReg::$v => {
@@ -111,5 +133,3 @@ sysreg_write!(/// `ICC_IGRPEN0_EL1`.
     set_igrpen0, "S3_0_C12_C12_6");
 sysreg_write!(/// `ICC_IGRPEN1_EL1`.
     set_igrpen1, "S3_0_C12_C12_7");
-sysreg_write!(/// `ICC_SRE_EL2`.
-    set_sre_el2, "S3_4_C12_C9_5");

@@ -7,6 +7,9 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use aarch64_cpu::asm::barrier;
+use aarch64_cpu::registers::{Readable, Writeable, ICC_SRE_EL2, ICH_HCR_EL2, ICH_VTR_EL2, MPIDR_EL1};
+
 use gic_case::op::{Group, PhysState};
 use gic_case::regs::SysReg;
 use gic_case::vif::VifReg;
@@ -16,7 +19,7 @@ use super::mmio::{read32, read64, write32, write64, write8};
 use super::sysreg::{self, ich_lr};
 use super::{DEFAULT_PRIORITY, MAINTENANCE_INTID};
 use crate::platform::timer::wait_until;
-use crate::platform::{cpu_index, mpidr, MAX_CPUS};
+use crate::platform::{cpu_index, MAX_CPUS};
 
 // Distributor, IHI 0069H Table 12-25.
 const GICD_CTLR: usize = 0x0000;
@@ -57,11 +60,20 @@ pub fn rd_base() -> usize {
     RD_BASES[cpu_index()].load(Ordering::Relaxed)
 }
 
+/// This PE's affinity from `MPIDR_EL1`: Aff2:Aff1:Aff0 in bits [23:0] and
+/// Aff3 at bit `aff3_at` (24 in `GICR_TYPER.Affinity_Value`, 32 in `GICD_IROUTER<n>`).
+fn affinity(aff3_at: u32) -> u64 {
+    let m = MPIDR_EL1.extract();
+    m.read(MPIDR_EL1::Aff3) << aff3_at
+        | m.read(MPIDR_EL1::Aff2) << 16
+        | m.read(MPIDR_EL1::Aff1) << 8
+        | m.read(MPIDR_EL1::Aff0)
+}
+
 /// Finds the redistributor whose `GICR_TYPER.Affinity_Value` matches this
 /// PE's MPIDR (IHI 0069H 12.10.40), walking frames until `Last`.
 fn find_rd() -> usize {
-    let m = mpidr();
-    let aff = (m & 0xff_ffff) | ((m >> 32 & 0xff) << 24);
+    let aff = affinity(24);
     let mut base = GICR;
     for _ in 0..64 {
         // SAFETY: frames are walked from GICR and stop at the one marked Last.
@@ -75,7 +87,7 @@ fn find_rd() -> usize {
         // Two 64 KiB frames, four with GICv4 vLPI support (VLPIS, bit 1).
         base += if typer & 2 != 0 { 0x4_0000 } else { 0x2_0000 };
     }
-    panic!("no redistributor for MPIDR {:#x}", m);
+    panic!("no redistributor for MPIDR {:#x}", MPIDR_EL1.get());
 }
 
 fn wait_rwp() {
@@ -132,8 +144,10 @@ pub(super) fn init_cpu() {
             write8(rd + GICR_IPRIORITYR + intid, DEFAULT_PRIORITY);
         }
         write32(rd + GICR_ISENABLER0, !(1 << MAINTENANCE_INTID));
-        // ICC_SRE_EL2: SRE | DFB | DIB | Enable (lower ELs may use the system registers).
-        sysreg::set_sre_el2(0xf);
+        // Lower ELs may use the system registers (Enable); no IRQ/FIQ bypass.
+        ICC_SRE_EL2
+            .write(ICC_SRE_EL2::SRE::SET + ICC_SRE_EL2::DFB::SET + ICC_SRE_EL2::DIB::SET + ICC_SRE_EL2::ENABLE::SET);
+        barrier::isb(barrier::SY);
         sysreg::set_pmr(0xff);
         sysreg::set_bpr1(0);
         sysreg::set_ctlr(1 << 1); // EOImode = 1
@@ -152,8 +166,7 @@ fn reg_bit(intid: u32, dist_reg: usize, rd_reg: usize) -> (usize, u32) {
 
 pub(super) fn phys_pend(intid: u32) {
     if intid >= 32 {
-        let m = mpidr();
-        let aff = (m & 0xff_ffff) | ((m >> 32 & 0xff) << 32);
+        let aff = affinity(32);
         // SAFETY: GICD_IROUTER<n> of an SPI: route it to this PE.
         unsafe { write64(GICD + GICD_IROUTER + 8 * intid as usize, aff) };
     }
@@ -242,7 +255,7 @@ pub(super) fn vif_read(r: VifReg) -> u64 {
     // SAFETY: ICH_* registers exist at EL2 on GICv3 (IHI 0069H 12.4).
     unsafe {
         match r {
-            VifReg::Hcr => sysreg::read(SysReg::IchHcrEl2),
+            VifReg::Hcr => ICH_HCR_EL2.get(),
             VifReg::Vmcr => sysreg::read(SysReg::IchVmcrEl2),
             VifReg::Misr => sysreg::read(SysReg::IchMisrEl2),
             VifReg::Eisr => sysreg::read(SysReg::IchEisrEl2),
@@ -251,7 +264,7 @@ pub(super) fn vif_read(r: VifReg) -> u64 {
                 sysreg::read(SysReg::IchAp0r0El2) & 0xffff_ffff
                     | (sysreg::read(SysReg::IchAp1r0El2) & 0xffff_ffff) << 32
             }
-            VifReg::Vtr => sysreg::read(SysReg::IchVtrEl2),
+            VifReg::Vtr => ICH_VTR_EL2.get(),
         }
     }
 }
@@ -260,7 +273,10 @@ pub(super) fn vif_write(r: VifReg, v: u64) {
     // SAFETY: writable ICH_* registers at EL2.
     unsafe {
         match r {
-            VifReg::Hcr => sysreg::write(SysReg::IchHcrEl2, v),
+            VifReg::Hcr => {
+                ICH_HCR_EL2.set(v);
+                barrier::isb(barrier::SY);
+            }
             VifReg::Vmcr => sysreg::write(SysReg::IchVmcrEl2, v),
             VifReg::Apr => {
                 sysreg::write(SysReg::IchAp0r0El2, v & 0xffff_ffff);

@@ -1,8 +1,9 @@
 //! EL2 exception handlers, the EL1 guest vector table, and the world switch
 //! between the EL2 interpreter and the EL1 guest.
 //!
-//! Entering the guest ([`run_guest`]) saves the EL2 callee-saved registers
-//! on the EL2 stack and `ERET`s to EL1. The guest leaves with `HVC #0`
+//! Entering the guest ([`run_guest`]) sets `ELR_EL2`, `SPSR_EL2` and
+//! `SP_EL1` (through aarch64-cpu), then saves the EL2 callee-saved
+//! registers on the EL2 stack and `ERET`s to EL1. The guest leaves with `HVC #0`
 //! (x0 = exit kind, x1..x3 = values); the lower-EL synchronous handler
 //! copies x0..x3 into this PE's [`GuestExit`] slot and rewrites the saved
 //! `ELR_EL2`/`SPSR_EL2` so that its `ERET` lands on `gicv_guest_return` at
@@ -10,10 +11,20 @@
 //! is popped), which restores the callee-saved registers and returns to
 //! `run_guest`'s caller. Any other exception from the guest, or any
 //! unexpected exception at EL2, ends the run with a `crash` record.
+//!
+//! What stays in assembly: the world switch itself (callee-saved registers
+//! and `ERET`, which no Rust code may come between) and the guest's vector
+//! table (an exception entry must read `ESR_EL1`/`ELR_EL1`/`FAR_EL1` and
+//! leave before touching the stack).
 
-use core::arch::{asm, global_asm};
+use core::arch::global_asm;
 use core::cell::UnsafeCell;
 
+use aarch64_cpu::asm::barrier;
+use aarch64_cpu::registers::{
+    ReadWriteable, Readable, Writeable, CNTHCTL_EL2, CNTVOFF_EL2, CPACR_EL1, ELR_EL2, ESR_EL2, FAR_EL2, SCTLR_EL1,
+    SPSR_EL2, SP_EL1, VBAR_EL1,
+};
 use aarch64_rt::{ExceptionHandlers, RegisterStateRef};
 use gic_case::proto::KernelExit;
 
@@ -68,7 +79,7 @@ global_asm!(
     r#"
 .section .text.gicv_world, "ax"
 .global gicv_enter_guest
-// x0 = EL1 entry point, x1 = SP_EL1, x2 = SPSR_EL2, x3..x5 = guest x0..x2
+// x0..x2 = guest x0..x2; ELR_EL2, SPSR_EL2 and SP_EL1 are already set.
 gicv_enter_guest:
     stp x29, x30, [sp, #-160]!
     stp x19, x20, [sp, #16]
@@ -80,12 +91,6 @@ gicv_enter_guest:
     stp d10, d11, [sp, #112]
     stp d12, d13, [sp, #128]
     stp d14, d15, [sp, #144]
-    msr elr_el2, x0
-    msr sp_el1, x1
-    msr spsr_el2, x2
-    mov x0, x3
-    mov x1, x4
-    mov x2, x5
     isb
     eret
 
@@ -132,38 +137,38 @@ gicv_guest_vectors:
 );
 
 unsafe extern "C" {
-    fn gicv_enter_guest(pc: usize, sp: usize, spsr: u64, a0: u64, a1: u64, a2: u64);
+    fn gicv_enter_guest(a0: u64, a1: u64, a2: u64);
     static gicv_guest_return: u8;
+    static gicv_guest_vectors: u8;
 }
 
-/// `SPSR_EL2` for entering EL1h with D, A, I and F masked.
-const SPSR_EL1H_MASKED: u64 = 0x3c5;
 /// `SPSR_EL2` for returning to EL2h with D, A, I and F masked.
-const SPSR_EL2H_MASKED: u64 = 0x3c9;
+const SPSR_EL2H_MASKED: u64 = SPSR_EL2::D::Masked.value
+    | SPSR_EL2::A::Masked.value
+    | SPSR_EL2::I::Masked.value
+    | SPSR_EL2::F::Masked.value
+    | SPSR_EL2::M::EL2h.value;
+
+/// `SCTLR_EL1` bits that are RES1 in Armv8.0 and that aarch64-cpu has no
+/// fields for: LSMAOE (29), nTLSMD (28), SPAN (23), EIS (22), TSCXT (20), EOS (11).
+const SCTLR_EL1_RES1: u64 = (1 << 29) | (1 << 28) | (1 << 23) | (1 << 22) | (1 << 20) | (1 << 11);
 
 /// Sets up this PE's EL1 state for the guest: vector table, `SCTLR_EL1`
 /// (MMU and alignment checks off), FP/SIMD access, counter access.
+///
+/// These writes only configure EL1, which runs nothing until `run_guest`;
+/// the vector table is a valid, 2 KiB-aligned table (see the assembly above).
 pub fn init_guest_el1() {
-    // SAFETY: these writes only configure EL1, which runs nothing until
-    // `run_guest`; the vector table is a valid, 2 KiB-aligned table.
-    unsafe {
-        asm!(
-            "adr {t}, gicv_guest_vectors",
-            "msr vbar_el1, {t}",
-            "msr sctlr_el1, {sctlr}",
-            "mrs {t}, cpacr_el1",
-            "orr {t}, {t}, #(3 << 20)",
-            "msr cpacr_el1, {t}",
-            "mrs {t}, cnthctl_el2",
-            "orr {t}, {t}, #3",
-            "msr cnthctl_el2, {t}",
-            "msr cntvoff_el2, xzr",
-            "isb",
-            t = out(reg) _,
-            sctlr = in(reg) 0x30d0_0800u64,
-            options(nostack),
-        );
-    }
+    VBAR_EL1.set((&raw const gicv_guest_vectors) as u64);
+    SCTLR_EL1.set(
+        SCTLR_EL1_RES1
+            | (SCTLR_EL1::M::Disable + SCTLR_EL1::A::Disable + SCTLR_EL1::C::NonCacheable + SCTLR_EL1::I::NonCacheable)
+                .value,
+    );
+    CPACR_EL1.modify(CPACR_EL1::FPEN::TrapNothing);
+    CNTHCTL_EL2.modify(CNTHCTL_EL2::EL1PCTEN::SET + CNTHCTL_EL2::EL1PCEN::SET);
+    CNTVOFF_EL2.set(0);
+    barrier::isb(barrier::SY);
 }
 
 /// Runs `entry(a0, a1, a2)` at EL1 on this PE until it exits with `HVC`.
@@ -173,55 +178,62 @@ pub fn run_guest(entry: extern "C" fn(u64, u64, u64) -> !, a0: u64, a1: u64, a2:
     let cpu = cpu_index();
     // SAFETY: each PE uses only its own guest stack; the guest runs only while this PE waits here.
     let sp = unsafe { (&raw mut GUEST_STACKS.0[cpu]) as usize + GUEST_STACK };
+    // Where the `ERET` goes: EL1h at `entry` with D, A, I and F masked. IRQs
+    // are masked at EL2 here (they are unmasked only inside bounded waits),
+    // so no exception to EL2 can overwrite ELR_EL2/SPSR_EL2 before the `ERET`.
+    ELR_EL2.set(entry as usize as u64);
+    SPSR_EL2.write(
+        SPSR_EL2::D::Masked + SPSR_EL2::A::Masked + SPSR_EL2::I::Masked + SPSR_EL2::F::Masked + SPSR_EL2::M::EL1h,
+    );
+    SP_EL1.set(sp as u64);
     // SAFETY: `gicv_enter_guest` saves the callee-saved registers and comes
     // back through `gicv_guest_return` with the EL2 stack as it left it, so
-    // to the compiler it is an ordinary call that clobbers caller-saved state.
-    unsafe { gicv_enter_guest(entry as usize, sp, SPSR_EL1H_MASKED, a0, a1, a2) };
+    // to the compiler it is an ordinary call that clobbers caller-saved state;
+    // it enters `entry` on this PE's own guest stack (set just above).
+    unsafe { gicv_enter_guest(a0, a1, a2) };
     // SAFETY: slot `cpu` was written by this PE's handler before returning here.
     unsafe { (*EXITS.0.get())[cpu] }
 }
 
 fn read_esr_elr_far_el2() -> (u64, u64, u64) {
-    let (esr, elr, far): (u64, u64, u64);
-    // SAFETY: reading syndrome registers has no side effects.
-    unsafe {
-        asm!("mrs {}, esr_el2", "mrs {}, elr_el2", "mrs {}, far_el2",
-             out(reg) esr, out(reg) elr, out(reg) far, options(nomem, nostack));
-    }
-    (esr, elr, far)
+    (ESR_EL2.get(), ELR_EL2.get(), FAR_EL2.get())
 }
 
-/// Name of an `ESR_ELx.EC` value (Arm ARM D17.2.37).
-pub fn exception_class(ec: u64) -> &'static str {
-    match ec {
-        0x00 => "unknown reason",
-        0x01 => "WFI/WFE trapped",
-        0x07 => "SVE/SIMD/FP access trapped",
-        0x0e => "illegal execution state",
-        0x15 => "SVC (AArch64)",
-        0x16 => "HVC (AArch64)",
-        0x17 => "SMC (AArch64)",
-        0x18 => "MSR/MRS/system instruction trapped",
-        0x20 => "instruction abort from a lower EL",
-        0x21 => "instruction abort at the same EL",
-        0x22 => "PC alignment fault",
-        0x24 => "data abort from a lower EL",
-        0x25 => "data abort at the same EL",
-        0x26 => "SP alignment fault",
-        0x2f => "SError",
-        0x3c => "BRK (AArch64)",
+/// Name of the exception class of an `ESR_ELx` value (Arm ARM D17.2.37;
+/// the EC encoding is the same in `ESR_EL1` and `ESR_EL2`), as the crash
+/// record's `class`: the runner and people read these names, so they stay
+/// as they were before the decode used aarch64-cpu's `ESR_EL2::EC`.
+pub fn exception_class(esr: u64) -> &'static str {
+    use ESR_EL2::EC::Value as Ec;
+    match ESR_EL2::EC.read_as_enum(esr) {
+        Some(Ec::Unknown) => "unknown reason",
+        Some(Ec::TrappedWFIorWFE) => "WFI/WFE trapped",
+        Some(Ec::TrappedFP) => "SVE/SIMD/FP access trapped",
+        Some(Ec::IllegalExecutionState) => "illegal execution state",
+        Some(Ec::SVC64) => "SVC (AArch64)",
+        Some(Ec::HVC64) => "HVC (AArch64)",
+        Some(Ec::SMC64) => "SMC (AArch64)",
+        Some(Ec::TrappedMsrMrs) => "MSR/MRS/system instruction trapped",
+        Some(Ec::InstrAbortLowerEL) => "instruction abort from a lower EL",
+        Some(Ec::InstrAbortCurrentEL) => "instruction abort at the same EL",
+        Some(Ec::PCAlignmentFault) => "PC alignment fault",
+        Some(Ec::DataAbortLowerEL) => "data abort from a lower EL",
+        Some(Ec::DataAbortCurrentEL) => "data abort at the same EL",
+        Some(Ec::SPAlignmentFault) => "SP alignment fault",
+        Some(Ec::SError) => "SError",
+        Some(Ec::Brk64) => "BRK (AArch64)",
         _ => "other",
     }
 }
 
 /// Prints a `crash` record and ends the run.
 pub fn crash(el: u8, kind: &str, esr: u64, elr: u64, far: u64) -> ! {
-    let ec = (esr >> 26) & 0x3f;
+    let ec = ESR_EL2::EC.read(esr);
     let mut l = Line::new();
     l.raw("{").key("crash").raw("{");
     l.num("EL", el as u64).str("kind", kind).num("cpu", cpu_index() as u64);
     l.num("step", super::current_step() as u64);
-    l.hex("EC", ec).str("class", exception_class(ec));
+    l.hex("EC", ec).str("class", exception_class(esr));
     l.hex("ESR", esr).hex("ELR", elr).hex("FAR", far);
     l.raw("}}");
     l.emit_now();
@@ -241,7 +253,10 @@ impl ExceptionHandlers for Handlers {
         if crate::interp::on_el2_irq() {
             // SAFETY: setting SPSR.I only makes the interrupted bounded wait
             // resume with IRQs masked, which it checks for; nothing else changes.
-            unsafe { state.get_mut().spsr |= 1 << 7 };
+            unsafe {
+                let s = state.get_mut();
+                s.spsr = SPSR_EL2::I::Masked.modify(s.spsr);
+            }
         }
     }
 
@@ -257,8 +272,7 @@ impl ExceptionHandlers for Handlers {
 
     extern "C" fn sync_lower(mut state: RegisterStateRef) {
         let (esr, elr, far) = read_esr_elr_far_el2();
-        let ec = (esr >> 26) & 0x3f;
-        let exit = if ec == 0x16 {
+        let exit = if ESR_EL2::EC.read_as_enum(esr) == Some(ESR_EL2::EC::Value::HVC64) {
             let r = &state.registers;
             let kind = match r[0] {
                 EXIT_DONE => ExitKind::Done,

@@ -6,8 +6,10 @@ pub mod out;
 pub mod psci;
 pub mod timer;
 
-use core::arch::asm;
 use core::sync::atomic::{AtomicU16, Ordering};
+
+use aarch64_cpu::asm::barrier;
+use aarch64_cpu::registers::{ReadWriteable, Readable, DAIF, MPIDR_EL1};
 
 /// Most PEs the kernel supports (`gic_case::proto::MAX_CPUS`).
 pub const MAX_CPUS: usize = gic_case::proto::MAX_CPUS as usize;
@@ -15,10 +17,7 @@ pub const MAX_CPUS: usize = gic_case::proto::MAX_CPUS as usize;
 /// Index of the executing PE: `MPIDR_EL1.Aff0`, which QEMU `virt` numbers
 /// 0..smp-1 for the first cluster.
 pub fn cpu_index() -> usize {
-    let mpidr: u64;
-    // SAFETY: reading MPIDR_EL1 has no side effects.
-    unsafe { asm!("mrs {}, mpidr_el1", out(reg) mpidr, options(nomem, nostack, preserves_flags)) };
-    (mpidr & 0xff) as usize
+    MPIDR_EL1.read(MPIDR_EL1::Aff0) as usize
 }
 
 /// The case step each PE is executing (0: none yet), for crash records.
@@ -34,30 +33,20 @@ pub fn current_step() -> u16 {
     STEP[cpu_index() % MAX_CPUS].load(Ordering::Relaxed)
 }
 
-/// Raw `MPIDR_EL1` of the executing PE.
-pub fn mpidr() -> u64 {
-    let mpidr: u64;
-    // SAFETY: reading MPIDR_EL1 has no side effects.
-    unsafe { asm!("mrs {}, mpidr_el1", out(reg) mpidr, options(nomem, nostack, preserves_flags)) };
-    mpidr
-}
-
 /// Instruction synchronization barrier.
 pub fn isb() {
-    // SAFETY: a barrier has no memory-safety effect.
-    unsafe { asm!("isb", options(nostack, preserves_flags)) };
+    barrier::isb(barrier::SY);
 }
 
-/// Unmasks IRQs at the current EL (`DAIFClr` I).
+/// Unmasks IRQs at the current EL (`DAIF.I` = 0). The kernel's IRQ
+/// handlers are installed (aarch64-rt's vector table) before any caller runs.
 pub fn irq_unmask() {
-    // SAFETY: the kernel's IRQ handlers are installed before any caller runs.
-    unsafe { asm!("msr daifclr, #2", options(nostack)) };
+    DAIF.modify(DAIF::I::Unmasked);
 }
 
-/// Masks IRQs at the current EL.
+/// Masks IRQs at the current EL (`DAIF.I` = 1).
 pub fn irq_mask() {
-    // SAFETY: masking interrupts cannot break memory safety.
-    unsafe { asm!("msr daifset, #2", options(nostack)) };
+    DAIF.modify(DAIF::I::Masked);
 }
 
 /// A hint that this is a busy-wait loop.

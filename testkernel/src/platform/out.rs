@@ -2,29 +2,37 @@
 //!
 //! Other PEs append their lines to their own outbox, which CPU0 prints after
 //! the PE reports its block done, so output order follows step order.
+//! Lines are `heapless::Vec`s of bytes, outboxes `heapless::spsc` queues.
 
 use core::cell::UnsafeCell;
 use core::ffi::CStr;
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicUsize, Ordering};
+
+use heapless::spsc::{Consumer, Producer, Queue};
+use heapless::Vec;
 
 use super::{cpu_index, MAX_CPUS};
 
 /// Longest event line, in bytes.
 pub const LINE_MAX: usize = 1024;
+/// Bytes an outbox holds.
 const OUTBOX_SIZE: usize = 16 * 1024;
 
 /// One JSON line being built; overlong content is cut and marked.
+///
+/// The content holds at most [`LINE_MAX`] bytes; the two spare bytes are
+/// for the `\n` and the NUL that `SYS_WRITE0` needs. Bytes, not a
+/// `heapless::String`: an overlong write keeps the prefix that fits, as a
+/// byte count, like it always did.
 pub struct Line {
-    buf: [u8; LINE_MAX + 2],
-    len: usize,
+    buf: Vec<u8, { LINE_MAX + 2 }>,
     overflow: bool,
 }
 
 impl Line {
     /// An empty line.
     pub const fn new() -> Self {
-        Line { buf: [0; LINE_MAX + 2], len: 0, overflow: false }
+        Line { buf: Vec::new(), overflow: false }
     }
 
     /// Appends a JSON string literal (quotes and escapes added).
@@ -45,7 +53,7 @@ impl Line {
 
     /// The text so far.
     pub fn as_str(&self) -> &str {
-        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+        core::str::from_utf8(&self.buf).unwrap_or("")
     }
 
     /// Appends raw text.
@@ -56,7 +64,7 @@ impl Line {
 
     /// Appends `,"key":` (a leading comma unless right after `{`).
     pub fn key(&mut self, k: &str) -> &mut Self {
-        if self.len > 0 && self.buf[self.len - 1] != b'{' && self.buf[self.len - 1] != b'[' {
+        if !matches!(self.buf.last(), None | Some(b'{' | b'[')) {
             self.raw(",");
         }
         self.string(k).raw(":")
@@ -86,14 +94,20 @@ impl Line {
         self.key(k).raw(if v { "true" } else { "false" })
     }
 
+    /// The line with its `\n` and NUL; the caller then starts a new line.
     fn finish(&mut self) -> &[u8] {
         if self.overflow {
             // Keep the line valid JSON-lines framing; the runner reports it as truncated output.
-            self.len = self.len.min(LINE_MAX - 16);
+            self.buf.truncate(LINE_MAX - 16);
         }
-        self.buf[self.len] = b'\n';
-        self.buf[self.len + 1] = 0;
-        &self.buf[..self.len + 2]
+        // Cannot fail: the content is at most LINE_MAX bytes, the capacity LINE_MAX + 2.
+        let _ = self.buf.extend_from_slice(b"\n\0");
+        &self.buf
+    }
+
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.overflow = false;
     }
 
     /// Sends the line: printed at once on CPU0, queued in the outbox elsewhere.
@@ -105,25 +119,22 @@ impl Line {
         } else {
             OUTBOXES[cpu.min(MAX_CPUS - 1)].push(&bytes[..bytes.len() - 1]);
         }
-        self.len = 0;
-        self.overflow = false;
+        self.clear();
     }
 
     /// Prints the line directly, from any PE (used for crash records only).
     pub fn emit_now(&mut self) {
-        let bytes = self.finish();
-        write0(bytes);
-        self.len = 0;
+        write0(self.finish());
+        self.clear();
     }
 }
 
 impl Write for Line {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let b = s.as_bytes();
-        let room = LINE_MAX - self.len;
-        let n = b.len().min(room);
-        self.buf[self.len..self.len + n].copy_from_slice(&b[..n]);
-        self.len += n;
+        let n = b.len().min(LINE_MAX - self.buf.len());
+        // Cannot fail: n bytes fit below LINE_MAX.
+        let _ = self.buf.extend_from_slice(&b[..n]);
         if n < b.len() {
             self.overflow = true;
         }
@@ -137,52 +148,84 @@ fn write0(bytes_with_nul: &[u8]) {
     }
 }
 
-/// The lines a secondary PE produced for its current block.
+/// The lines a secondary PE produced for its current block: a
+/// single-producer single-consumer byte queue whose producer end only the
+/// owning PE uses and whose consumer end only CPU0 uses.
 pub struct Outbox {
-    buf: UnsafeCell<[u8; OUTBOX_SIZE]>,
-    len: AtomicUsize,
+    producer: UnsafeCell<Producer<'static, u8>>,
+    consumer: UnsafeCell<Consumer<'static, u8>>,
 }
 
-// SAFETY: an outbox is written only by its own PE while CPU0 waits for the
-// block to finish, and read by CPU0 only after the PE published completion
-// with a Release store that CPU0 observes with Acquire (see interp.rs).
+// SAFETY: the producer end is used only by the owning PE (from `Line::emit`
+// on that PE, never from an exception handler) and the consumer end only by
+// CPU0 (`flush`), so neither end is used from two places at once; the queue
+// orders the two ends with acquire/release atomics, so CPU0 may even flush
+// while a PE that overran its block's time bound still writes.
 unsafe impl Sync for Outbox {}
 
 impl Outbox {
-    const fn new() -> Self {
-        Outbox { buf: UnsafeCell::new([0; OUTBOX_SIZE]), len: AtomicUsize::new(0) }
+    const fn new(queue: &'static mut OutboxQueue) -> Self {
+        let (p, c) = queue.split_const();
+        Outbox { producer: UnsafeCell::new(p), consumer: UnsafeCell::new(c) }
     }
 
+    /// Appends a line (with its `\n`); what does not fit is dropped.
     fn push(&self, line: &[u8]) {
-        let len = self.len.load(Ordering::Relaxed);
-        let n = line.len().min(OUTBOX_SIZE - len);
-        // SAFETY: only the owning PE writes, and CPU0 does not read until the
-        // owner publishes completion (see the Sync impl).
-        unsafe { (&mut *self.buf.get())[len..len + n].copy_from_slice(&line[..n]) };
-        self.len.store(len + n, Ordering::Relaxed);
+        // SAFETY: only the owning PE pushes (see the Sync impl).
+        let producer = unsafe { &mut *self.producer.get() };
+        for &b in line {
+            if producer.enqueue(b).is_err() {
+                break;
+            }
+        }
     }
 
-    /// Prints and empties the outbox (CPU0, after the owner finished).
+    /// Prints and empties the outbox (CPU0, after the owner finished, or
+    /// gave up waiting for it). Takes only the bytes there when it starts,
+    /// so it ends even if the owner still writes.
     pub fn flush(&self) {
-        let len = self.len.load(Ordering::Acquire);
-        let mut start = 0;
-        // SAFETY: the owner finished its block (Acquire above), so no one writes now.
-        let buf = unsafe { &*self.buf.get() };
-        while start < len {
-            let end = buf[start..len].iter().position(|&b| b == b'\n').map_or(len, |p| start + p + 1);
-            let mut line = Line::new();
-            if let Ok(s) = core::str::from_utf8(&buf[start..end]) {
-                line.raw(s.trim_end_matches('\n'));
-                line.emit();
+        // SAFETY: only CPU0 flushes (see the Sync impl).
+        let consumer = unsafe { &mut *self.consumer.get() };
+        // One more byte than a line holds, so that an overlong one still
+        // overflows the `Line` it is printed with and is cut as such.
+        let mut text: Vec<u8, { LINE_MAX + 1 }> = Vec::new();
+        let print = |text: &mut Vec<u8, { LINE_MAX + 1 }>| {
+            if let Ok(s) = core::str::from_utf8(text) {
+                Line::new().raw(s).emit();
             }
-            start = end;
+            text.clear();
+        };
+        for _ in 0..consumer.len() {
+            let Some(b) = consumer.dequeue() else {
+                break;
+            };
+            if b == b'\n' {
+                print(&mut text);
+            } else {
+                let _ = text.push(b);
+            }
         }
-        self.len.store(0, Ordering::Release);
+        if !text.is_empty() {
+            print(&mut text);
+        }
     }
 }
 
+/// An outbox's queue: one slot more than [`OUTBOX_SIZE`], as an spsc
+/// queue of N slots holds N - 1 bytes.
+type OutboxQueue = Queue<u8, { OUTBOX_SIZE + 1 }>;
+
 /// One outbox per PE (index 0 unused).
-pub static OUTBOXES: [Outbox; MAX_CPUS] = [const { Outbox::new() }; MAX_CPUS];
+pub static OUTBOXES: [Outbox; MAX_CPUS] = {
+    static mut QUEUES: [OutboxQueue; MAX_CPUS] = [const { Queue::new() }; MAX_CPUS];
+    let queues: *mut [OutboxQueue; MAX_CPUS] = &raw mut QUEUES;
+    // SAFETY: QUEUES is reachable only in this initializer, which runs once
+    // (at compile time) and splits each queue once; afterwards only the two
+    // ends kept in OUTBOXES use it. Spelled out for MAX_CPUS = 4: another
+    // count fails to compile here.
+    let [q0, q1, q2, q3] = unsafe { &mut *queues };
+    [Outbox::new(q0), Outbox::new(q1), Outbox::new(q2), Outbox::new(q3)]
+};
 
 /// Ends the run with a semihosting exit status (`gic_case::proto::KernelExit`).
 pub fn exit(code: gic_case::proto::KernelExit) -> ! {

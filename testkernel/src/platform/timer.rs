@@ -2,20 +2,18 @@
 //!
 //! Every poll in the kernel goes through a [`Deadline`], so no wait can hang.
 
-use core::arch::asm;
+use aarch64_cpu::asm::barrier;
+use aarch64_cpu::registers::{Readable, Writeable, CNTFRQ_EL0, CNTPCT_EL0, CNTP_CTL_EL0, CNTP_CVAL_EL0};
 
+/// The physical count, after an `ISB` so that it is not read early. EL2
+/// and, with `CNTHCTL_EL2.EL1PCTEN` set by the kernel, EL1 may read it.
 fn counter() -> u64 {
-    let v: u64;
-    // SAFETY: reading the physical counter has no side effects; EL2 and,
-    // with CNTHCTL_EL2.EL1PCTEN set by the kernel, EL1 may read it.
-    unsafe { asm!("isb", "mrs {}, cntpct_el0", out(reg) v, options(nomem, nostack, preserves_flags)) };
-    v
+    barrier::isb(barrier::SY);
+    CNTPCT_EL0.get()
 }
 
 fn frequency() -> u64 {
-    let v: u64;
-    // SAFETY: reading CNTFRQ_EL0 has no side effects.
-    unsafe { asm!("mrs {}, cntfrq_el0", out(reg) v, options(nomem, nostack, preserves_flags)) };
+    let v = CNTFRQ_EL0.get();
     if v == 0 {
         62_500_000
     } else {
@@ -57,14 +55,14 @@ pub fn wait_until(ms: u32, mut cond: impl FnMut() -> bool) -> bool {
 /// QEMU `virt`): asserted with a compare value in the past and the timer
 /// enabled and unmasked, deasserted by disabling it. At EL2 with
 /// `HCR_EL2.E2H` = 0, `CNTP_*_EL0` are the EL1 physical timer's registers.
+/// The EL1 physical timer is used by nothing else, so this only changes
+/// its interrupt output.
 pub fn el1_physical_timer_output(assert: bool) {
-    // SAFETY: the EL1 physical timer is not used by the kernel or the guest
-    // for anything else; this only changes its interrupt output.
-    unsafe {
-        if assert {
-            asm!("msr cntp_cval_el0, xzr", "msr cntp_ctl_el0, {one}", "isb", one = in(reg) 1u64, options(nostack));
-        } else {
-            asm!("msr cntp_ctl_el0, xzr", "isb", options(nostack));
-        }
+    if assert {
+        CNTP_CVAL_EL0.set(0);
+        CNTP_CTL_EL0.write(CNTP_CTL_EL0::ENABLE::SET + CNTP_CTL_EL0::IMASK::CLEAR);
+    } else {
+        CNTP_CTL_EL0.write(CNTP_CTL_EL0::ENABLE::CLEAR + CNTP_CTL_EL0::IMASK::CLEAR);
     }
+    barrier::isb(barrier::SY);
 }
