@@ -139,11 +139,17 @@ pub fn parse_version(text: &str) -> Option<String> {
 
 /// Searches `PATH` for an executable.
 pub fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
+    find_in(&path_dirs(), name)
+}
+
+/// The directories of `PATH`, in order.
+pub fn path_dirs() -> Vec<PathBuf> {
+    std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default()
+}
+
+/// The first `dirs[i]/name` that is a file.
+pub fn find_in(dirs: &[PathBuf], name: &str) -> Option<PathBuf> {
+    dirs.iter().map(|d| d.join(name)).find(|p| p.is_file())
 }
 
 /// What one QEMU run produced.

@@ -16,10 +16,7 @@ use crate::qemu::{self, Qemu, INSTALL_HINT, QEMU_BIN};
 pub const KERNEL_TARGET: &str = "aarch64-unknown-none";
 
 fn is_root() -> bool {
-    // `output`: stdout and stderr captured (stderr unused), stdin closed.
-    Shell::new()
-        .and_then(|sh| cmd!(sh, "id -u").quiet().ignore_status().output())
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    nix::unistd::Uid::effective().is_root()
 }
 
 /// Makes sure rustup has the kernel's target, adding it if it can.
@@ -80,7 +77,7 @@ fn apt_install() -> Result<(), String> {
 impl Machine<'static> {
     /// This machine: `PATH`, Debian's directories, apt-get when root.
     pub fn real() -> Machine<'static> {
-        let path = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+        let path = qemu::path_dirs();
         Machine {
             path,
             system_dirs: SYSTEM_DIRS.iter().map(PathBuf::from).collect(),
@@ -91,10 +88,6 @@ impl Machine<'static> {
 }
 
 impl Machine<'_> {
-    fn find_in(dirs: &[PathBuf]) -> Option<PathBuf> {
-        dirs.iter().map(|d| d.join(QEMU_BIN)).find(|p| p.is_file())
-    }
-
     /// Finds `qemu-system-aarch64`: on `PATH`, else in the system
     /// directories (a package install is not always on a CI job's `PATH`),
     /// else installs it when allowed and looks again in both.
@@ -102,7 +95,7 @@ impl Machine<'_> {
     /// # Errors
     /// How to install QEMU by hand, and what the install attempt said.
     pub fn locate_qemu(&self) -> Result<PathBuf, String> {
-        let look = || Self::find_in(&self.path).or_else(|| Self::find_in(&self.system_dirs));
+        let look = || qemu::find_in(&self.path, QEMU_BIN).or_else(|| qemu::find_in(&self.system_dirs, QEMU_BIN));
         if let Some(p) = look() {
             return Ok(p);
         }
