@@ -5,6 +5,10 @@
 //! - [`proto`]: where the compiled case is loaded, its header, the kernel's
 //!   exit codes and the event schema version;
 //! - [`op`]: the compiled-case operations and their word encoding;
+//! - [`its`]: the GICv3/GICv4.0 ITS commands (IHI 0069H 5.3), one builder
+//!   per command, and the ITS and Redistributor table registers
+//!   (`GITS_TYPER`, `GITS_BASER<n>`, `GITS_CBASER`, `GICR_(V)PROPBASER`,
+//!   `GICR_(V)PENDBASER`) and LPI configuration entries;
 //! - [`lr`]: the List Register layouts of GICv2 (`GICH_LR<n>`, IHI 0048B
 //!   5.3.10) and GICv3/v4 (`ICH_LR<n>_EL2`, IHI 0069 12.4.6), and the
 //!   version-neutral fields the case language uses;
@@ -16,6 +20,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod its;
 pub mod lr;
 pub mod op;
 pub mod proto;
