@@ -70,6 +70,288 @@ pub enum GuestOp {
     WriteReg(RegId, u64),
 }
 
+/// An ITS command a case issues (IHI 0069H 5.3 for the physical commands,
+/// 9.x for the GICv4.0 virtual ones). The kernel builds the command with the
+/// builder of the same name in [`crate::its`], resolving `cpu` to the target
+/// Redistributor's RDbase (processor number or address, per `GITS_TYPER.PTA`)
+/// and table addresses to its own memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItsOp {
+    /// `MAPD`: map `device` to an ITT for `2^event_bits` EventIDs; `event_bits == 0` unmaps it (V = 0).
+    Mapd {
+        /// DeviceID.
+        device: u32,
+        /// Number of EventID bits (the command's Size + 1), 1..=16; 0 for V = 0.
+        event_bits: u8,
+    },
+    /// `MAPC`: map collection `icid` to PE `cpu`'s Redistributor (or unmap it).
+    Mapc {
+        /// ICID.
+        icid: u16,
+        /// Target PE.
+        cpu: u8,
+        /// V.
+        valid: bool,
+    },
+    /// `MAPTI`: map (`device`, `event`) to physical LPI `intid` in collection `icid`.
+    Mapti {
+        /// DeviceID.
+        device: u32,
+        /// EventID.
+        event: u32,
+        /// pINTID.
+        intid: u32,
+        /// ICID.
+        icid: u16,
+    },
+    /// `MAPI`: as `MAPTI` with pINTID = EventID.
+    Mapi {
+        /// DeviceID.
+        device: u32,
+        /// EventID.
+        event: u32,
+        /// ICID.
+        icid: u16,
+    },
+    /// `INT`, `CLEAR`, `DISCARD` or `INV` of (`device`, `event`).
+    Event {
+        /// Which of the four.
+        cmd: EventCmd,
+        /// DeviceID.
+        device: u32,
+        /// EventID.
+        event: u32,
+    },
+    /// `INVALL` of collection `icid`.
+    Invall {
+        /// ICID.
+        icid: u16,
+    },
+    /// `MOVI`: move (`device`, `event`) to collection `icid`.
+    Movi {
+        /// DeviceID.
+        device: u32,
+        /// EventID.
+        event: u32,
+        /// ICID.
+        icid: u16,
+    },
+    /// `MOVALL`: move every pending LPI of PE `from`'s Redistributor to PE `to`'s.
+    Movall {
+        /// RDbase1.
+        from: u8,
+        /// RDbase2.
+        to: u8,
+    },
+    /// `SYNC` for PE `cpu`'s Redistributor.
+    Sync {
+        /// Target PE.
+        cpu: u8,
+    },
+    /// `VMAPP`: map vPE `vpe` to PE `cpu`'s Redistributor with the kernel's virtual pending table for it.
+    Vmapp {
+        /// vPEID.
+        vpe: u16,
+        /// Target PE.
+        cpu: u8,
+        /// V.
+        valid: bool,
+    },
+    /// `VMAPTI`: map (`device`, `event`) to vINTID `vintid` of vPE `vpe`, doorbell pINTID `doorbell` (1023: none).
+    Vmapti {
+        /// DeviceID.
+        device: u32,
+        /// EventID.
+        event: u32,
+        /// vPEID.
+        vpe: u16,
+        /// vINTID.
+        vintid: u32,
+        /// Dbell_pINTID.
+        doorbell: u32,
+    },
+    /// `VMAPI`: as `VMAPTI` with vINTID = EventID.
+    Vmapi {
+        /// DeviceID.
+        device: u32,
+        /// EventID.
+        event: u32,
+        /// vPEID.
+        vpe: u16,
+        /// Dbell_pINTID.
+        doorbell: u32,
+    },
+    /// `VMOVI`: move (`device`, `event`) to vPE `vpe` with D = 1 and doorbell `doorbell` (1023: none).
+    Vmovi {
+        /// DeviceID.
+        device: u32,
+        /// EventID.
+        event: u32,
+        /// vPEID.
+        vpe: u16,
+        /// Dbell_pINTID (1023: no doorbell).
+        doorbell: u32,
+    },
+    /// `VMOVP`: move vPE `vpe` to PE `cpu`'s Redistributor.
+    Vmovp {
+        /// vPEID.
+        vpe: u16,
+        /// Target PE.
+        cpu: u8,
+    },
+    /// `VSYNC` of vPE `vpe`.
+    Vsync {
+        /// vPEID.
+        vpe: u16,
+    },
+    /// `VINVALL` of vPE `vpe`.
+    Vinvall {
+        /// vPEID.
+        vpe: u16,
+    },
+    /// A write of `event` to `GITS_TRANSLATER` by the executing PE (an MSI
+    /// whose DeviceID is the one the platform gives a PE's writes).
+    Msi {
+        /// EventID (the data written).
+        event: u32,
+    },
+}
+
+/// The ITS commands that take only a DeviceID and an EventID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventCmd {
+    /// `INT`: make the mapped interrupt pending.
+    Int = 0,
+    /// `CLEAR`: clear its pending state.
+    Clear = 1,
+    /// `DISCARD`: clear its pending state and unmap the event.
+    Discard = 2,
+    /// `INV`: make the Redistributor re-read its configuration.
+    Inv = 3,
+}
+
+impl EventCmd {
+    /// The command's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventCmd::Int => "INT",
+            EventCmd::Clear => "CLEAR",
+            EventCmd::Discard => "DISCARD",
+            EventCmd::Inv => "INV",
+        }
+    }
+}
+
+impl ItsOp {
+    /// Whether the command is one of GICv4's virtual commands (or maps to them).
+    pub fn is_virtual(&self) -> bool {
+        matches!(
+            self,
+            ItsOp::Vmapp { .. }
+                | ItsOp::Vmapti { .. }
+                | ItsOp::Vmapi { .. }
+                | ItsOp::Vmovi { .. }
+                | ItsOp::Vmovp { .. }
+                | ItsOp::Vsync { .. }
+                | ItsOp::Vinvall { .. }
+        )
+    }
+
+    /// The case-language statement, as events name it (`its mapti`, `its msi`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ItsOp::Mapd { .. } => "its mapd",
+            ItsOp::Mapc { .. } => "its mapc",
+            ItsOp::Mapti { .. } => "its mapti",
+            ItsOp::Mapi { .. } => "its mapi",
+            ItsOp::Event { cmd: EventCmd::Int, .. } => "its int",
+            ItsOp::Event { cmd: EventCmd::Clear, .. } => "its clear",
+            ItsOp::Event { cmd: EventCmd::Discard, .. } => "its discard",
+            ItsOp::Event { cmd: EventCmd::Inv, .. } => "its inv",
+            ItsOp::Invall { .. } => "its invall",
+            ItsOp::Movi { .. } => "its movi",
+            ItsOp::Movall { .. } => "its movall",
+            ItsOp::Sync { .. } => "its sync",
+            ItsOp::Vmapp { .. } => "its vmapp",
+            ItsOp::Vmapti { .. } => "its vmapti",
+            ItsOp::Vmapi { .. } => "its vmapi",
+            ItsOp::Vmovi { .. } => "its vmovi",
+            ItsOp::Vmovp { .. } => "its vmovp",
+            ItsOp::Vsync { .. } => "its vsync",
+            ItsOp::Vinvall { .. } => "its vinvall",
+            ItsOp::Msi { .. } => "its msi",
+        }
+    }
+
+    fn encode_into(&self, w: &mut Words) {
+        use code::its::*;
+        match *self {
+            ItsOp::Mapd { device, event_bits } => w.push(MAPD).push(device).push(event_bits as u32),
+            ItsOp::Mapc { icid, cpu, valid } => w.push(MAPC).push(icid as u32).push(cpu as u32).push(valid as u32),
+            ItsOp::Mapti { device, event, intid, icid } => {
+                w.push(MAPTI).push(device).push(event).push(intid).push(icid as u32)
+            }
+            ItsOp::Mapi { device, event, icid } => w.push(MAPI).push(device).push(event).push(icid as u32),
+            ItsOp::Event { cmd, device, event } => w.push(EVENT).push(cmd as u32).push(device).push(event),
+            ItsOp::Invall { icid } => w.push(INVALL).push(icid as u32),
+            ItsOp::Movi { device, event, icid } => w.push(MOVI).push(device).push(event).push(icid as u32),
+            ItsOp::Movall { from, to } => w.push(MOVALL).push(from as u32).push(to as u32),
+            ItsOp::Sync { cpu } => w.push(SYNC).push(cpu as u32),
+            ItsOp::Vmapp { vpe, cpu, valid } => w.push(VMAPP).push(vpe as u32).push(cpu as u32).push(valid as u32),
+            ItsOp::Vmapti { device, event, vpe, vintid, doorbell } => {
+                w.push(VMAPTI).push(device).push(event).push(vpe as u32).push(vintid).push(doorbell)
+            }
+            ItsOp::Vmapi { device, event, vpe, doorbell } => {
+                w.push(VMAPI).push(device).push(event).push(vpe as u32).push(doorbell)
+            }
+            ItsOp::Vmovi { device, event, vpe, doorbell } => {
+                w.push(VMOVI).push(device).push(event).push(vpe as u32).push(doorbell)
+            }
+            ItsOp::Vmovp { vpe, cpu } => w.push(VMOVP).push(vpe as u32).push(cpu as u32),
+            ItsOp::Vsync { vpe } => w.push(VSYNC).push(vpe as u32),
+            ItsOp::Vinvall { vpe } => w.push(VINVALL).push(vpe as u32),
+            ItsOp::Msi { event } => w.push(MSI).push(event),
+        };
+    }
+
+    fn decode(a: &dyn Fn(usize) -> Result<u32, DecodeError>) -> Result<ItsOp, DecodeError> {
+        use code::its::*;
+        let b = |i: usize| -> Result<bool, DecodeError> { Ok(a(i)? != 0) };
+        let h = |i: usize| -> Result<u16, DecodeError> { Ok(a(i)? as u16) };
+        let c = |i: usize| -> Result<u8, DecodeError> { Ok(a(i)? as u8) };
+        Ok(match a(0)? {
+            MAPD => ItsOp::Mapd { device: a(1)?, event_bits: c(2)? },
+            MAPC => ItsOp::Mapc { icid: h(1)?, cpu: c(2)?, valid: b(3)? },
+            MAPTI => ItsOp::Mapti { device: a(1)?, event: a(2)?, intid: a(3)?, icid: h(4)? },
+            MAPI => ItsOp::Mapi { device: a(1)?, event: a(2)?, icid: h(3)? },
+            EVENT => ItsOp::Event {
+                cmd: match a(1)? {
+                    0 => EventCmd::Int,
+                    1 => EventCmd::Clear,
+                    2 => EventCmd::Discard,
+                    3 => EventCmd::Inv,
+                    o => return Err(DecodeError::BadArgument(o)),
+                },
+                device: a(2)?,
+                event: a(3)?,
+            },
+            INVALL => ItsOp::Invall { icid: h(1)? },
+            MOVI => ItsOp::Movi { device: a(1)?, event: a(2)?, icid: h(3)? },
+            MOVALL => ItsOp::Movall { from: c(1)?, to: c(2)? },
+            SYNC => ItsOp::Sync { cpu: c(1)? },
+            VMAPP => ItsOp::Vmapp { vpe: h(1)?, cpu: c(2)?, valid: b(3)? },
+            VMAPTI => ItsOp::Vmapti { device: a(1)?, event: a(2)?, vpe: h(3)?, vintid: a(4)?, doorbell: a(5)? },
+            VMAPI => ItsOp::Vmapi { device: a(1)?, event: a(2)?, vpe: h(3)?, doorbell: a(4)? },
+            VMOVI => ItsOp::Vmovi { device: a(1)?, event: a(2)?, vpe: h(3)?, doorbell: a(4)? },
+            VMOVP => ItsOp::Vmovp { vpe: h(1)?, cpu: c(2)? },
+            VSYNC => ItsOp::Vsync { vpe: h(1)? },
+            VINVALL => ItsOp::Vinvall { vpe: h(1)? },
+            MSI => ItsOp::Msi { event: a(1)? },
+            o => return Err(DecodeError::BadArgument(o)),
+        })
+    }
+}
+
 /// One compiled operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -79,6 +361,11 @@ pub enum Op {
     PhysUnpend(u32),
     /// Acknowledge the highest-priority physical interrupt (`ICC_IAR<g>_EL1` / `GICC_IAR`).
     PhysAck(Group),
+    /// Wait, at most the given milliseconds, until the physical CPU interface
+    /// shows a pending interrupt of the group (`ICC_HPPIR<g>_EL1` /
+    /// `GICC_HPPIR` below 1020), then acknowledge as [`Op::PhysAck`]. For
+    /// interrupts whose delivery takes time (an LPI after `SYNC`).
+    PhysAckWithin(Group, u32),
     /// Physical end of interrupt. The kernel runs with EOImode=1 at EL2, so this is a
     /// priority drop only (IHI 0069 4.1.1; IHI 0048B 3.2.1).
     PhysEoi(u32, Group),
@@ -121,6 +408,35 @@ pub enum Op {
     /// refill from its handler; the guest waits for a vIRQ/vFIQ, acknowledges
     /// and EOIs it.
     Serve(u32),
+    /// Unmask IRQs at EL2 and wait, at most the given milliseconds, for any
+    /// physical interrupt (a doorbell, an LPI, an SPI…); the EL2 dispatch
+    /// acknowledges, priority-drops and deactivates it.
+    WaitIrq(u32),
+    /// Issue an ITS command (or an MSI write) and wait, bounded, for the ITS to consume it.
+    Its(ItsOp),
+    /// Write an entry of the LPI configuration table (`virtual_ == false`,
+    /// `GICR_PROPBASER`) or of the kernel's one virtual LPI configuration
+    /// table (`GICR_VPROPBASER`): Priority[7:2] and Enable (IHI 0069H 5.1.1).
+    /// No INV is issued: the case says when the ITS is told.
+    LpiConfig {
+        /// LPI INTID (8192 and up) or vINTID.
+        intid: u32,
+        /// Priority (bits [1:0] are not stored).
+        prio: u8,
+        /// Enable.
+        enable: bool,
+        /// The virtual table.
+        virtual_: bool,
+    },
+    /// Make vPE `vpe` resident on (`true`) or remove it from (`false`) the
+    /// executing PE's Redistributor (`GICR_VPROPBASER`, `GICR_VPENDBASER.Valid`),
+    /// polling `Dirty` with a bound.
+    Vpe {
+        /// vPEID.
+        vpe: u16,
+        /// Resident.
+        resident: bool,
+    },
     /// The next `count` ops run on PE `cpu`; the issuing PE waits for them.
     OnCpu {
         /// Target PE (index, i.e. MPIDR Aff0 on QEMU virt).
@@ -162,6 +478,11 @@ mod code {
     pub const TIMER: u32 = 18;
     pub const QUEUE: u32 = 19;
     pub const SERVE: u32 = 20;
+    pub const WAIT_IRQ: u32 = 21;
+    pub const ITS: u32 = 22;
+    pub const LPI_CONFIG: u32 = 23;
+    pub const VPE: u32 = 24;
+    pub const PHYS_ACK_WITHIN: u32 = 25;
 
     pub const G_ACK: u32 = 1;
     pub const G_EOI: u32 = 2;
@@ -176,6 +497,26 @@ mod code {
     pub const G_WAIT_VIRQ: u32 = 11;
     pub const G_READ_REG: u32 = 12;
     pub const G_WRITE_REG: u32 = 13;
+
+    pub mod its {
+        pub const MAPD: u32 = 1;
+        pub const MAPC: u32 = 2;
+        pub const MAPTI: u32 = 3;
+        pub const MAPI: u32 = 4;
+        pub const EVENT: u32 = 5;
+        pub const INVALL: u32 = 6;
+        pub const MOVI: u32 = 7;
+        pub const MOVALL: u32 = 8;
+        pub const SYNC: u32 = 9;
+        pub const VMAPP: u32 = 10;
+        pub const VMAPTI: u32 = 11;
+        pub const VMAPI: u32 = 12;
+        pub const VMOVI: u32 = 13;
+        pub const VMOVP: u32 = 14;
+        pub const VSYNC: u32 = 15;
+        pub const VINVALL: u32 = 16;
+        pub const MSI: u32 = 17;
+    }
 }
 
 /// Most argument words an op has.
@@ -223,6 +564,10 @@ impl Op {
             Op::PhysAck(g) => {
                 w.push(g as u32);
                 PHYS_ACK
+            }
+            Op::PhysAckWithin(g, ms) => {
+                w.push(g as u32).push(ms);
+                PHYS_ACK_WITHIN
             }
             Op::PhysEoi(i, g) => {
                 w.push(i).push(g as u32);
@@ -315,6 +660,22 @@ impl Op {
                 w.push(max);
                 SERVE
             }
+            Op::WaitIrq(ms) => {
+                w.push(ms);
+                WAIT_IRQ
+            }
+            Op::Its(its) => {
+                its.encode_into(&mut w);
+                ITS
+            }
+            Op::LpiConfig { intid, prio, enable, virtual_ } => {
+                w.push(intid).push(prio as u32 | (enable as u32) << 8 | (virtual_ as u32) << 9);
+                LPI_CONFIG
+            }
+            Op::Vpe { vpe, resident } => {
+                w.push(vpe as u32).push(resident as u32);
+                VPE
+            }
         };
         w.buf[0] = op | (((w.len - 1) as u32) << 8) | ((step as u32) << 16);
         w
@@ -342,6 +703,7 @@ impl Op {
             PHYS_UNPEND => Op::PhysUnpend(arg(0)?),
             PHYS_ACK => Op::PhysAck(Group::from_u32(arg(0)?)),
             PHYS_EOI => Op::PhysEoi(arg(0)?, Group::from_u32(arg(1)?)),
+            PHYS_ACK_WITHIN => Op::PhysAckWithin(Group::from_u32(arg(0)?), arg(1)?),
             PHYS_DIR => Op::PhysDir(arg(0)?),
             PHYS_PRIO => Op::PhysPrio(arg(0)?, arg(1)?),
             PHYS_ENABLE => Op::PhysEnable(arg(0)?, arg(1)? != 0),
@@ -373,6 +735,13 @@ impl Op {
             TIMER => Op::Timer(arg(0)? != 0),
             QUEUE => Op::Queue(arg(0)?, (arg(1)? & 1) as u8, (arg(1)? >> 8) as u8),
             SERVE => Op::Serve(arg(0)?),
+            WAIT_IRQ => Op::WaitIrq(arg(0)?),
+            ITS => Op::Its(ItsOp::decode(&arg)?),
+            LPI_CONFIG => {
+                let f = arg(1)?;
+                Op::LpiConfig { intid: arg(0)?, prio: f as u8, enable: f & (1 << 8) != 0, virtual_: f & (1 << 9) != 0 }
+            }
+            VPE => Op::Vpe { vpe: arg(0)? as u16, resident: arg(1)? != 0 },
             _ => return Err(DecodeError::BadOpcode(hdr)),
         };
         Ok((op, step, 1 + n))
@@ -392,6 +761,7 @@ mod tests {
             Op::PhysPend(48),
             Op::PhysUnpend(3),
             Op::PhysAck(Group::G0),
+            Op::PhysAckWithin(Group::G1, 100),
             Op::PhysEoi(27, Group::G1),
             Op::PhysDir(27),
             Op::PhysPrio(40, 0x80),
@@ -411,6 +781,29 @@ mod tests {
             Op::Timer(true),
             Op::Queue(8200, 1, 0xa0),
             Op::Serve(16),
+            Op::WaitIrq(300),
+            Op::LpiConfig { intid: 8192, prio: 0xa0, enable: true, virtual_: false },
+            Op::LpiConfig { intid: 8300, prio: 0x40, enable: false, virtual_: true },
+            Op::Vpe { vpe: 3, resident: true },
+            Op::Vpe { vpe: 0, resident: false },
+            Op::Its(ItsOp::Mapd { device: 7, event_bits: 5 }),
+            Op::Its(ItsOp::Mapc { icid: 2, cpu: 1, valid: true }),
+            Op::Its(ItsOp::Mapti { device: 7, event: 31, intid: 8192, icid: 2 }),
+            Op::Its(ItsOp::Mapi { device: 7, event: 8200, icid: 0 }),
+            Op::Its(ItsOp::Event { cmd: EventCmd::Discard, device: 1, event: 2 }),
+            Op::Its(ItsOp::Event { cmd: EventCmd::Inv, device: 3, event: 4 }),
+            Op::Its(ItsOp::Invall { icid: 9 }),
+            Op::Its(ItsOp::Movi { device: 7, event: 1, icid: 3 }),
+            Op::Its(ItsOp::Movall { from: 0, to: 1 }),
+            Op::Its(ItsOp::Sync { cpu: 3 }),
+            Op::Its(ItsOp::Vmapp { vpe: 5, cpu: 2, valid: false }),
+            Op::Its(ItsOp::Vmapti { device: 7, event: 2, vpe: 5, vintid: 8193, doorbell: 8400 }),
+            Op::Its(ItsOp::Vmapi { device: 7, event: 3, vpe: 5, doorbell: 1023 }),
+            Op::Its(ItsOp::Vmovi { device: 7, event: 2, vpe: 6, doorbell: 8401 }),
+            Op::Its(ItsOp::Vmovp { vpe: 5, cpu: 1 }),
+            Op::Its(ItsOp::Vsync { vpe: 5 }),
+            Op::Its(ItsOp::Vinvall { vpe: 6 }),
+            Op::Its(ItsOp::Msi { event: 17 }),
         ];
         for (i, op) in ops.iter().enumerate() {
             let w = op.encode(i as u16 + 1);

@@ -110,7 +110,7 @@ pub fn serve(max: u32, mut delivered: impl FnMut(u32)) -> Served {
     let mut maintenance = 0;
     refill();
     for _ in 0..max {
-        if crate::interp::take_maintenance(MAINT_POLL_MS).is_some() {
+        if crate::dispatch::take_maintenance(MAINT_POLL_MS).is_some() {
             maintenance += 1;
             refill();
         }

@@ -11,7 +11,7 @@ use gic_case::vif::VifReg;
 use gic_case::GicVersion;
 use heapless::String;
 
-use crate::gic::{self, MAINTENANCE_INTID};
+use crate::gic;
 use crate::guest;
 use crate::platform::exceptions::{crash, ExitKind};
 use crate::platform::out::{exit, Line, OUTBOXES};
@@ -38,14 +38,6 @@ static MAILBOXES: [Mailbox; MAX_CPUS] = [const {
 /// Set by a secondary PE once its GIC and EL1 state are initialised.
 pub static READY: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
 
-struct Maint {
-    taken: AtomicBool,
-    intid: AtomicU32,
-    misr: AtomicU32,
-}
-static MAINT: [Maint; MAX_CPUS] =
-    [const { Maint { taken: AtomicBool::new(false), intid: AtomicU32::new(0), misr: AtomicU32::new(0) } }; MAX_CPUS];
-
 /// The case's op words, set once by CPU0 before any PE runs ops.
 static CASE: AtomicUsize = AtomicUsize::new(0);
 static CASE_LEN: AtomicUsize = AtomicUsize::new(0);
@@ -56,22 +48,6 @@ fn words() -> &'static [u32] {
     // SAFETY: set by `run` from the validated case image, which the runner
     // loaded into RAM that nothing else uses and which is never written.
     unsafe { core::slice::from_raw_parts(p, n) }
-}
-
-/// Handles an IRQ taken at EL2 during `wait maintenance`; returns whether it
-/// was a real interrupt (then the waiting loop resumes with IRQs masked).
-pub fn on_el2_irq() -> bool {
-    let intid = gic::phys_ack(gic_case::op::Group::G1);
-    if intid >= 1020 {
-        return false;
-    }
-    let m = &MAINT[cpu_index()];
-    m.misr.store(gic::vif_read(VifReg::Misr) as u32, Ordering::Relaxed);
-    m.intid.store(intid, Ordering::Relaxed);
-    gic::phys_eoi(intid, gic_case::op::Group::G1);
-    gic::phys_dir(intid);
-    m.taken.store(true, Ordering::Release);
-    true
 }
 
 /// Starts an event line: `{"step":N,"op":"…"` (plus `"cpu"` off CPU0).
@@ -248,6 +224,15 @@ fn exec(op: Op, step: u16) {
             l.num("INTID", intid as u64);
             done(l);
         }
+        Op::PhysAckWithin(g, ms) => {
+            // Bounded: the interrupt may take time to reach the CPU interface
+            // (an LPI after SYNC is only guaranteed to arrive eventually).
+            wait_until(ms, || gic::phys_hppir(g) < 1020);
+            let intid = gic::phys_ack(g);
+            let mut l = event(step, "phys ack");
+            l.num("INTID", intid as u64);
+            done(l);
+        }
         Op::PhysEoi(i, g) => gic::phys_eoi(i, g),
         Op::PhysDir(i) => gic::phys_dir(i),
         Op::PhysPrio(i, p) => gic::phys_prio(i, p as u8),
@@ -327,8 +312,51 @@ fn exec(op: Op, step: u16) {
             }
         }
         Op::Serve(max) => serve(step, max),
+        Op::WaitIrq(ms) => {
+            let mut l = event(step, "wait irq");
+            match crate::dispatch::take(ms, false) {
+                Some(t) => l.str("result", "taken").num("INTID", t.intid as u64),
+                None => l.str("result", "timeout"),
+            };
+            done(l);
+        }
+        Op::Its(its) => {
+            if let Err(e) = gic::its::exec(its, step) {
+                its_error(step, its.name(), e);
+            }
+        }
+        Op::LpiConfig { intid, prio, enable, virtual_ } => {
+            if let Err(e) = gic::its::config(intid, prio, enable, virtual_) {
+                its_error(step, if virtual_ { "vlpi" } else { "lpi" }, e);
+            }
+        }
+        Op::Vpe { vpe, resident } => {
+            if let Err(e) = gic::its::set_resident(vpe, resident) {
+                its_error(step, if resident { "vpe resident" } else { "vpe nonresident" }, e);
+            }
+        }
         Op::OnCpu { .. } => fatal(KernelExit::BadCase, "nested on-cpu block"),
     }
+}
+
+/// Reports an ITS or vPE operation that could not complete, with what the
+/// GIC showed (the command and `GITS_CREADR` for a stalled queue).
+fn its_error(step: u16, op: &str, e: gic::its::ItsError) {
+    use gic::its::ItsError;
+    let mut l = event(step, op);
+    match e {
+        ItsError::Missing(what) => l.str("error", "not implemented by this GIC").str("missing", what),
+        ItsError::Stalled { command, creadr } => {
+            l.str("error", "ITS command queue stalled or did not advance within 100 ms");
+            l.str("command", command).hex("GITS_CREADR", creadr)
+        }
+        ItsError::StalledEarlier(at) => {
+            l.str("error", "not issued: the ITS command queue stalled earlier").num("stalled_step", at as u64)
+        }
+        ItsError::NotSettled(reg, v) => l.str("error", "register did not settle within 100 ms").hex(reg, v),
+        ItsError::OutOfRange(what) => l.str("error", "outside the kernel's ITS tables").str("what", what),
+    };
+    done(l);
 }
 
 fn guest_op(g: GuestOp, step: u16) {
@@ -392,23 +420,9 @@ fn guest_op(g: GuestOp, step: u16) {
     }
 }
 
-/// Enables the maintenance PPI, unmasks IRQs at EL2 for at most `ms`, and
-/// returns the INTID and MISR the handler saw if an interrupt was taken.
-pub fn take_maintenance(ms: u32) -> Option<(u32, u64)> {
-    let m = &MAINT[cpu_index()];
-    m.taken.store(false, Ordering::Relaxed);
-    gic::phys_enable(MAINTENANCE_INTID, true);
-    platform::isb();
-    platform::irq_unmask();
-    let taken = wait_until(ms, || m.taken.load(Ordering::Acquire));
-    platform::irq_mask();
-    gic::phys_enable(MAINTENANCE_INTID, false);
-    taken.then(|| (m.intid.load(Ordering::Relaxed), m.misr.load(Ordering::Relaxed) as u64))
-}
-
 fn wait_maintenance(step: u16, ms: u32) {
     let mut l = event(step, "wait maintenance");
-    match take_maintenance(ms) {
+    match crate::dispatch::take_maintenance(ms) {
         Some((intid, misr)) => {
             l.str("result", "taken").num("INTID", intid as u64);
             l.key("MISR").raw("{");

@@ -4,12 +4,15 @@
 //! initialises the GIC, starts the PEs the case asks for, then interprets
 //! the compiled case the runner loaded at `gic_case::proto::CASE_LOAD_ADDR`,
 //! printing a header and one JSON event per observable result over
-//! semihosting. Layers: `platform` (boot, vectors, PSCI, semihosting),
-//! `gic` (v2, v3 drivers), `interp` (the case interpreter), `guest` (EL1).
+//! semihosting. Layers, each using only those below it: `platform` (boot,
+//! vectors, PSCI, semihosting) ← `gic` (v2, v3, ITS drivers) ← `dispatch`
+//! (EL2 interrupts), `hyp` (the scripted hypervisor loop), `guest` (EL1) ←
+//! `interp` (the case interpreter).
 #![no_std]
 #![no_main]
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
+mod dispatch;
 mod gic;
 mod guest;
 mod hyp;
@@ -76,7 +79,15 @@ fn header(cpus: u32) {
     l.hex("GICD_TYPER", a.gicd_typer as u64);
     if gic::version().is_v3_family() {
         l.hex("GICR_TYPER", a.gicr_typer);
+        l.bool("PLPIS", a.gicr_typer & 1 != 0);
         l.bool("VLPIS", a.gicr_typer & 2 != 0);
+        // What the ITS advertises (IHI 0069H 12.19): read-only ID registers,
+        // harmless to read whether or not the case uses the ITS.
+        let t = gic_case::its::GitsTyper(gic::its::typer());
+        l.hex("GITS_TYPER", t.0).hex("GITS_IIDR", gic::its::iidr() as u64);
+        l.bool("ITS_Physical", t.physical()).bool("ITS_Virtual", t.virtual_());
+        l.num("ITT_entry_size", t.itt_entry_size() as u64).num("ITS_ID_bits", t.id_bits() as u64);
+        l.num("Devbits", t.dev_bits() as u64).bool("PTA", t.pta()).bool("VMOVP", t.vmovp());
     }
     l.raw("}}");
     l.emit();
@@ -92,6 +103,7 @@ fn main(_x0: u64, _x1: u64, _x2: u64, _x3: u64) -> ! {
         l.emit_now();
         exit(KernelExit::BadPlatform);
     }
+    dispatch::init();
     gic::init_distributor();
     init_this_pe();
     for cpu in 1..cpus as usize {

@@ -6,6 +6,8 @@
 //! grammar is in README.md ("Writing a case"). Every error names the file,
 //! the line and the column of the offending token, and what was expected.
 
+mod its;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -587,6 +589,17 @@ impl<'a> Parser<'a> {
                 let t1 =
                     self.need(toks, 1, "a physical operation (pend, unpend, ack, eoi, dir, prio, enable, disable)")?;
                 match t1.text.as_str() {
+                    "dir" if toks.get(2).is_some_and(|t| t.text == "lpi") => {
+                        let intid = self.lpi(toks, 3, "an LPI INTID")?;
+                        self.no_more(toks, 4)?;
+                        Op::PhysDir(intid)
+                    }
+                    "eoi" if toks.get(2).is_some_and(|t| t.text == "lpi") => {
+                        let intid = self.lpi(toks, 3, "an LPI INTID")?;
+                        let (g, i) = self.group(toks, 4)?;
+                        self.no_more(toks, i)?;
+                        Op::PhysEoi(intid, g)
+                    }
                     "pend" | "unpend" | "dir" | "enable" | "disable" => {
                         let (irq, i) = self.irq(toks, 2)?;
                         self.no_more(toks, i)?;
@@ -600,8 +613,11 @@ impl<'a> Parser<'a> {
                     }
                     "ack" => {
                         let (g, i) = self.group(toks, 2)?;
-                        self.no_more(toks, i)?;
-                        Op::PhysAck(g)
+                        if i < toks.len() {
+                            Op::PhysAckWithin(g, self.wait_ms(toks, i)?)
+                        } else {
+                            Op::PhysAck(g)
+                        }
                     }
                     "eoi" => {
                         let (irq, i) = self.irq(toks, 2)?;
@@ -727,18 +743,24 @@ impl<'a> Parser<'a> {
                 Op::Timer(on)
             }
             "wait" => {
-                let t1 = self.need(toks, 1, "`maintenance`")?;
-                if t1.text != "maintenance" {
-                    return Err(self.err(
-                        t1.col,
-                        format!(
-                            "expected `maintenance`, found `{}` (the guest waits with `guest wait virq`)",
-                            echo(&t1.text)
-                        ),
-                    ));
+                let t1 = self.need(toks, 1, "`maintenance` or `irq`")?;
+                match t1.text.as_str() {
+                    "maintenance" => Op::WaitMaintenance(self.wait_ms(toks, 2)?),
+                    "irq" => Op::WaitIrq(self.wait_ms(toks, 2)?),
+                    o => {
+                        return Err(self.err(
+                            t1.col,
+                            format!(
+                                "expected `maintenance` or `irq`, found `{}` (the guest waits with `guest wait virq`)",
+                                echo(o)
+                            ),
+                        ))
+                    }
                 }
-                Op::WaitMaintenance(self.wait_ms(toks, 2)?)
             }
+            "its" => self.its_statement(toks)?,
+            "lpi" | "vlpi" => self.lpi_config(toks)?,
+            "vpe" => self.vpe_statement(toks)?,
             "guest" => {
                 let t1 = self.need(toks, 1, "a guest operation")?;
                 let g = match t1.text.as_str() {
@@ -830,7 +852,7 @@ impl<'a> Parser<'a> {
                     t0.col,
                     format!(
                         "unknown statement `{}`; expected phys, lr, read, write, hcr, vmcr, apr, guest, wait, \
-                         timer, queue, serve, or `on cpuN {{`",
+                         timer, queue, serve, its, lpi, vlpi, vpe, or `on cpuN {{`",
                         echo(other)
                     ),
                 ))
@@ -1022,6 +1044,19 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
 
 fn check_cpus(file: &Path, stmts: &[Stmt], smp: u32) -> Result<(), CaseError> {
     for s in stmts {
+        if let StmtKind::Op(op) = &s.kind {
+            if let Some(cpu) = its::cpus_named(op).into_iter().find(|c| *c as u32 >= smp) {
+                return Err(CaseError {
+                    file: file.to_path_buf(),
+                    line: s.line,
+                    col: 1,
+                    msg: format!("cpu{cpu} does not exist: the case says `smp: {smp}` (PEs cpu0..cpu{})", smp - 1),
+                });
+            }
+        }
+        if let StmtKind::OnCpu { body, .. } = &s.kind {
+            check_cpus(file, body, smp)?;
+        }
         if let StmtKind::OnCpu { cpu, col, .. } = &s.kind {
             if *cpu >= smp {
                 return Err(CaseError {
@@ -1168,6 +1203,24 @@ impl Case {
                     continue;
                 }
             };
+            let needs = match op {
+                Op::Its(i) if i.is_virtual() => {
+                    Some((GicVersion::V4, "GICv4 direct injection (the ITS's virtual commands)"))
+                }
+                Op::LpiConfig { virtual_: true, .. } | Op::Vpe { .. } => Some((GicVersion::V4, "GICv4 vLPIs")),
+                Op::Its(_) | Op::LpiConfig { .. } => Some((GicVersion::V3, "ITS or LPIs (GICv3 or GICv4 only)")),
+                Op::PhysEoi(i, _) | Op::PhysDir(i) if i >= 8192 => Some((GicVersion::V3, "LPIs (GICv3 or GICv4 only)")),
+                _ => None,
+            };
+            if let Some((min, what)) = needs {
+                if v < min {
+                    return Err(self.err(
+                        s.line,
+                        1,
+                        format!("GIC{} has no {what}; list only the versions it applies to in `gic:`", v.name()),
+                    ));
+                }
+            }
             if let Op::Guest(GuestOp::Eoi(i, _) | GuestOp::Dir(i)) = op {
                 if v == GicVersion::V2 && i > 1023 {
                     return Err(self.err(s.line, 1, format!("vINTID {i} does not exist on GICv2 (10-bit INTIDs)")));
@@ -1365,7 +1418,7 @@ mod tests {
         assert_eq!(
             err(&format!("{HEAD}\u{feff}guest ack\n")),
             "cases/t/x.case:4:1: unknown statement `\\u{feff}guest`; expected phys, lr, read, write, hcr, vmcr, apr, \
-             guest, wait, timer, queue, serve, or `on cpuN {`"
+             guest, wait, timer, queue, serve, its, lpi, vlpi, vpe, or `on cpuN {`"
         );
         assert_eq!(
             err(&format!("{HEAD}guest ack\u{200b}\n")),

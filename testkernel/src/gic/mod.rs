@@ -5,8 +5,10 @@
 //! Every operation dispatches on the detected version to [`v2`] (GICD,
 //! GICC, GICH, GICV frames; IHI 0048B) or [`v3`] (GICD, GICR frames and
 //! ICC/ICH system registers; IHI 0069). The guest's side (ICV/GICV) lives
-//! in `guest.rs`, because it must execute at EL1.
+//! in `guest.rs`, because it must execute at EL1. [`its`] drives the ITS
+//! and the Redistributors' LPI/vLPI registers (GICv3/v4).
 
+pub mod its;
 pub mod mmio;
 pub mod sysreg;
 pub mod v2;
@@ -145,6 +147,15 @@ pub fn phys_ack(g: Group) -> u32 {
     match version() {
         GicVersion::V2 => v2::phys_ack(),
         _ => v3::phys_ack(g),
+    }
+}
+
+/// The highest-priority pending physical interrupt of group `g` that the
+/// CPU interface shows (`ICC_HPPIR<g>_EL1` / `GICC_HPPIR`), without acknowledging it.
+pub fn phys_hppir(g: Group) -> u32 {
+    match version() {
+        GicVersion::V2 => v2::phys_hppir(),
+        _ => v3::phys_hppir(g),
     }
 }
 

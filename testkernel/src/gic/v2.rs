@@ -31,6 +31,7 @@ const GICC_PMR: usize = 0x04;
 const GICC_BPR: usize = 0x08;
 const GICC_IAR: usize = 0x0c;
 const GICC_EOIR: usize = 0x10;
+const GICC_HPPIR: usize = 0x18;
 const GICC_DIR: usize = 0x1000;
 // Virtual interface control, Table 5-1.
 const GICH_HCR: usize = 0x00;
@@ -121,6 +122,11 @@ pub(super) fn phys_unpend(intid: u32) {
 pub(super) fn phys_ack() -> u32 {
     // SAFETY: reading GICC_IAR acknowledges, which is what the op asks for.
     unsafe { read32(GICC + GICC_IAR) & 0x3ff }
+}
+
+pub(super) fn phys_hppir() -> u32 {
+    // SAFETY: reading GICC_HPPIR has no side effects.
+    unsafe { read32(GICC + GICC_HPPIR) & 0x3ff }
 }
 
 fn with_source(intid: u32) -> u32 {

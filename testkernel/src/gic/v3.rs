@@ -55,6 +55,12 @@ pub fn first_typer() -> u64 {
     unsafe { read64(GICR + GICR_TYPER) }
 }
 
+/// RD_base of PE `cpu`'s redistributor, once that PE has initialised.
+pub fn rd_base_of(cpu: usize) -> Option<usize> {
+    let b = RD_BASES.get(cpu)?.load(Ordering::Relaxed);
+    (b != 0).then_some(b)
+}
+
 /// RD_base of the executing PE's redistributor.
 pub fn rd_base() -> usize {
     RD_BASES[cpu_index()].load(Ordering::Relaxed)
@@ -187,6 +193,16 @@ pub(super) fn phys_ack(g: Group) -> u32 {
         match g {
             Group::G0 => sysreg::iar0(),
             Group::G1 => sysreg::iar1(),
+        }
+    } & 0xff_ffff) as u32
+}
+
+pub(super) fn phys_hppir(g: Group) -> u32 {
+    // SAFETY: reading ICC_HPPIR<g>_EL1 has no side effects.
+    (unsafe {
+        match g {
+            Group::G0 => sysreg::hppir0(),
+            Group::G1 => sysreg::hppir1(),
         }
     } & 0xff_ffff) as u32
 }

@@ -19,6 +19,7 @@
 
 use core::arch::global_asm;
 use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::{
@@ -240,6 +241,28 @@ pub fn crash(el: u8, kind: &str, esr: u64, elr: u64, far: u64) -> ! {
     exit(KernelExit::Crash)
 }
 
+/// The handler of IRQs taken at EL2, registered at boot by the layer above
+/// (the EL2 interrupt dispatch); 0 until then. It returns whether it took a
+/// real interrupt (then the interrupted bounded wait resumes with IRQs masked).
+static IRQ_HANDLER: AtomicUsize = AtomicUsize::new(0);
+
+/// Registers the handler of IRQs taken at EL2 (see [`IRQ_HANDLER`]); the
+/// platform layer calls it without knowing what sits above it.
+pub fn set_irq_handler(handler: fn() -> bool) {
+    IRQ_HANDLER.store(handler as usize, Ordering::Release);
+}
+
+fn el2_irq_handler() -> Option<fn() -> bool> {
+    let p = IRQ_HANDLER.load(Ordering::Acquire);
+    if p == 0 {
+        return None;
+    }
+    // SAFETY: the only non-zero value ever stored is a `fn() -> bool` cast
+    // to usize by `set_irq_handler`; function pointers and usize have the
+    // same size on AArch64.
+    Some(unsafe { core::mem::transmute::<usize, fn() -> bool>(p) })
+}
+
 /// The EL2 exception handlers (installed through aarch64-rt's vector table).
 pub struct Handlers;
 
@@ -250,7 +273,11 @@ impl ExceptionHandlers for Handlers {
     }
 
     extern "C" fn irq_current(mut state: RegisterStateRef) {
-        if crate::interp::on_el2_irq() {
+        let Some(handler) = el2_irq_handler() else {
+            let (esr, elr, far) = read_esr_elr_far_el2();
+            crash(2, "IRQ at EL2 before an interrupt handler was registered", esr, elr, far);
+        };
+        if handler() {
             // SAFETY: setting SPSR.I only makes the interrupted bounded wait
             // resume with IRQs masked, which it checks for; nothing else changes.
             unsafe {
