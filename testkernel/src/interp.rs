@@ -330,11 +330,18 @@ fn exec(op: Op, step: u16) {
                 its_error(step, if virtual_ { "vlpi" } else { "lpi" }, e);
             }
         }
-        Op::Vpe { vpe, resident } => {
-            if let Err(e) = gic::its::set_resident(vpe, resident) {
-                its_error(step, if resident { "vpe resident" } else { "vpe nonresident" }, e);
+        Op::Vpe { vpe, resident } => match gic::its::set_resident(vpe, resident) {
+            Err(e) => its_error(step, if resident { "vpe resident" } else { "vpe nonresident" }, e),
+            Ok(v) if !resident => {
+                // PendingLast is defined once Valid was written from 1 to 0
+                // (and Dirty reads 0): whether the vPE left pending and
+                // enabled vLPIs behind (GICR_VPENDBASER, PendingLast).
+                let mut l = event(step, "vpe nonresident");
+                l.num("vPE", vpe as u64).num("PendingLast", (v >> 61) & 1);
+                done(l);
             }
-        }
+            Ok(_) => {}
+        },
         Op::OnCpu { .. } => fatal(KernelExit::BadCase, "nested on-cpu block"),
     }
 }

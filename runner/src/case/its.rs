@@ -239,11 +239,11 @@ impl Parser<'_> {
                     o.doorbell.replace(v).map_or(Ok(()), |_| Err(twice()))?;
                 }
                 "events" => {
-                    let v = self.num(toks, i + 1, "a number of EventIDs (a power of two, 2-1024)", 1024)?;
+                    let v = self.num(toks, i + 1, "a number of EventIDs (a power of two, 2-16384)", 16384)?;
                     if v < 2 || !v.is_power_of_two() {
                         return Err(self.err(
                             toks[i + 1].col,
-                            format!("`events` must be a power of two from 2 to 1024 (the ITT covers 2^Size+1 EventIDs), found {v}"),
+                            format!("`events` must be a power of two from 2 to 16384 (the ITT covers 2^Size+1 EventIDs), found {v}"),
                         ));
                     }
                     o.events.replace(v.trailing_zeros() as u8).map_or(Ok(()), |_| Err(twice()))?;
@@ -431,7 +431,7 @@ mod tests {
         );
         assert_eq!(
             at(&err("its mapd device 1 events 24\n")),
-            "5:26: `events` must be a power of two from 2 to 1024 (the ITT covers 2^Size+1 EventIDs), found 24"
+            "5:26: `events` must be a power of two from 2 to 16384 (the ITT covers 2^Size+1 EventIDs), found 24"
         );
         assert_eq!(
             at(&err("its mapd device 1 events 2 invalid\n")),

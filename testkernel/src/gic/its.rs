@@ -3,8 +3,10 @@
 //! 9 for GICv4 direct injection): the tables, the command queue, MSI writes,
 //! and making a vPE resident.
 //!
-//! Everything is set up on first use ([`ensure_init`]), so cases that do
-//! not use LPIs run on a GIC whose LPIs stay disabled. Tables live in
+//! Everything is set up on first use, so cases that do not use LPIs run on
+//! a GIC whose LPIs stay disabled: the configuration tables at the first
+//! `lpi`/`vlpi` statement, the ITS and `GICR_CTLR.EnableLPIs` at the first
+//! ITS command or vPE statement ([`ensure_init`]). Tables live in
 //! [`ITS_MEMORY`], a RAM region nothing else uses, carved by a bump
 //! allocator and zeroed with aligned stores (the MMU is off, so the kernel's
 //! own accesses are Device-nGnRnE and must be aligned). Their sizes come
@@ -86,6 +88,7 @@ const QUEUE_BYTES: usize = QUEUE_PAGES as usize * 4096;
 /// Bound of every wait for the ITS or a Redistributor, in ms.
 const WAIT_MS: u32 = 100;
 
+static TABLES: AtomicBool = AtomicBool::new(false);
 static INIT: AtomicBool = AtomicBool::new(false);
 static NEXT_FREE: AtomicUsize = AtomicUsize::new(ITS_MEMORY);
 static QUEUE: AtomicUsize = AtomicUsize::new(0);
@@ -198,17 +201,36 @@ fn rdbase(cpu: u8) -> Result<RdBase, ItsError> {
     })
 }
 
+/// Allocates the LPI and vLPI configuration tables (every entry disabled
+/// at [`DEFAULT_PRIORITY`]), once. LPIs stay disabled until [`ensure_init`],
+/// so configuration written before then is what every Redistributor sees
+/// when `GICR_CTLR.EnableLPIs` goes from 0 to 1 (IHI 0069H 5.1.1: the
+/// tables must be globally observable at that write).
+fn ensure_tables() -> Result<(), ItsError> {
+    if TABLES.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    if !GitsTyper(typer()).physical() {
+        return Err(ItsError::Missing("ITS (GITS_TYPER.Physical is 0)"));
+    }
+    let prop = alloc((LPI_END - FIRST_LPI) as usize, 4096)?;
+    fill_config(prop);
+    PROP_TABLE.store(prop, Ordering::Relaxed);
+    let vprop = alloc((LPI_END - FIRST_LPI) as usize, 4096)?;
+    fill_config(vprop);
+    VPROP_TABLE.store(vprop, Ordering::Relaxed);
+    TABLES.store(true, Ordering::Release);
+    Ok(())
+}
+
 /// Sets up the ITS (tables, command queue, `GITS_CTLR.Enabled`) and every
 /// running PE's LPI tables (`GICR_PROPBASER`, `GICR_PENDBASER`,
-/// `GICR_CTLR.EnableLPIs`), once.
+/// `GICR_CTLR.EnableLPIs`), once: at the first ITS command or vPE statement.
 pub fn ensure_init() -> Result<(), ItsError> {
     if INIT.load(Ordering::Acquire) {
         return Ok(());
     }
-    let t = GitsTyper(typer());
-    if !t.physical() {
-        return Err(ItsError::Missing("ITS (GITS_TYPER.Physical is 0)"));
-    }
+    ensure_tables()?;
     for n in 0..8 {
         init_baser(n)?;
     }
@@ -222,12 +244,7 @@ pub fn ensure_init() -> Result<(), ItsError> {
         let ctlr = read32(GITS + GITS_CTLR);
         write32(GITS + GITS_CTLR, ctlr | GITS_CTLR_ENABLED);
     }
-    let prop = alloc((LPI_END - FIRST_LPI) as usize, 4096)?;
-    fill_config(prop);
-    PROP_TABLE.store(prop, Ordering::Relaxed);
-    let vprop = alloc((LPI_END - FIRST_LPI) as usize, 4096)?;
-    fill_config(vprop);
-    VPROP_TABLE.store(vprop, Ordering::Relaxed);
+    let prop = PROP_TABLE.load(Ordering::Relaxed);
     for cpu in 0..MAX_CPUS {
         let Some(rd) = v3::rd_base_of(cpu) else { continue };
         let pend = alloc((LPI_END / 8) as usize, 64 * 1024)?;
@@ -338,7 +355,18 @@ pub fn exec(op: ItsOp, step: u16) -> Result<(), ItsError> {
         ItsOp::Vmapti { device, event, vpe, vintid, doorbell } => cmd::vmapti(device, event, vpe, vintid, doorbell),
         ItsOp::Vmapi { device, event, vpe, doorbell } => cmd::vmapi(device, event, vpe, doorbell),
         ItsOp::Vmovi { device, event, vpe, doorbell } => cmd::vmovi(device, event, vpe, Some(doorbell)),
-        ItsOp::Vmovp { vpe, cpu } => cmd::vmovp(vpe, rdbase(cpu)?, 0, 0),
+        ItsOp::Vmovp { vpe, cpu } => {
+            // With GITS_TYPER.VMOVP = 0 the command names every ITS that maps
+            // the vPE (here only this one, GITS_CTLR.ITS_Number); with 1,
+            // ITSList and SequenceNumber are RES0 (GITS_TYPER.VMOVP).
+            let its_list = if GitsTyper(typer()).vmovp() {
+                0
+            } else {
+                // SAFETY: reading GITS_CTLR has no side effects.
+                1 << ((unsafe { read32(GITS + GITS_CTLR) } >> 4) & 0xf)
+            };
+            cmd::vmovp(vpe, rdbase(cpu)?, 0, its_list)
+        }
         ItsOp::Vsync { vpe } => cmd::vsync(vpe),
         ItsOp::Vinvall { vpe } => cmd::vinvall(vpe),
         ItsOp::Msi { event } => {
@@ -356,7 +384,7 @@ pub fn exec(op: ItsOp, step: u16) -> Result<(), ItsError> {
 /// entry: Priority[7:2], Enable (IHI 0069H 5.1.1). Takes effect for the
 /// GIC only after an INV/INVALL (VINVALL) that the case issues.
 pub fn config(intid: u32, prio: u8, enable: bool, virtual_: bool) -> Result<(), ItsError> {
-    ensure_init()?;
+    ensure_tables()?;
     if !(FIRST_LPI..LPI_END).contains(&intid) {
         return Err(ItsError::OutOfRange("LPI INTID"));
     }
