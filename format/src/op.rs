@@ -71,7 +71,7 @@ pub enum GuestOp {
 }
 
 /// An ITS command a case issues (IHI 0069H 5.3 for the physical commands,
-/// 9.x for the GICv4.0 virtual ones). The kernel builds the command with the
+/// the GICv4.0 virtual ones included). The kernel builds the command with the
 /// builder of the same name in [`crate::its`], resolving `cpu` to the target
 /// Redistributor's RDbase (processor number or address, per `GITS_TYPER.PTA`)
 /// and table addresses to its own memory.

@@ -8,8 +8,8 @@
 //! bounded time; the handler acknowledges the interrupt (`ICC_IAR1_EL1` /
 //! `GICC_IAR`), records its INTID (and `ICH_MISR_EL2`/`GICH_MISR` for the
 //! maintenance interrupt, read before anything changes it), drops its
-//! priority and deactivates it (the kernel runs with EOImode = 1 at EL2;
-//! IHI 0069H 4.1.1), then makes the wait resume with IRQs masked.
+//! priority and deactivates it unless it is an LPI, which has no active
+//! state (the kernel runs with EOImode = 1 at EL2; IHI 0069H 4.1.1), then makes the wait resume with IRQs masked.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -48,7 +48,11 @@ fn on_irq() -> bool {
     }
     s.intid.store(intid, Ordering::Relaxed);
     gic::phys_eoi(intid, Group::G1);
-    gic::phys_dir(intid);
+    // An LPI has no active state: nothing to deactivate, and ICC_DIR_EL1
+    // defines nothing for LPI INTIDs, so it is written for the others only.
+    if intid < 8192 {
+        gic::phys_dir(intid);
+    }
     s.taken.store(true, Ordering::Release);
     true
 }

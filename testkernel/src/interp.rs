@@ -362,6 +362,9 @@ fn its_error(step: u16, op: &str, e: gic::its::ItsError) {
         }
         ItsError::NotSettled(reg, v) => l.str("error", "register did not settle within 100 ms").hex(reg, v),
         ItsError::OutOfRange(what) => l.str("error", "outside the kernel's ITS tables").str("what", what),
+        ItsError::AlreadyResident(v) => {
+            l.str("error", "a vPE is already resident on this Redistributor").hex("GICR_VPENDBASER", v)
+        }
     };
     done(l);
 }

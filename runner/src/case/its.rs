@@ -1,7 +1,7 @@
 //! The ITS and vLPI statements: `its <command> …`, `lpi`, `vlpi`, `vpe`.
 //!
 //! Each `its` statement is one ITS command named as in IHI 0069H (5.3 for
-//! the physical commands, 9 for GICv4.0's virtual ones) with its operands
+//! the physical and GICv4.0's virtual commands) with its operands
 //! as `name value` pairs in any order (`device 1 event 0 intid 8192
 //! collection 0`), PEs as `cpuN`. Ranges are the kernel's tables (README,
 //! "ITS and vLPI statements"): DeviceIDs 0-255, collections 0-15, vPEs
@@ -19,7 +19,7 @@ pub const MAX_ICID: u64 = 15;
 pub const MAX_VPE: u64 = 15;
 /// LPI INTIDs (and vINTIDs) the kernel's configuration tables cover.
 pub const LPI_RANGE: std::ops::RangeInclusive<u64> = 8192..=16383;
-/// `Dbell_pINTID` meaning "no doorbell" (IHI 0069H 9.x, VMAPTI).
+/// `Dbell_pINTID` meaning "no doorbell" (IHI 0069H 5.3, VMAPTI).
 pub const NO_DOORBELL: u32 = 1023;
 
 /// Operands an `its` statement gives, each at most once.
@@ -373,7 +373,7 @@ mod tests {
              vpe 4 nonresident\n\
              wait irq 20ms\n\
              phys eoi lpi 8192\n\
-             phys dir lpi 8193\n");
+             phys ack 20ms\n");
         use ItsOp::*;
         let want = vec![
             Op::Its(Mapd { device: 1, event_bits: 5 }),
@@ -406,7 +406,7 @@ mod tests {
             Op::Vpe { vpe: 4, resident: false },
             Op::WaitIrq(20),
             Op::PhysEoi(8192, gic_case::op::Group::G1),
-            Op::PhysDir(8193),
+            Op::PhysAckWithin(gic_case::op::Group::G1, 20),
         ];
         assert_eq!(got, want);
     }

@@ -589,11 +589,6 @@ impl<'a> Parser<'a> {
                 let t1 =
                     self.need(toks, 1, "a physical operation (pend, unpend, ack, eoi, dir, prio, enable, disable)")?;
                 match t1.text.as_str() {
-                    "dir" if toks.get(2).is_some_and(|t| t.text == "lpi") => {
-                        let intid = self.lpi(toks, 3, "an LPI INTID")?;
-                        self.no_more(toks, 4)?;
-                        Op::PhysDir(intid)
-                    }
                     "eoi" if toks.get(2).is_some_and(|t| t.text == "lpi") => {
                         let intid = self.lpi(toks, 3, "an LPI INTID")?;
                         let (g, i) = self.group(toks, 4)?;
@@ -1209,7 +1204,7 @@ impl Case {
                 }
                 Op::LpiConfig { virtual_: true, .. } | Op::Vpe { .. } => Some((GicVersion::V4, "GICv4 vLPIs")),
                 Op::Its(_) | Op::LpiConfig { .. } => Some((GicVersion::V3, "ITS or LPIs (GICv3 or GICv4 only)")),
-                Op::PhysEoi(i, _) | Op::PhysDir(i) if i >= 8192 => Some((GicVersion::V3, "LPIs (GICv3 or GICv4 only)")),
+                Op::PhysEoi(i, _) if i >= 8192 => Some((GicVersion::V3, "LPIs (GICv3 or GICv4 only)")),
                 _ => None,
             };
             if let Some((min, what)) = needs {

@@ -1,6 +1,6 @@
 //! The ITS and the Redistributors' LPI and vLPI registers (IHI 0069H
 //! chapter 5 "Locality-specific Peripheral Interrupts and the ITS", chapter
-//! 9 for GICv4 direct injection): the tables, the command queue, MSI writes,
+//! 6 for GICv4 direct injection): the tables, the command queue, MSI writes,
 //! and making a vPE resident.
 //!
 //! Everything is set up on first use, so cases that do not use LPIs run on
@@ -96,8 +96,12 @@ static CWRITER: AtomicUsize = AtomicUsize::new(0);
 static PROP_TABLE: AtomicUsize = AtomicUsize::new(0);
 static VPROP_TABLE: AtomicUsize = AtomicUsize::new(0);
 static VPTS: [AtomicUsize; MAX_VPES as usize] = [const { AtomicUsize::new(0) }; MAX_VPES as usize];
-/// Whether a vPE's pending table has been resident before (`IDAI` is set the first time).
-static VPT_USED: [AtomicBool; MAX_VPES as usize] = [const { AtomicBool::new(false) }; MAX_VPES as usize];
+/// The `IDAI` value to write when a vPE is next made resident: 1 until it
+/// has been descheduled, then what `GICR_VPENDBASER.IDAI` read after that.
+static IDAI: [AtomicBool; MAX_VPES as usize] = [const { AtomicBool::new(true) }; MAX_VPES as usize];
+/// `GICR_VPENDBASER.Valid` (bit 63) and `IDAI` (bit 62).
+const VPENDBASER_VALID: u64 = 1 << 63;
+const VPENDBASER_IDAI: u64 = 1 << 62;
 /// Step of the command the queue stalled on (0: none).
 static STALLED_AT: AtomicU32 = AtomicU32::new(0);
 
@@ -121,6 +125,9 @@ pub enum ItsError {
     NotSettled(&'static str, u64),
     /// The kernel's tables do not cover this number (DeviceID, ICID, vPE, INTID).
     OutOfRange(&'static str),
+    /// A vPE is already resident on this Redistributor (`GICR_VPENDBASER.Valid`
+    /// is 1: writing its other bits would be UNPREDICTABLE).
+    AlreadyResident(u64),
 }
 
 /// `GITS_TYPER`.
@@ -329,6 +336,8 @@ pub fn exec(op: ItsOp, step: u16) -> Result<(), ItsError> {
             check(device, MAX_DEVICES, "DeviceID")?;
             if event_bits == 0 {
                 cmd::mapd(device, 0, 0, false)
+            } else if event_bits as u32 > GitsTyper(typer()).id_bits() {
+                return Err(ItsError::OutOfRange("EventID bits beyond GITS_TYPER.ID_bits"));
             } else {
                 let bytes = (1usize << event_bits) * GitsTyper(typer()).itt_entry_size();
                 let itt = alloc(bytes.max(256), 256)?;
@@ -398,7 +407,7 @@ pub fn config(intid: u32, prio: u8, enable: bool, virtual_: bool) -> Result<(), 
 /// Makes vPE `vpe` resident on the executing PE's Redistributor
 /// (`GICR_VPROPBASER`, then `GICR_VPENDBASER` with Valid = 1), or not
 /// (Valid = 0), and waits, bounded, for `GICR_VPENDBASER.Dirty` to clear
-/// (IHI 0069H 9.x, 12.11.x). Returns `GICR_VPENDBASER` as read afterwards.
+/// (IHI 0069H chapter 6; `GICR_VPENDBASER`). Returns `GICR_VPENDBASER` as read afterwards.
 pub fn set_resident(vpe: u16, resident: bool) -> Result<u64, ItsError> {
     ensure_init()?;
     if !GitsTyper(typer()).virtual_() {
@@ -406,26 +415,37 @@ pub fn set_resident(vpe: u16, resident: bool) -> Result<u64, ItsError> {
     }
     let vpt = vpt(vpe)?;
     let rd = v3::rd_base();
-    let first = !VPT_USED[vpe as usize].swap(true, Ordering::Relaxed);
-    // SAFETY: VLPI_base registers of this PE's GICv4 redistributor; the
-    // tables are ours and sized for LPI_ID_BITS.
-    unsafe {
-        if resident {
-            write64(
-                rd + GICR_VPROPBASER,
-                cmd::gicr_vpropbaser(VPROP_TABLE.load(Ordering::Relaxed) as u64, LPI_ID_BITS),
-            );
-            write64(rd + GICR_VPENDBASER, cmd::gicr_vpendbaser(vpt as u64, true, first, true));
-        } else {
-            write64(rd + GICR_VPENDBASER, cmd::gicr_vpendbaser(vpt as u64, false, false, false));
-        }
-    }
     let read = || {
         // SAFETY: reading GICR_VPENDBASER has no side effects.
         unsafe { read64(rd + GICR_VPENDBASER) }
     };
+    if resident {
+        let now = read();
+        if now & VPENDBASER_VALID != 0 {
+            return Err(ItsError::AlreadyResident(now));
+        }
+        let idai = IDAI[vpe as usize].load(Ordering::Relaxed);
+        // SAFETY: VLPI_base registers of this PE's GICv4 redistributor, written
+        // while Valid is 0; the tables are ours and sized for LPI_ID_BITS.
+        unsafe {
+            write64(
+                rd + GICR_VPROPBASER,
+                cmd::gicr_vpropbaser(VPROP_TABLE.load(Ordering::Relaxed) as u64, LPI_ID_BITS),
+            );
+            write64(rd + GICR_VPENDBASER, cmd::gicr_vpendbaser(vpt as u64, true, idai, true));
+        }
+    } else {
+        // Only Valid changes: writing any other bit while Valid is 1 is
+        // UNPREDICTABLE (GICR_VPENDBASER); IDAI and PendingLast are read back.
+        let now = read();
+        // SAFETY: as above; the write clears Valid and keeps every other bit.
+        unsafe { write64(rd + GICR_VPENDBASER, now & !VPENDBASER_VALID) };
+    }
     if !wait_until(WAIT_MS, || read() & VPENDBASER_DIRTY == 0) {
         return Err(ItsError::NotSettled("GICR_VPENDBASER", read()));
+    }
+    if !resident {
+        IDAI[vpe as usize].store(read() & VPENDBASER_IDAI != 0, Ordering::Relaxed);
     }
     Ok(read())
 }
