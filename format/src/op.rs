@@ -363,7 +363,7 @@ pub enum Op {
     PhysAck(Group),
     /// Wait, at most the given milliseconds, until the physical CPU interface
     /// shows a pending interrupt of the group (`ICC_HPPIR<g>_EL1` /
-    /// `GICC_HPPIR` below 1020), then acknowledge as [`Op::PhysAck`]. For
+    /// `GICC_HPPIR` not one of the special INTIDs 1020-1023), then acknowledge as [`Op::PhysAck`]. For
     /// interrupts whose delivery takes time (an LPI after `SYNC`).
     PhysAckWithin(Group, u32),
     /// Physical end of interrupt. The kernel runs with EOImode=1 at EL2, so this is a
