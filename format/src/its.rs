@@ -15,6 +15,8 @@
 //!   [`gicr_vpendbaser`]: the Redistributor's LPI and GICv4.0 vLPI table
 //!   registers.
 //! - [`lpi_config`]: one byte of an LPI (or vLPI) Configuration table.
+//! - [`FIRST_LPI`] … [`NO_DOORBELL`]: the ranges the kernel's tables cover,
+//!   which the runner's parser enforces.
 //!
 //! Builders and encoders never panic: every input is masked to the width of
 //! its field, and each one documents what it drops.
@@ -28,6 +30,25 @@
 //! `GITS_*` registers keep InnerCache in bits \[61:59\] and OuterCache in
 //! \[55:53\], while the `GICR_*BASER` registers keep them in \[9:7\] and
 //! \[58:56\].
+
+/// The first LPI INTID (IHI 0069H 1.2.1, INTID ranges).
+pub const FIRST_LPI: u32 = 8192;
+/// INTID bits the kernel programs for LPIs and vLPIs (`GICR_PROPBASER` and
+/// `GICR_VPROPBASER.IDbits` + 1): 14, the least an LPI-capable GIC implements.
+pub const LPI_ID_BITS: u8 = 14;
+/// One past the last LPI INTID (and vINTID) the kernel's configuration
+/// tables cover: the runner accepts `FIRST_LPI..LPI_END` in cases.
+pub const LPI_END: u32 = 1 << LPI_ID_BITS;
+/// DeviceIDs the kernel's device table covers (`0..MAX_DEVICES`).
+pub const MAX_DEVICES: u32 = 256;
+/// Collections (ICIDs) the kernel's collection table covers.
+pub const MAX_ICIDS: u32 = 16;
+/// vPEs the kernel's vPE table covers.
+pub const MAX_VPES: u32 = 16;
+/// Most EventIDs an ITT the kernel allocates covers (2^14).
+pub const MAX_EVENTS: u32 = 1 << 14;
+/// `Dbell_pINTID` meaning "no doorbell" (IHI 0069H 5.3, VMAPTI).
+pub const NO_DOORBELL: u32 = 1023;
 
 /// Bits `hi` down to `lo` (inclusive) set.
 const fn bits(hi: u32, lo: u32) -> u64 {
@@ -759,6 +780,14 @@ pub fn gicr_vpropbaser(addr: u64, id_bits: u8) -> u64 {
     propbaser(addr, id_bits)
 }
 
+/// `GICR_VPENDBASER.Valid`, bit 63: a vPE is resident.
+pub const GICR_VPENDBASER_VALID: u64 = 1 << 63;
+/// `GICR_VPENDBASER.IDAI`, bit 62: the IMPLEMENTATION DEFINED area of the
+/// virtual pending table is invalid.
+pub const GICR_VPENDBASER_IDAI: u64 = 1 << 62;
+/// `GICR_VPENDBASER.PendingLast`, bit 61: read after `Valid` went from 1 to
+/// 0, whether the vPE left pending and enabled vLPIs behind.
+pub const GICR_VPENDBASER_PENDING_LAST: u64 = 1 << 61;
 /// `GICR_VPENDBASER.Dirty`, bit 60 (read-only): 1 while the Redistributor
 /// is still loading or saving the vPE after a write to `Valid`.
 pub const GICR_VPENDBASER_DIRTY: u64 = 1 << 60;
@@ -773,8 +802,8 @@ pub const GICR_VPENDBASER_DIRTY: u64 = 1 << 60;
 /// Shareability [`NON_SHAREABLE`]. `addr` keeps bits \[51:16\].
 pub fn gicr_vpendbaser(addr: u64, valid: bool, idai: bool, pending_last: bool) -> u64 {
     valid_bit(valid)
-        | ((idai as u64) << 62)
-        | ((pending_last as u64) << 61)
+        | if idai { GICR_VPENDBASER_IDAI } else { 0 }
+        | if pending_last { GICR_VPENDBASER_PENDING_LAST } else { 0 }
         | (OUTER_SAME_AS_INNER << 56)
         | (addr & bits(51, 16))
         | (NON_SHAREABLE << 10)

@@ -50,7 +50,7 @@ fn on_irq() -> bool {
     gic::phys_eoi(intid, Group::G1);
     // An LPI has no active state: nothing to deactivate, and ICC_DIR_EL1
     // defines nothing for LPI INTIDs, so it is written for the others only.
-    if intid < 8192 {
+    if intid < gic_case::its::FIRST_LPI {
         gic::phys_dir(intid);
     }
     s.taken.store(true, Ordering::Release);

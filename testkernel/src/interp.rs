@@ -337,7 +337,8 @@ fn exec(op: Op, step: u16) {
                 // (and Dirty reads 0): whether the vPE left pending and
                 // enabled vLPIs behind (GICR_VPENDBASER, PendingLast).
                 let mut l = event(step, "vpe nonresident");
-                l.num("vPE", vpe as u64).num("PendingLast", (v >> 61) & 1);
+                l.num("vPE", vpe as u64)
+                    .num("PendingLast", (v & gic_case::its::GICR_VPENDBASER_PENDING_LAST != 0) as u64);
                 done(l);
             }
             Ok(_) => {}

@@ -7,20 +7,13 @@
 //! "ITS and vLPI statements"): DeviceIDs 0-255, collections 0-15, vPEs
 //! 0-15, LPI INTIDs and vINTIDs 8192-16383.
 
+use gic_case::its;
 use gic_case::op::{EventCmd, ItsOp, Op};
 
 use super::{echo, parse_decimal, CaseError, Parser, Tok};
 
-/// Largest DeviceID the kernel's device table covers.
-pub const MAX_DEVICE: u64 = 255;
-/// Largest ICID the kernel's collection table covers.
-pub const MAX_ICID: u64 = 15;
-/// Largest vPEID the kernel's vPE table covers.
-pub const MAX_VPE: u64 = 15;
 /// LPI INTIDs (and vINTIDs) the kernel's configuration tables cover.
-pub const LPI_RANGE: std::ops::RangeInclusive<u64> = 8192..=16383;
-/// `Dbell_pINTID` meaning "no doorbell" (IHI 0069H 5.3, VMAPTI).
-pub const NO_DOORBELL: u32 = 1023;
+const LPI_RANGE: std::ops::RangeInclusive<u64> = its::FIRST_LPI as u64..=its::LPI_END as u64 - 1;
 
 /// Operands an `its` statement gives, each at most once.
 #[derive(Default)]
@@ -100,19 +93,7 @@ impl Parser<'_> {
                 icid: icid()?,
             },
             "mapi" => {
-                let event = event()?;
-                if !LPI_RANGE.contains(&(event as u64)) {
-                    return Err(self.err(
-                        self.col_of(toks, "event"),
-                        format!(
-                            "`its mapi` makes the EventID the LPI INTID, so it must be an LPI INTID \
-                             ({}-{}); use `its mapti … intid N` for another EventID",
-                            LPI_RANGE.start(),
-                            LPI_RANGE.end()
-                        ),
-                    ));
-                }
-                ItsOp::Mapi { device: device()?, event, icid: icid()? }
+                ItsOp::Mapi { device: device()?, event: self.event_as_intid(toks, event()?, "mapi")?, icid: icid()? }
             }
             "int" | "clear" | "discard" | "inv" => {
                 let cmd = match command {
@@ -135,21 +116,12 @@ impl Parser<'_> {
                 vintid: o.vintid.ok_or_else(|| missing("vintid N"))?,
                 doorbell: doorbell()?,
             },
-            "vmapi" => {
-                let event = event()?;
-                if !LPI_RANGE.contains(&(event as u64)) {
-                    return Err(self.err(
-                        self.col_of(toks, "event"),
-                        format!(
-                            "`its vmapi` makes the EventID the vINTID, so it must be in {}-{}; use \
-                             `its vmapti … vintid N` for another EventID",
-                            LPI_RANGE.start(),
-                            LPI_RANGE.end()
-                        ),
-                    ));
-                }
-                ItsOp::Vmapi { device: device()?, event, vpe: vpe()?, doorbell: doorbell()? }
-            }
+            "vmapi" => ItsOp::Vmapi {
+                device: device()?,
+                event: self.event_as_intid(toks, event()?, "vmapi")?,
+                vpe: vpe()?,
+                doorbell: doorbell()?,
+            },
             "vmovi" => ItsOp::Vmovi { device: device()?, event: event()?, vpe: vpe()?, doorbell: doorbell()? },
             "vmovp" => ItsOp::Vmovp { vpe: vpe()?, cpu: cpu(0)? },
             "vsync" => ItsOp::Vsync { vpe: vpe()? },
@@ -157,6 +129,28 @@ impl Parser<'_> {
             _ => ItsOp::Msi { event: event()? },
         };
         Ok(Op::Its(op))
+    }
+
+    /// The EventID of `its mapi`/`its vmapi`, which the command makes the
+    /// (v)INTID, so it must be in [`LPI_RANGE`].
+    fn event_as_intid(&self, toks: &[Tok], event: u32, command: &str) -> Result<u32, CaseError> {
+        if LPI_RANGE.contains(&(event as u64)) {
+            return Ok(event);
+        }
+        let (what, other) = if command == "mapi" {
+            ("the LPI INTID", "mapti … intid N")
+        } else {
+            ("the vINTID", "vmapti … vintid N")
+        };
+        Err(self.err(
+            self.col_of(toks, "event"),
+            format!(
+                "`its {command}` makes the EventID {what}, so it must be in {}-{}; use `its {other}` for \
+                 another EventID",
+                LPI_RANGE.start(),
+                LPI_RANGE.end()
+            ),
+        ))
     }
 
     fn col_of(&self, toks: &[Tok], word: &str) -> usize {
@@ -207,7 +201,12 @@ impl Parser<'_> {
             let twice = || self.err(t.col, format!("`{word}` is given twice"));
             match word {
                 "device" => {
-                    let v = self.num(toks, i + 1, "a DeviceID (0-255, the kernel's device table)", MAX_DEVICE)?;
+                    let v = self.num(
+                        toks,
+                        i + 1,
+                        "a DeviceID (0-255, the kernel's device table)",
+                        its::MAX_DEVICES as u64 - 1,
+                    )?;
                     o.device.replace(v as u32).map_or(Ok(()), |_| Err(twice()))?;
                 }
                 "event" => {
@@ -223,23 +222,34 @@ impl Parser<'_> {
                     o.vintid.replace(v).map_or(Ok(()), |_| Err(twice()))?;
                 }
                 "collection" => {
-                    let v = self.num(toks, i + 1, "an ICID (0-15, the kernel's collection table)", MAX_ICID)?;
+                    let v = self.num(
+                        toks,
+                        i + 1,
+                        "an ICID (0-15, the kernel's collection table)",
+                        its::MAX_ICIDS as u64 - 1,
+                    )?;
                     o.icid.replace(v as u16).map_or(Ok(()), |_| Err(twice()))?;
                 }
                 "vpe" => {
-                    let v = self.num(toks, i + 1, "a vPEID (0-15, the kernel's vPE table)", MAX_VPE)?;
+                    let v =
+                        self.num(toks, i + 1, "a vPEID (0-15, the kernel's vPE table)", its::MAX_VPES as u64 - 1)?;
                     o.vpe.replace(v as u16).map_or(Ok(()), |_| Err(twice()))?;
                 }
                 "doorbell" => {
                     let v = if toks.get(i + 1).is_some_and(|t| t.text == "none") {
-                        NO_DOORBELL
+                        its::NO_DOORBELL
                     } else {
                         self.lpi(toks, i + 1, "a doorbell LPI INTID or `none`")?
                     };
                     o.doorbell.replace(v).map_or(Ok(()), |_| Err(twice()))?;
                 }
                 "events" => {
-                    let v = self.num(toks, i + 1, "a number of EventIDs (a power of two, 2-16384)", 16384)?;
+                    let v = self.num(
+                        toks,
+                        i + 1,
+                        "a number of EventIDs (a power of two, 2-16384)",
+                        its::MAX_EVENTS as u64,
+                    )?;
                     if v < 2 || !v.is_power_of_two() {
                         return Err(self.err(
                             toks[i + 1].col,
@@ -286,7 +296,7 @@ impl Parser<'_> {
 
     /// `vpe V resident|nonresident`.
     pub(super) fn vpe_statement(&self, toks: &[Tok]) -> Result<Op, CaseError> {
-        let vpe = self.num(toks, 1, "a vPEID (0-15, the kernel's vPE table)", MAX_VPE)? as u16;
+        let vpe = self.num(toks, 1, "a vPEID (0-15, the kernel's vPE table)", its::MAX_VPES as u64 - 1)? as u16;
         let t = self.need(toks, 2, "`resident` or `nonresident`")?;
         let resident = match t.text.as_str() {
             "resident" => true,

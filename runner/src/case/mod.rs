@@ -1204,7 +1204,9 @@ impl Case {
                 }
                 Op::LpiConfig { virtual_: true, .. } | Op::Vpe { .. } => Some((GicVersion::V4, "GICv4 vLPIs")),
                 Op::Its(_) | Op::LpiConfig { .. } => Some((GicVersion::V3, "ITS or LPIs (GICv3 or GICv4 only)")),
-                Op::PhysEoi(i, _) if i >= 8192 => Some((GicVersion::V3, "LPIs (GICv3 or GICv4 only)")),
+                Op::PhysEoi(i, _) if i >= gic_case::its::FIRST_LPI => {
+                    Some((GicVersion::V3, "LPIs (GICv3 or GICv4 only)"))
+                }
                 _ => None,
             };
             if let Some((min, what)) = needs {

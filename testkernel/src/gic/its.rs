@@ -25,7 +25,10 @@
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use aarch64_cpu::asm::barrier;
-use gic_case::its::{self as cmd, Command, GitsBaser, GitsTyper, RdBase};
+use gic_case::its::{
+    self as cmd, Command, GitsBaser, GitsTyper, RdBase, FIRST_LPI, GICR_VPENDBASER_DIRTY, GICR_VPENDBASER_IDAI,
+    GICR_VPENDBASER_VALID, LPI_END, LPI_ID_BITS, MAX_DEVICES, MAX_ICIDS, MAX_VPES,
+};
 use gic_case::op::{EventCmd, ItsOp};
 
 use super::mmio::{read32, read64, write32, write64, write8};
@@ -62,26 +65,12 @@ const GICR_PENDBASER: usize = 0x0078;
 const VLPI_BASE: usize = 0x2_0000;
 const GICR_VPROPBASER: usize = VLPI_BASE + 0x0070;
 const GICR_VPENDBASER: usize = VLPI_BASE + 0x0078;
-/// `GICR_VPENDBASER.Dirty` (bit 60).
-const VPENDBASER_DIRTY: u64 = 1 << 60;
 
 /// RAM the ITS driver owns: 16 MiB at 0x5000_0000, inside the 512 MiB QEMU
 /// gives the guest, above the compiled case at 0x4800_0000.
 pub const ITS_MEMORY: usize = 0x5000_0000;
 const ITS_MEMORY_SIZE: usize = 16 << 20;
 
-/// Number of INTID bits the kernel programs for LPIs and vLPIs.
-pub const LPI_ID_BITS: u8 = 14;
-/// First LPI INTID (IHI 0069H 1.2.1).
-pub const FIRST_LPI: u32 = 8192;
-/// One past the last LPI INTID the kernel's tables cover.
-pub const LPI_END: u32 = 1 << LPI_ID_BITS;
-/// DeviceIDs the device table covers (0..MAX_DEVICES).
-pub const MAX_DEVICES: u32 = 256;
-/// Collections the collection table covers.
-pub const MAX_ICIDS: u32 = 16;
-/// vPEs the vPE table covers.
-pub const MAX_VPES: u32 = 16;
 /// Command queue size: four 4 KiB pages, 512 commands.
 const QUEUE_PAGES: u32 = 4;
 const QUEUE_BYTES: usize = QUEUE_PAGES as usize * 4096;
@@ -99,9 +88,6 @@ static VPTS: [AtomicUsize; MAX_VPES as usize] = [const { AtomicUsize::new(0) }; 
 /// The `IDAI` value to write when a vPE is next made resident: 1 until it
 /// has been descheduled, then what `GICR_VPENDBASER.IDAI` read after that.
 static IDAI: [AtomicBool; MAX_VPES as usize] = [const { AtomicBool::new(true) }; MAX_VPES as usize];
-/// `GICR_VPENDBASER.Valid` (bit 63) and `IDAI` (bit 62).
-const VPENDBASER_VALID: u64 = 1 << 63;
-const VPENDBASER_IDAI: u64 = 1 << 62;
 /// Step of the command the queue stalled on (0: none).
 static STALLED_AT: AtomicU32 = AtomicU32::new(0);
 
@@ -421,7 +407,7 @@ pub fn set_resident(vpe: u16, resident: bool) -> Result<u64, ItsError> {
     };
     if resident {
         let now = read();
-        if now & VPENDBASER_VALID != 0 {
+        if now & GICR_VPENDBASER_VALID != 0 {
             return Err(ItsError::AlreadyResident(now));
         }
         let idai = IDAI[vpe as usize].load(Ordering::Relaxed);
@@ -439,13 +425,13 @@ pub fn set_resident(vpe: u16, resident: bool) -> Result<u64, ItsError> {
         // UNPREDICTABLE (GICR_VPENDBASER); IDAI and PendingLast are read back.
         let now = read();
         // SAFETY: as above; the write clears Valid and keeps every other bit.
-        unsafe { write64(rd + GICR_VPENDBASER, now & !VPENDBASER_VALID) };
+        unsafe { write64(rd + GICR_VPENDBASER, now & !GICR_VPENDBASER_VALID) };
     }
-    if !wait_until(WAIT_MS, || read() & VPENDBASER_DIRTY == 0) {
+    if !wait_until(WAIT_MS, || read() & GICR_VPENDBASER_DIRTY == 0) {
         return Err(ItsError::NotSettled("GICR_VPENDBASER", read()));
     }
     if !resident {
-        IDAI[vpe as usize].store(read() & VPENDBASER_IDAI != 0, Ordering::Relaxed);
+        IDAI[vpe as usize].store(read() & GICR_VPENDBASER_IDAI != 0, Ordering::Relaxed);
     }
     Ok(read())
 }
