@@ -3,7 +3,6 @@
 //! deterministically. The real QEMU is exercised in `e2e.rs`.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use gic_case::proto::Outcome;
@@ -39,6 +38,18 @@ done
 exit $(cat "$dir/$gic.code" 2>/dev/null || echo 0)
 "#;
 
+/// Writes an executable script at `path`. The file is created by a child
+/// process (`install`), so no descriptor open for writing on it can leak
+/// into a process another test thread forks at that moment; such a leaked
+/// descriptor makes exec fail with ETXTBSY ("Text file busy") until the
+/// other child execs, which made these tests flaky under parallel runs.
+fn write_script(path: &Path, text: &str) {
+    let draft = path.with_extension("draft");
+    fs::write(&draft, text).unwrap();
+    let ok = std::process::Command::new("install").arg("-m").arg("755").arg(&draft).arg(path).status().unwrap();
+    assert!(ok.success(), "install {} failed", path.display());
+}
+
 struct Fixture {
     dir: PathBuf,
 }
@@ -53,9 +64,7 @@ impl Fixture {
         fs::write(dir.join("kernel.elf"), b"not used by the fake").unwrap();
         // The fake QEMU prints the kernel output found in `behaviour/<gic>.out`,
         // exits with `behaviour/<gic>.code`, or sleeps when `<gic>.hang` exists.
-        let script = dir.join("fake-qemu");
-        fs::write(&script, FAKE_QEMU).unwrap();
-        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+        write_script(&dir.join("fake-qemu"), FAKE_QEMU);
         fs::create_dir_all(dir.join("behaviour")).unwrap();
         Fixture { dir }
     }
@@ -537,8 +546,7 @@ fn qemu_probe_rejects_what_is_not_qemu_system_aarch64() {
     let f = Fixture::new("probe");
     let script = |name: &str, body: &str| {
         let p = f.dir.join(name);
-        fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
-        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+        write_script(&p, &format!("#!/bin/sh\n{body}\n"));
         p
     };
     let bound = std::time::Duration::from_secs(1);
