@@ -352,6 +352,59 @@ impl ItsOp {
     }
 }
 
+/// Which PEs a physical SGI targets (IHI 0069H `ICC_SGI1R_EL1`
+/// TargetList/IRM; IHI 0048B 4.3.15 `GICD_SGIR` TargetListFilter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SgiTargets {
+    /// The PEs in the bitmap (bit n: PE n; `TargetList` / `CPUTargetList`).
+    List(u8),
+    /// Every PE but the sender (`IRM` = 1 / TargetListFilter 0b01).
+    Others,
+    /// The sender only (its own bit in `TargetList` / TargetListFilter 0b10).
+    SelfOnly,
+}
+
+impl SgiTargets {
+    fn to_word(self) -> u32 {
+        match self {
+            SgiTargets::List(m) => m as u32,
+            SgiTargets::Others => 1 << 8,
+            SgiTargets::SelfOnly => 2 << 8,
+        }
+    }
+    fn from_word(w: u32) -> Result<Self, DecodeError> {
+        Ok(match w >> 8 {
+            0 => SgiTargets::List(w as u8),
+            1 => SgiTargets::Others,
+            2 => SgiTargets::SelfOnly,
+            _ => return Err(DecodeError::BadArgument(w)),
+        })
+    }
+}
+
+/// A generic timer whose interrupt output a case drives (Arm ARM D11.2; the
+/// PPIs are QEMU `virt`'s: 30, 27, 26).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerKind {
+    /// EL1 physical timer, `CNTP_*_EL0` (PPI 30).
+    Phys = 0,
+    /// EL1 virtual timer, `CNTV_*_EL0` (PPI 27).
+    Virt = 1,
+    /// EL2 physical timer, `CNTHP_*_EL2` (PPI 26).
+    Hyp = 2,
+}
+
+impl TimerKind {
+    /// All of them.
+    pub const ALL: [TimerKind; 3] = [TimerKind::Phys, TimerKind::Virt, TimerKind::Hyp];
+}
+
+/// Value of an op's PE argument that means "any PE" (`GICD_IROUTER<n>.Interrupt_Routing_Mode` = 1).
+pub const ANY_PE: u32 = 0xff;
+
+/// Most named values a case may keep (`read … as NAME`).
+pub const MAX_NAMED: usize = 64;
+
 /// One compiled operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -377,6 +430,52 @@ pub enum Op {
     PhysEnable(u32, bool),
     /// Read whether a physical interrupt is pending or active.
     PhysRead(u32, PhysState),
+    /// Read whether SGI/PPI `intid` is pending or active on another PE
+    /// (GICv3/v4: that PE's Redistributor, `GICR_ISPENDR0`/`GICR_ISACTIVER0`).
+    PhysReadOn(u32, PhysState, u32),
+    /// Route SPI `intid` to PE `cpu` (`GICD_IROUTER<n>` with
+    /// Interrupt_Routing_Mode 0; GICv2 `GICD_ITARGETSR<n>` with that PE's
+    /// bit only), or to any PE with [`ANY_PE`] (Interrupt_Routing_Mode 1, GICv3/v4).
+    PhysRoute(u32, u32),
+    /// Send physical SGI `intid` (`ICC_SGI1R_EL1`, or `ICC_SGI0R_EL1` for
+    /// group 0; GICv2 `GICD_SGIR`).
+    Sgi {
+        /// SGI number, 0-15.
+        intid: u32,
+        /// Targets.
+        targets: SgiTargets,
+        /// Group (GICv3/v4: which register; GICv2: ignored, always `GICD_SGIR`).
+        group: Group,
+    },
+    /// Make the executing PE's next read op ([`Op::LrRead`], [`Op::VifRead`]
+    /// or [`Op::RegRead`]) keep its raw value (a whole
+    /// `ICH_LR<n>_EL2`/`GICH_LR<n>`, a virtual interface register in its
+    /// version-neutral form, a register read by name) as named value `slot`
+    /// instead of printing an event.
+    Keep(u32),
+    /// Write List Register `n` with the raw value kept as `slot`.
+    LrWriteNamed(u32, u32),
+    /// Write a virtual interface register with the value kept as `slot`.
+    VifWriteNamed(VifReg, u32),
+    /// Write a hypervisor-side register by spec name with the value kept as `slot`.
+    RegWriteNamed(RegId, u32),
+    /// Compare two kept values; reports whether they are equal.
+    Compare(u32, u32),
+    /// Wait, bounded, for the concurrent block running on PE `cpu` to finish.
+    Join(u32),
+    /// Drive the PL011 UART's interrupt line (SPI 1, INTID 33 on QEMU
+    /// `virt`), a level-sensitive SPI: `true` asserts it (`UARTIMSC.TXIM` = 1
+    /// with the TX interrupt raised), `false` deasserts it (`UARTIMSC` = 0).
+    Uart(bool),
+    /// Take the oldest virtual SGI posted to the executing PE by an emulated
+    /// guest `ICC_SGI1R_EL1` write and put it in List Register `lr`, pending,
+    /// group 1, priority `prio`.
+    InjectSgi {
+        /// List Register.
+        lr: u32,
+        /// Priority.
+        prio: u8,
+    },
     /// Write List Register `n` with version-neutral fields.
     LrWrite(u32, Lr),
     /// Read List Register `n`, decoded.
@@ -393,10 +492,11 @@ pub enum Op {
     Guest(GuestOp),
     /// Unmask IRQs at EL2 and wait, at most the given milliseconds, for the maintenance interrupt.
     WaitMaintenance(u32),
-    /// Drive the executing PE's EL1 physical timer output (PPI 30 on QEMU
-    /// `virt`), a level-sensitive line: `true` asserts it (CNTP_CVAL_EL0 = 0,
-    /// CNTP_CTL_EL0.ENABLE = 1), `false` deasserts it (ENABLE = 0).
-    Timer(bool),
+    /// Drive the output of one of the executing PE's generic timers, a
+    /// level-sensitive PPI: `true` asserts it (compare value 0, `ENABLE` = 1,
+    /// `IMASK` = 0: the timer condition is met at once), `false` deasserts
+    /// it (`ENABLE` = 0).
+    Timer(TimerKind, bool),
     /// Add a virtual interrupt to the executing PE's software queue (the
     /// hypervisor's list of pending interrupts that do not fit in the LRs):
     /// vINTID, group, priority.
@@ -437,12 +537,15 @@ pub enum Op {
         /// Resident.
         resident: bool,
     },
-    /// The next `count` ops run on PE `cpu`; the issuing PE waits for them.
+    /// The next `count` ops run on PE `cpu`; the issuing PE waits for them,
+    /// unless `concurrent`: then it goes on and waits at a later [`Op::Join`].
     OnCpu {
         /// Target PE (index, i.e. MPIDR Aff0 on QEMU virt).
         cpu: u32,
         /// Number of ops in the block.
         count: u32,
+        /// Whether the block runs alongside the issuing PE.
+        concurrent: bool,
     },
 }
 
@@ -483,6 +586,17 @@ mod code {
     pub const LPI_CONFIG: u32 = 23;
     pub const VPE: u32 = 24;
     pub const PHYS_ACK_WITHIN: u32 = 25;
+    pub const PHYS_READ_ON: u32 = 26;
+    pub const PHYS_ROUTE: u32 = 27;
+    pub const SGI: u32 = 28;
+    pub const KEEP: u32 = 29;
+    pub const LR_WRITE_NAMED: u32 = 30;
+    pub const VIF_WRITE_NAMED: u32 = 31;
+    pub const REG_WRITE_NAMED: u32 = 32;
+    pub const COMPARE: u32 = 33;
+    pub const JOIN: u32 = 34;
+    pub const UART: u32 = 35;
+    pub const INJECT_SGI: u32 = 36;
 
     pub const G_ACK: u32 = 1;
     pub const G_EOI: u32 = 2;
@@ -589,6 +703,51 @@ impl Op {
                 w.push(i).push(s as u32);
                 PHYS_READ
             }
+            Op::PhysReadOn(i, s, cpu) => {
+                w.push(i).push(s as u32).push(cpu);
+                PHYS_READ_ON
+            }
+            Op::PhysRoute(i, cpu) => {
+                w.push(i).push(cpu);
+                PHYS_ROUTE
+            }
+            Op::Sgi { intid, targets, group } => {
+                w.push(intid).push(targets.to_word()).push(group as u32);
+                SGI
+            }
+            Op::Keep(slot) => {
+                w.push(slot);
+                KEEP
+            }
+            Op::LrWriteNamed(n, slot) => {
+                w.push(n).push(slot);
+                LR_WRITE_NAMED
+            }
+            Op::VifWriteNamed(r, slot) => {
+                w.push(r as u32).push(slot);
+                VIF_WRITE_NAMED
+            }
+            Op::RegWriteNamed(r, slot) => {
+                let rw = r.to_words();
+                w.push(rw[0]).push(rw[1]).push(slot);
+                REG_WRITE_NAMED
+            }
+            Op::Compare(a, b) => {
+                w.push(a).push(b);
+                COMPARE
+            }
+            Op::Join(cpu) => {
+                w.push(cpu);
+                JOIN
+            }
+            Op::Uart(on) => {
+                w.push(on as u32);
+                UART
+            }
+            Op::InjectSgi { lr, prio } => {
+                w.push(lr).push(prio as u32);
+                INJECT_SGI
+            }
             Op::LrWrite(n, lr) => {
                 let lw = lr.to_words();
                 w.push(n).push(lw[0]).push(lw[1]).push(lw[2]);
@@ -644,12 +803,12 @@ impl Op {
                 w.push(ms);
                 WAIT_MAINT
             }
-            Op::OnCpu { cpu, count } => {
-                w.push(cpu).push(count);
+            Op::OnCpu { cpu, count, concurrent } => {
+                w.push(cpu).push(count).push(concurrent as u32);
                 ON_CPU
             }
-            Op::Timer(on) => {
-                w.push(on as u32);
+            Op::Timer(kind, on) => {
+                w.push(kind as u32).push(on as u32);
                 TIMER
             }
             Op::Queue(vintid, group, prio) => {
@@ -708,6 +867,23 @@ impl Op {
             PHYS_PRIO => Op::PhysPrio(arg(0)?, arg(1)?),
             PHYS_ENABLE => Op::PhysEnable(arg(0)?, arg(1)? != 0),
             PHYS_READ => Op::PhysRead(arg(0)?, if arg(1)? == 0 { PhysState::Pending } else { PhysState::Active }),
+            PHYS_READ_ON => {
+                Op::PhysReadOn(arg(0)?, if arg(1)? == 0 { PhysState::Pending } else { PhysState::Active }, arg(2)?)
+            }
+            PHYS_ROUTE => Op::PhysRoute(arg(0)?, arg(1)?),
+            SGI => {
+                Op::Sgi { intid: arg(0)?, targets: SgiTargets::from_word(arg(1)?)?, group: Group::from_u32(arg(2)?) }
+            }
+            KEEP => Op::Keep(arg(0)?),
+            LR_WRITE_NAMED => Op::LrWriteNamed(arg(0)?, arg(1)?),
+            VIF_WRITE_NAMED => {
+                Op::VifWriteNamed(VifReg::from_u32(arg(0)?).ok_or(DecodeError::BadArgument(arg(0)?))?, arg(1)?)
+            }
+            REG_WRITE_NAMED => Op::RegWriteNamed(reg(0)?, arg(2)?),
+            COMPARE => Op::Compare(arg(0)?, arg(1)?),
+            JOIN => Op::Join(arg(0)?),
+            UART => Op::Uart(arg(0)? != 0),
+            INJECT_SGI => Op::InjectSgi { lr: arg(0)?, prio: arg(1)? as u8 },
             LR_WRITE => Op::LrWrite(arg(0)?, Lr::from_words([arg(1)?, arg(2)?, arg(3)?])),
             LR_READ => Op::LrRead(arg(0)?),
             VIF_WRITE => Op::VifWrite(VifReg::from_u32(arg(0)?).ok_or(DecodeError::BadArgument(arg(0)?))?, arg64(1)?),
@@ -731,8 +907,10 @@ impl Op {
                 other => return Err(DecodeError::BadArgument(other)),
             }),
             WAIT_MAINT => Op::WaitMaintenance(arg(0)?),
-            ON_CPU => Op::OnCpu { cpu: arg(0)?, count: arg(1)? },
-            TIMER => Op::Timer(arg(0)? != 0),
+            ON_CPU => Op::OnCpu { cpu: arg(0)?, count: arg(1)?, concurrent: arg(2)? != 0 },
+            TIMER => {
+                Op::Timer(*TimerKind::ALL.get(arg(0)? as usize).ok_or(DecodeError::BadArgument(arg(0)?))?, arg(1)? != 0)
+            }
             QUEUE => Op::Queue(arg(0)?, (arg(1)? & 1) as u8, (arg(1)? >> 8) as u8),
             SERVE => Op::Serve(arg(0)?),
             WAIT_IRQ => Op::WaitIrq(arg(0)?),
@@ -777,8 +955,25 @@ mod tests {
             Op::Guest(GuestOp::WriteReg(reg, u64::MAX)),
             Op::Guest(GuestOp::WaitVirq(250)),
             Op::WaitMaintenance(100),
-            Op::OnCpu { cpu: 1, count: 4 },
-            Op::Timer(true),
+            Op::OnCpu { cpu: 1, count: 4, concurrent: false },
+            Op::OnCpu { cpu: 2, count: 1, concurrent: true },
+            Op::Join(2),
+            Op::Timer(TimerKind::Phys, true),
+            Op::Timer(TimerKind::Virt, false),
+            Op::Timer(TimerKind::Hyp, true),
+            Op::PhysReadOn(27, PhysState::Pending, 1),
+            Op::PhysRoute(33, 1),
+            Op::PhysRoute(34, ANY_PE),
+            Op::Sgi { intid: 3, targets: SgiTargets::List(0b1010), group: Group::G1 },
+            Op::Sgi { intid: 15, targets: SgiTargets::Others, group: Group::G0 },
+            Op::Sgi { intid: 0, targets: SgiTargets::SelfOnly, group: Group::G1 },
+            Op::Keep(63),
+            Op::LrWriteNamed(3, 7),
+            Op::VifWriteNamed(VifReg::Apr, 2),
+            Op::RegWriteNamed(reg, 5),
+            Op::Compare(1, 2),
+            Op::Uart(true),
+            Op::InjectSgi { lr: 2, prio: 0x90 },
             Op::Queue(8200, 1, 0xa0),
             Op::Serve(16),
             Op::WaitIrq(300),

@@ -30,7 +30,7 @@ pub const MAX_CASE_WORDS: usize = 16 * 1024;
 pub const CASE_MAGIC: u32 = u32::from_le_bytes(*b"GICV");
 
 /// Version of the compiled-case encoding; bump on any change to [`crate::op`].
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// Version of the JSON event schema the kernel prints (header field `schema`).
 pub const EVENT_SCHEMA: u32 = 1;

@@ -92,6 +92,15 @@ macro_rules! for_each_sysreg {
             (IcvAp1r0El1, "ICV_AP1R0_EL1", "S3_0_C12_C9_0", El1, Rw),
             (IcvIgrpen0El1, "ICV_IGRPEN0_EL1", "S3_0_C12_C12_6", El1, Rw),
             (IcvIgrpen1El1, "ICV_IGRPEN1_EL1", "S3_0_C12_C12_7", El1, Rw),
+            (IccSgi1rEl1Phys, "ICC_SGI1R_EL1", "S3_0_C12_C11_5", El2, Wo),
+            (IccAsgi1rEl1Phys, "ICC_ASGI1R_EL1", "S3_0_C12_C11_6", El2, Wo),
+            (IccSgi0rEl1Phys, "ICC_SGI0R_EL1", "S3_0_C12_C11_7", El2, Wo),
+            (IccSgi1rEl1, "ICC_SGI1R_EL1", "S3_0_C12_C11_5", El1, Wo),
+            (IccAsgi1rEl1, "ICC_ASGI1R_EL1", "S3_0_C12_C11_6", El1, Wo),
+            (IccSgi0rEl1, "ICC_SGI0R_EL1", "S3_0_C12_C11_7", El1, Wo),
+            (IcvDirEl1, "ICV_DIR_EL1", "S3_0_C12_C11_1", El1, Wo),
+            (IcvEoir1El1, "ICV_EOIR1_EL1", "S3_0_C12_C12_1", El1, Wo),
+            (IcvEoir0El1, "ICV_EOIR0_EL1", "S3_0_C12_C8_1", El1, Wo),
         }
     };
 }
@@ -196,7 +205,10 @@ const MMIO: &[MmioDef] = &[
     m("GICD_ICACTIVER", Gicd, 0x380, Rw, 32),
     m("GICD_IPRIORITYR", Gicd, 0x400, Rw, 255),
     m("GICD_ICFGR", Gicd, 0xc00, Rw, 64),
+    m("GICD_ITARGETSR", Gicd, 0x800, Rw, 255),
     m("GICD_SGIR", Gicd, 0xf00, Wo, 0),
+    m("GICD_CPENDSGIR", Gicd, 0xf10, Rw, 4),
+    m("GICD_SPENDSGIR", Gicd, 0xf20, Rw, 4),
     m("GICC_CTLR", Gicc, 0x00, Rw, 0),
     m("GICC_PMR", Gicc, 0x04, Rw, 0),
     m("GICC_BPR", Gicc, 0x08, Rw, 0),
@@ -287,6 +299,56 @@ impl RegInfo {
             RegId::Mmio { .. } => Side::El2,
         }
     }
+}
+
+/// Resolves a register name as accessed from `side`: a name that both sides
+/// use (`ICC_SGI1R_EL1`, which has no `ICV_` form) resolves to that side's
+/// entry; otherwise as [`lookup`].
+pub fn lookup_from(name: &str, side: Side) -> Option<RegInfo> {
+    if let Some(e) = SYSREGS.iter().find(|e| e.1 == name && e.2 == side) {
+        return Some(RegInfo { id: RegId::Sys(e.0), access: e.3 });
+    }
+    lookup(name)
+}
+
+/// The `ICC_*_EL1` name of a GIC CPU interface system-register encoding
+/// (IHI 0069H 12.1.4), as `ESR_EL2.ISS` of a trapped `MSR`/`MRS` gives it
+/// (Op0, Op1, CRn, CRm, Op2); `None` for any other register. At EL1 with
+/// `HCR_EL2.IMO`/`FMO` set, the same encodings name the `ICV_*` registers
+/// when the access does not trap; a trap report names the encoding.
+pub fn icc_name_of_encoding(op0: u8, op1: u8, crn: u8, crm: u8, op2: u8) -> Option<&'static str> {
+    if op0 != 3 || op1 != 0 {
+        return None;
+    }
+    Some(match (crn, crm, op2) {
+        (4, 6, 0) => "ICC_PMR_EL1",
+        (12, 8, 0) => "ICC_IAR0_EL1",
+        (12, 8, 1) => "ICC_EOIR0_EL1",
+        (12, 8, 2) => "ICC_HPPIR0_EL1",
+        (12, 8, 3) => "ICC_BPR0_EL1",
+        (12, 8, 4) => "ICC_AP0R0_EL1",
+        (12, 8, 5) => "ICC_AP0R1_EL1",
+        (12, 8, 6) => "ICC_AP0R2_EL1",
+        (12, 8, 7) => "ICC_AP0R3_EL1",
+        (12, 9, 0) => "ICC_AP1R0_EL1",
+        (12, 9, 1) => "ICC_AP1R1_EL1",
+        (12, 9, 2) => "ICC_AP1R2_EL1",
+        (12, 9, 3) => "ICC_AP1R3_EL1",
+        (12, 11, 1) => "ICC_DIR_EL1",
+        (12, 11, 3) => "ICC_RPR_EL1",
+        (12, 11, 5) => "ICC_SGI1R_EL1",
+        (12, 11, 6) => "ICC_ASGI1R_EL1",
+        (12, 11, 7) => "ICC_SGI0R_EL1",
+        (12, 12, 0) => "ICC_IAR1_EL1",
+        (12, 12, 1) => "ICC_EOIR1_EL1",
+        (12, 12, 2) => "ICC_HPPIR1_EL1",
+        (12, 12, 3) => "ICC_BPR1_EL1",
+        (12, 12, 4) => "ICC_CTLR_EL1",
+        (12, 12, 5) => "ICC_SRE_EL1",
+        (12, 12, 6) => "ICC_IGRPEN0_EL1",
+        (12, 12, 7) => "ICC_IGRPEN1_EL1",
+        _ => return None,
+    })
 }
 
 /// Resolves a spec register name (`ICH_LR2_EL2`, `GICH_LR2`, `GICD_ISPENDR1`,
@@ -448,19 +510,22 @@ mod tests {
                     }
                     None => name.to_string(),
                 };
-                let info = lookup(&probe).unwrap_or_else(|| panic!("README names `{name}`, which the table lacks"));
+                let info =
+                    lookup_from(&probe, side).unwrap_or_else(|| panic!("README names `{name}`, which the table lacks"));
                 assert_eq!(info.access, access, "{name}: access");
                 assert_eq!(info.side(), side, "{name}: side");
                 for v in GicVersion::ALL {
                     assert_eq!(info.exists_on(v), versions.contains(&v), "{name} on {}", v.name());
                 }
-                assert!(!listed.iter().any(|l| l == name), "{name} is listed twice");
-                listed.push(name.to_string());
+                let entry = format!("{name}@{side:?}");
+                assert!(!listed.iter().any(|l| *l == entry), "{name} is listed twice for one side");
+                listed.push(entry);
             }
         }
         let known: Vec<String> =
             known_names().map(|(n, indexed)| if indexed { format!("{n}<n>") } else { n.to_string() }).collect();
-        let missing: Vec<&String> = known.iter().filter(|n| !listed.contains(n)).collect();
+        let missing: Vec<&String> =
+            known.iter().filter(|n| !listed.iter().any(|l| l.split('@').next() == Some(n.as_str()))).collect();
         assert!(missing.is_empty(), "README.md 'Register names' lacks {missing:?}");
         // The prose around the table names no other register either.
         for w in register_words(&section) {

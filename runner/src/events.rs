@@ -56,6 +56,10 @@ pub fn parse(text: &str) -> KernelOutput {
             out.malformed.push((i + 1, line.to_string()));
         }
     }
+    // Step order: a concurrent block's events are printed when CPU0 joins
+    // it, after CPU0's own events of later steps. Sorting is stable, so the
+    // events of one step keep the order they were printed in.
+    out.events.sort_by_key(|e| e.get("step").and_then(Value::as_u64).unwrap_or(0));
     out
 }
 

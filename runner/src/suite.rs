@@ -472,15 +472,24 @@ fn classify(
         Some(KernelExit::Done) if out.error.is_some() => {
             // The kernel stopped the case itself; a PE that did not finish its
             // block is a timeout of that PE, anything else an error.
-            let stuck = out.events.iter().rev().find(|e| e["op"] == "on cpu" && e["result"] == "timeout");
+            let stuck = out
+                .events
+                .iter()
+                .rev()
+                .find(|e| (e["op"] == "on cpu" || e["op"] == "join") && e["result"] == "timeout");
             match stuck {
                 Some(e) => (
                     Outcome::Timeout,
                     format!(
-                        "    cpu{} did not finish its `on cpu{}` block {} within the kernel's bound\n{}{}",
+                        "    cpu{} did not finish its `on cpu{}` block (waited for {}) within the kernel's bound; \
+                         it was executing {}\n{}{}",
                         e["target"],
                         e["target"],
                         at_step(case, e["step"].as_u64().unwrap_or(0)),
+                        match e["at_step"].as_u64() {
+                            Some(s) if s > 0 => at_step(case, s),
+                            _ => "no step yet".to_string(),
+                        },
                         kernel_error(),
                         seen()
                     ),

@@ -1,10 +1,10 @@
 //! The case interpreter: executes compiled ops on CPU0, hands `on cpuN`
 //! blocks to other PEs, and prints one JSON event per observable result.
 
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-use gic_case::lr::Lr;
-use gic_case::op::{GuestOp, Op, PhysState};
+use gic_case::lr::{Lr, LrState};
+use gic_case::op::{GuestOp, Op, PhysState, MAX_NAMED};
 use gic_case::proto::KernelExit;
 use gic_case::regs::{self, RegId};
 use gic_case::vif::VifReg;
@@ -37,6 +37,31 @@ static MAILBOXES: [Mailbox; MAX_CPUS] = [const {
 
 /// Set by a secondary PE once its GIC and EL1 state are initialised.
 pub static READY: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+
+/// Named values (`read … as NAME`), shared by all PEs: a value one PE kept
+/// is what another PE's later write uses (a vCPU's state moved between PEs).
+static NAMED: [AtomicU64; MAX_NAMED] = [const { AtomicU64::new(0) }; MAX_NAMED];
+
+/// Sequence number of each PE's concurrent block that no `join` waited for yet (0: none).
+static UNJOINED: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
+
+/// Per PE: 1 + the slot the next read op keeps its value in (0: none), set by [`Op::Keep`].
+static KEEP_NEXT: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
+
+/// Hands a read op's raw value over: kept under a name if the previous op
+/// was `Keep` (then the read prints nothing: returns false), else printed.
+fn kept(v: u64) -> bool {
+    let k = KEEP_NEXT[cpu_index()].swap(0, Ordering::Relaxed);
+    if k == 0 {
+        return false;
+    }
+    NAMED[(k - 1) as usize % MAX_NAMED].store(v, Ordering::Release);
+    true
+}
+
+fn named(slot: u32) -> u64 {
+    NAMED[slot as usize % MAX_NAMED].load(Ordering::Acquire)
+}
 
 /// The case's op words, set once by CPU0 before any PE runs ops.
 static CASE: AtomicUsize = AtomicUsize::new(0);
@@ -89,7 +114,7 @@ fn decode_at(i: usize) -> (Op, u16, usize) {
     }
 }
 
-fn run_on(cpu: usize, step: u16, start: usize, len: usize) {
+fn run_on(cpu: usize, step: u16, start: usize, len: usize, concurrent: bool) {
     if cpu == 0 {
         run_range(start, len);
         return;
@@ -105,14 +130,37 @@ fn run_on(cpu: usize, step: u16, start: usize, len: usize) {
     mb.len.store(len, Ordering::Relaxed);
     let seq = mb.posted.load(Ordering::Relaxed) + 1;
     mb.posted.store(seq, Ordering::Release);
+    if concurrent {
+        UNJOINED[cpu].store(seq, Ordering::Relaxed);
+    } else {
+        wait_block(cpu, step, seq, "on cpu");
+    }
+}
+
+/// Waits, bounded, for PE `cpu` to finish block `seq`, then prints its
+/// events. A PE that does not finish ends the case with an event naming the
+/// PE and the step it was executing (the runner reports a TIMEOUT).
+fn wait_block(cpu: usize, step: u16, seq: u32, op: &str) {
+    let mb = &MAILBOXES[cpu];
     let ok = wait_until(BLOCK_TIMEOUT_MS, || mb.done.load(Ordering::Acquire) == seq);
     OUTBOXES[cpu].flush();
     if !ok {
-        let mut l = event(step, "on cpu");
-        l.num("target", cpu as u64).str("result", "timeout");
+        let mut l = event(step, op);
+        l.num("target", cpu as u64).str("result", "timeout").num("at_step", platform::step_of(cpu) as u64);
         done(l);
-        fatal(KernelExit::Done, "a secondary PE did not finish its block; stopping the case");
+        fatal(KernelExit::Done, "a secondary PE did not finish its block within 2 s; stopping the case");
     }
+}
+
+fn join(cpu: usize, step: u16) {
+    let seq = UNJOINED.get(cpu).map_or(0, |u| u.swap(0, Ordering::Relaxed));
+    if seq == 0 {
+        let mut l = event(step, "join");
+        l.num("target", cpu as u64).str("error", "no concurrent block runs on this PE");
+        done(l);
+        return;
+    }
+    wait_block(cpu, step, seq, "join");
 }
 
 /// Executes the ops in words `start..start + len`; an `on cpuN` block (only
@@ -122,13 +170,13 @@ fn run_range(start: usize, len: usize) {
     while i < start + len {
         let (op, step, n) = decode_at(i);
         i += n;
-        if let Op::OnCpu { cpu, count } = op {
+        if let Op::OnCpu { cpu, count, concurrent } = op {
             let body = i;
             for _ in 0..count {
                 i += decode_at(i).2;
             }
             platform::set_step(step);
-            run_on(cpu as usize, step, body, i - body);
+            run_on(cpu as usize, step, body, i - body, concurrent);
         } else {
             platform::set_step(step);
             exec(op, step);
@@ -159,6 +207,7 @@ fn lr_in_range(step: u16, op: &str, n: u32) -> bool {
     if n < gic::lr_count() {
         return true;
     }
+    KEEP_NEXT[cpu_index()].store(0, Ordering::Relaxed);
     let mut l = event(step, op);
     l.num("LR", n as u64).str("error", "List Register not implemented (ListRegs in the header)");
     done(l);
@@ -218,20 +267,71 @@ fn exec(op: Op, step: u16) {
     match op {
         Op::PhysPend(i) => gic::phys_pend(i),
         Op::PhysUnpend(i) => gic::phys_unpend(i),
-        Op::PhysAck(g) => {
-            let intid = gic::phys_ack(g);
-            let mut l = event(step, "phys ack");
-            l.num("INTID", intid as u64);
-            done(l);
-        }
+        Op::PhysAck(g) => phys_ack_event(step, gic::phys_ack(g)),
         Op::PhysAckWithin(g, ms) => {
             // Bounded: the interrupt may take time to reach the CPU interface
             // (an LPI after SYNC is only guaranteed to arrive eventually).
             wait_until(ms, || !(1020..=1023).contains(&gic::phys_hppir(g)));
-            let intid = gic::phys_ack(g);
-            let mut l = event(step, "phys ack");
-            l.num("INTID", intid as u64);
+            phys_ack_event(step, gic::phys_ack(g));
+        }
+        Op::Sgi { intid, targets, group } => gic::sgi(intid, targets, group),
+        Op::PhysRoute(intid, cpu) => gic::route(intid, cpu),
+        Op::PhysReadOn(i, s, cpu) => {
+            let (name, key) = match s {
+                PhysState::Pending => ("read phys pending", "pending"),
+                PhysState::Active => ("read phys active", "active"),
+            };
+            let mut l = event(step, name);
+            l.num("INTID", i as u64).num("of", cpu as u64);
+            match gic::phys_state_on(i, s, cpu as usize) {
+                Some(v) => l.bool(key, v),
+                None => l.str("error", "that PE's Redistributor is not known (GICv2, or the PE is not up)"),
+            };
             done(l);
+        }
+        Op::Keep(slot) => KEEP_NEXT[cpu_index()].store(slot + 1, Ordering::Relaxed),
+        Op::LrWriteNamed(n, slot) => {
+            if lr_in_range(step, "lr", n) {
+                gic::lr_write_raw(n, named(slot));
+            }
+        }
+        Op::VifWriteNamed(r, slot) => gic::vif_write(r, named(slot)),
+        Op::RegWriteNamed(id, slot) => {
+            // SAFETY: as RegWrite; the value is one the case read earlier.
+            unsafe { gic::reg_write(id, named(slot)) };
+        }
+        Op::Compare(a, b) => {
+            let mut l = event(step, "compare");
+            l.bool("equal", named(a) == named(b));
+            done(l);
+        }
+        Op::Join(cpu) => join(cpu as usize, step),
+        Op::Uart(on) => platform::uart::tx_interrupt_output(on),
+        Op::InjectSgi { lr, prio } => {
+            if lr_in_range(step, "inject sgi", lr) {
+                let mut l = event(step, "inject sgi");
+                match crate::traps::take_sgi() {
+                    Some((vintid, source)) => {
+                        let v2 = gic::version() == GicVersion::V2;
+                        gic::lr_write(
+                            lr,
+                            Lr {
+                                state: LrState::Pending,
+                                group: 1,
+                                priority: prio,
+                                vintid,
+                                cpuid: if v2 { source as u8 } else { 0 },
+                                ..Lr::EMPTY
+                            },
+                        );
+                        l.num("LR", lr as u64).num("vINTID", vintid as u64).num("source", source as u64);
+                    }
+                    None => {
+                        l.str("result", "nothing posted");
+                    }
+                }
+                done(l);
+            }
         }
         Op::PhysEoi(i, g) => gic::phys_eoi(i, g),
         Op::PhysDir(i) => gic::phys_dir(i),
@@ -254,6 +354,9 @@ fn exec(op: Op, step: u16) {
         }
         Op::LrRead(n) => {
             if lr_in_range(step, "read lr", n) {
+                if kept(gic::lr_read_raw(n)) {
+                    return;
+                }
                 let lr = gic::lr_read(n);
                 let mut l = event(step, "read lr");
                 l.num("LR", n as u64);
@@ -264,6 +367,9 @@ fn exec(op: Op, step: u16) {
         Op::VifWrite(r, v) => gic::vif_write(r, v),
         Op::VifRead(r) => {
             let v = gic::vif_read(r);
+            if kept(v) {
+                return;
+            }
             let mut name: String<16> = String::new();
             let _ = name.push_str("read ");
             let _ = name.push_str(r.name());
@@ -289,6 +395,9 @@ fn exec(op: Op, step: u16) {
             // SAFETY: the runner only compiles reads of registers that exist
             // on the target GIC and belong to the hypervisor side.
             let v = unsafe { gic::reg_read(id) };
+            if kept(v.unwrap_or(0)) {
+                return;
+            }
             let mut l = event(step, "read");
             reg_name(&mut l, id);
             match v {
@@ -303,7 +412,7 @@ fn exec(op: Op, step: u16) {
         }
         Op::Guest(g) => guest_op(g, step),
         Op::WaitMaintenance(ms) => wait_maintenance(step, ms),
-        Op::Timer(on) => platform::timer::el1_physical_timer_output(on),
+        Op::Timer(kind, on) => platform::timer::timer_output(kind, on),
         Op::Queue(vintid, group, prio) => {
             if !crate::hyp::enqueue(vintid, group, prio) {
                 let mut l = event(step, "queue");
@@ -370,13 +479,59 @@ fn its_error(step: u16, op: &str, e: gic::its::ItsError) {
     done(l);
 }
 
+/// Prints a `phys ack` event: the INTID, and on GICv2 the source CPUID of an SGI.
+fn phys_ack_event(step: u16, intid: u32) {
+    let mut l = event(step, "phys ack");
+    l.num("INTID", intid as u64);
+    if let Some(src) = gic::last_ack_source().filter(|_| intid < 16) {
+        l.num("CPUID", src as u64);
+    }
+    done(l);
+}
+
+/// Prints one `trap` event per guest access that trapped to EL2 during a
+/// guest step: the register (its `ICC_*` encoding name), direction, the
+/// value written, and for an emulated `ICC_SGI1R_EL1` the vCPUs it posted to.
+fn trap_events(step: u16) {
+    let lost = crate::traps::drain(|t| {
+        let mut l = event(step, "trap");
+        l.hex("EC", 0x18);
+        let (op0, op1, crn, crm, op2) = t.encoding();
+        match regs::icc_name_of_encoding(op0, op1, crn, crm, op2) {
+            Some(name) => l.str("reg", name),
+            None => {
+                let mut n: String<24> = String::new();
+                let _ = core::fmt::Write::write_fmt(&mut n, format_args!("S{op0}_{op1}_C{crn}_C{crm}_{op2}"));
+                l.str("reg", &n)
+            }
+        };
+        if t.is_read() {
+            l.str("dir", "read");
+        } else {
+            l.str("dir", "write").hex("value", t.value);
+        }
+        if t.posted != 0 {
+            lr_list(&mut l, "posted", t.posted as u64);
+        }
+        done(l);
+    });
+    if lost != 0 {
+        let mut l = event(step, "trap");
+        l.str("error", "more traps than the kernel records in one guest step").num("lost", lost as u64);
+        done(l);
+    }
+}
+
 fn guest_op(g: GuestOp, step: u16) {
     let ex = guest::run(&g);
+    trap_events(step);
     match ex.kind {
         ExitKind::Done | ExitKind::Irq | ExitKind::Fiq => {}
         ExitKind::Sync => crash(1, "synchronous", ex.values[0], ex.values[1], ex.values[2]),
         ExitKind::SError => crash(1, "SError", ex.values[0], ex.values[1], ex.values[2]),
-        ExitKind::Trap => crash(1, "trapped to EL2", ex.values[0], ex.values[1], ex.values[2]),
+        ExitKind::Trap => {
+            crash(1, "trapped to EL2 (not an MSR/MRS the kernel emulates)", ex.values[0], ex.values[1], ex.values[2])
+        }
     }
     let v = ex.values[0];
     let v2 = gic::version() == GicVersion::V2;

@@ -7,7 +7,8 @@
 //! semihosting. Layers, each using only those below it: `platform` (boot,
 //! vectors, PSCI, semihosting) ← `gic` (v2, v3, ITS drivers) ← `dispatch`
 //! (EL2 interrupts), `hyp` (the scripted hypervisor loop), `guest` (EL1) ←
-//! `interp` (the case interpreter).
+//! `interp` (the case interpreter). `traps` (guest accesses trapped to EL2,
+//! and the emulation of guest SGIs) sits with `dispatch` and `hyp`.
 #![no_std]
 #![no_main]
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
@@ -18,6 +19,7 @@ mod guest;
 mod hyp;
 mod interp;
 mod platform;
+mod traps;
 
 use core::sync::atomic::Ordering;
 
@@ -33,7 +35,9 @@ entry!(main);
 /// Per-PE initialisation: GIC CPU interface and virtual interface, EL1 guest state.
 pub fn init_this_pe() {
     // Timers off: their PPIs must stay quiet unless a case drives them.
-    platform::timer::el1_physical_timer_output(false);
+    for kind in gic_case::op::TimerKind::ALL {
+        platform::timer::timer_output(kind, false);
+    }
     gic::init_cpu();
     guest::init();
 }
@@ -104,6 +108,7 @@ fn main(_x0: u64, _x1: u64, _x2: u64, _x3: u64) -> ! {
         exit(KernelExit::BadPlatform);
     }
     dispatch::init();
+    traps::init(cpus);
     gic::init_distributor();
     init_this_pe();
     for cpu in 1..cpus as usize {

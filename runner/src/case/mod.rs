@@ -6,6 +6,7 @@
 //! grammar is in README.md ("Writing a case"). Every error names the file,
 //! the line and the column of the offending token, and what was expected.
 
+mod crosspe;
 mod its;
 
 use std::fmt;
@@ -81,11 +82,11 @@ pub enum StmtKind {
         /// What the name resolves to.
         info: RegInfo,
         /// The value to write, or `None` for a read.
-        write: Option<u64>,
+        write: Option<Value>,
         /// Whether the guest (EL1) performs the access.
         guest: bool,
     },
-    /// `on cpuN { … }`.
+    /// `on cpuN { … }`, or `on cpuN async { … }` (joined later with `join cpuN`).
     OnCpu {
         /// Target PE.
         cpu: u32,
@@ -93,7 +94,25 @@ pub enum StmtKind {
         col: usize,
         /// Statements in the block.
         body: Vec<Stmt>,
+        /// Whether the block runs alongside CPU0 (`async`).
+        concurrent: bool,
     },
+    /// `read … as NAME`: a read whose raw value is kept under a name (and not printed).
+    Kept {
+        /// The read.
+        read: Box<StmtKind>,
+        /// The name's slot.
+        slot: u32,
+    },
+}
+
+/// A value a statement writes: a literal, or a value kept by `read … as NAME`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value {
+    /// A number written in the case.
+    Lit(u64),
+    /// The slot of a named value.
+    Named(u32),
 }
 
 /// A parsed case.
@@ -122,10 +141,18 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default bound of `guest wait virq` and `wait maintenance`, in ms.
 pub const DEFAULT_WAIT_MS: u32 = 100;
 
+/// Words that start a List Register field list, so `lr N = pending` is a
+/// write of fields, never of a value named `pending`.
+const LR_WORDS: &[&str] = &["invalid", "pending", "active", "hw", "eoi"];
+
 struct Parser<'a> {
     file: &'a Path,
     line: usize,
     step: u16,
+    /// Value names defined so far, with their slots.
+    names: std::collections::BTreeMap<String, u32>,
+    /// PEs running a concurrent block not joined yet: line and column of its `on`.
+    unjoined: std::collections::BTreeMap<u32, (usize, usize)>,
 }
 
 fn tokenize(line: &str) -> Vec<Tok> {
@@ -480,8 +507,13 @@ impl<'a> Parser<'a> {
     }
 
     fn reg(&self, toks: &[Tok], i: usize) -> Result<(String, usize, RegInfo), CaseError> {
+        self.reg_from(toks, i, Side::El2)
+    }
+
+    /// A register name as accessed from `side` (see `regs::lookup_from`).
+    fn reg_from(&self, toks: &[Tok], i: usize, side: Side) -> Result<(String, usize, RegInfo), CaseError> {
         let t = self.need(toks, i, "a register name")?;
-        let info = regs::lookup(&t.text).ok_or_else(|| {
+        let info = regs::lookup_from(&t.text, side).ok_or_else(|| {
             let near = suggest_registers(&t.text);
             let readme = format!("(README.md, 'Register names', lists all {})", regs::known_names().count());
             let msg = if near.is_empty() {
@@ -584,11 +616,24 @@ impl<'a> Parser<'a> {
     fn statement(&mut self, toks: &[Tok]) -> Result<StmtKind, CaseError> {
         let t0 = &toks[0];
         let w = |i: usize| toks.get(i).map(|t| t.text.as_str());
+        if t0.text == "read" && toks.len() >= 4 && toks[toks.len() - 2].text == "as" {
+            return self.kept_read(toks);
+        }
         let op = match t0.text.as_str() {
+            "sgi" => self.sgi(toks)?,
+            "compare" => self.compare(toks)?,
+            "uart" => self.uart(toks)?,
+            "inject" => self.inject(toks)?,
+            "join" => {
+                let cpu = self.cpu(toks, 1)?;
+                self.no_more(toks, 2)?;
+                Op::Join(cpu)
+            }
             "phys" => {
                 let t1 =
                     self.need(toks, 1, "a physical operation (pend, unpend, ack, eoi, dir, prio, enable, disable)")?;
                 match t1.text.as_str() {
+                    "route" => self.route(toks)?,
                     "eoi" if toks.get(2).is_some_and(|t| t.text == "lpi") => {
                         let intid = self.lpi(toks, 3, "an LPI INTID")?;
                         let (g, i) = self.group(toks, 4)?;
@@ -643,6 +688,9 @@ impl<'a> Parser<'a> {
                 if eq.text != "=" {
                     return Err(self.err(eq.col, format!("expected `=`, found `{}`", echo(&eq.text))));
                 }
+                if toks.len() == 4 && crosspe::is_name(&toks[3].text) && !LR_WORDS.contains(&toks[3].text.as_str()) {
+                    return Ok(StmtKind::Op(Op::LrWriteNamed(n, self.use_name(&toks[3])?)));
+                }
                 let lr = self.lr_fields(toks, 3)?;
                 return Ok(StmtKind::LrWrite { n, lr, col: toks[3].col });
             }
@@ -651,6 +699,9 @@ impl<'a> Parser<'a> {
                 let eq = self.need(toks, 1, "`=`")?;
                 if eq.text != "=" {
                     return Err(self.err(eq.col, format!("expected `=`, found `{}`", echo(&eq.text))));
+                }
+                if toks.len() == 3 && crosspe::is_name(&toks[2].text) && vif::field(reg, &toks[2].text).is_none() {
+                    return Ok(StmtKind::Op(Op::VifWriteNamed(reg, self.use_name(&toks[2])?)));
                 }
                 let v = if reg == VifReg::Apr {
                     let v = self.num(toks, 2, "an active-priorities value", u64::MAX)?;
@@ -681,8 +732,20 @@ impl<'a> Parser<'a> {
                         }
                     };
                     let (irq, i) = self.irq(toks, 3)?;
-                    self.no_more(toks, i)?;
-                    Op::PhysRead(irq, s)
+                    if toks.get(i).is_some_and(|t| t.text == "of") {
+                        if irq >= 32 {
+                            return Err(self.err(
+                                toks[i].col,
+                                "`of cpuN` reads another PE's SGI or PPI; an SPI's state is not per PE",
+                            ));
+                        }
+                        let cpu = self.cpu(toks, i + 1)?;
+                        self.no_more(toks, i + 2)?;
+                        Op::PhysReadOn(irq, s, cpu)
+                    } else {
+                        self.no_more(toks, i)?;
+                        Op::PhysRead(irq, s)
+                    }
                 } else if let Some(r) = VifReg::from_name(&t1.text) {
                     self.no_more(toks, 2)?;
                     Op::VifRead(r)
@@ -694,7 +757,10 @@ impl<'a> Parser<'a> {
             }
             "write" => {
                 let (name, col, info) = self.reg(toks, 1)?;
-                let v = self.num(toks, 2, "a value", u64::MAX)?;
+                let v = match toks.get(2) {
+                    Some(t) if crosspe::is_name(&t.text) => Value::Named(self.use_name(t)?),
+                    _ => Value::Lit(self.num(toks, 2, "a value or a value name", u64::MAX)?),
+                };
                 self.no_more(toks, 3)?;
                 return Ok(StmtKind::Reg { name, col, info, write: Some(v), guest: false });
             }
@@ -727,16 +793,7 @@ impl<'a> Parser<'a> {
                 self.no_more(toks, 2)?;
                 Op::Serve(n as u32)
             }
-            "timer" => {
-                let t1 = self.need(toks, 1, "`on` or `off`")?;
-                let on = match t1.text.as_str() {
-                    "on" => true,
-                    "off" => false,
-                    o => return Err(self.err(t1.col, format!("expected `on` or `off`, found `{}`", echo(o)))),
-                };
-                self.no_more(toks, 2)?;
-                Op::Timer(on)
-            }
+            "timer" => self.timer(toks)?,
             "wait" => {
                 let t1 = self.need(toks, 1, "`maintenance` or `irq`")?;
                 match t1.text.as_str() {
@@ -818,16 +875,16 @@ impl<'a> Parser<'a> {
                             GuestOp::ReadHppir(g)
                         }
                         _ => {
-                            let (name, col, info) = self.reg(toks, 2)?;
+                            let (name, col, info) = self.reg_from(toks, 2, Side::El1)?;
                             self.no_more(toks, 3)?;
                             return Ok(StmtKind::Reg { name, col, info, write: None, guest: true });
                         }
                     },
                     "write" => {
-                        let (name, col, info) = self.reg(toks, 2)?;
+                        let (name, col, info) = self.reg_from(toks, 2, Side::El1)?;
                         let v = self.num(toks, 3, "a value", u64::MAX)?;
                         self.no_more(toks, 4)?;
-                        return Ok(StmtKind::Reg { name, col, info, write: Some(v), guest: true });
+                        return Ok(StmtKind::Reg { name, col, info, write: Some(Value::Lit(v)), guest: true });
                     }
                     other => {
                         return Err(self.err(
@@ -847,7 +904,8 @@ impl<'a> Parser<'a> {
                     t0.col,
                     format!(
                         "unknown statement `{}`; expected phys, lr, read, write, hcr, vmcr, apr, guest, wait, \
-                         timer, queue, serve, its, lpi, vlpi, vpe, or `on cpuN {{`",
+                         timer, uart, sgi, inject, compare, join, queue, serve, its, lpi, vlpi, vpe, \
+                         or `on cpuN {{`",
                         echo(other)
                     ),
                 ))
@@ -864,7 +922,7 @@ impl<'a> Parser<'a> {
 /// The first malformed line, with file, line and column.
 pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut p = Parser { file, line: 0, step: 0 };
+    let mut p = Parser { file, line: 0, step: 0, names: Default::default(), unjoined: Default::default() };
     let mut aim = String::new();
     let mut spec = String::new();
     let mut gics: Option<Vec<GicVersion>> = None;
@@ -974,7 +1032,8 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
             let (cpu, col, _, body) = stack.pop().expect("checked");
             let parent = stack.last_mut().expect("root stays");
             let last = parent.3.last_mut().expect("the block's own statement was pushed");
-            last.kind = StmtKind::OnCpu { cpu, col, body };
+            let concurrent = matches!(last.kind, StmtKind::OnCpu { concurrent: true, .. });
+            last.kind = StmtKind::OnCpu { cpu, col, body, concurrent };
             continue;
         }
         if toks[0].text == "on" {
@@ -987,24 +1046,48 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
                 .ok_or_else(|| {
                     p.err(t1.col, format!("expected `cpuN` with a decimal N (e.g. cpu1), found `{}`", echo(&t1.text)))
                 })?;
-            let brace = p.need(&toks, 2, "`{`")?;
+            let concurrent = toks.get(2).is_some_and(|t| t.text == "async");
+            let at = if concurrent { 3 } else { 2 };
+            let brace = p.need(&toks, at, "`{`")?;
             if brace.text != "{" {
-                return Err(p.err(brace.col, format!("expected `{{`, found `{}`", echo(&brace.text))));
+                return Err(p.err(brace.col, format!("expected `async` or `{{`, found `{}`", echo(&brace.text))));
             }
-            p.no_more(&toks, 3)?;
+            p.no_more(&toks, at + 1)?;
             if stack.len() > 1 {
                 return Err(p.err(toks[0].col, "`on cpuN` blocks do not nest"));
+            }
+            if let Some((l, _)) = p.unjoined.get(&cpu) {
+                return Err(p.err(
+                    t1.col,
+                    format!("cpu{cpu} still runs the concurrent block opened at line {l}; `join cpu{cpu}` first"),
+                ));
+            }
+            if concurrent {
+                if cpu == 0 {
+                    return Err(p.err(t1.col, "CPU0 runs the case itself: only another PE's block can be `async`"));
+                }
+                p.unjoined.insert(cpu, (p.line, t1.col));
             }
             p.step = p.step.checked_add(1).ok_or_else(|| p.err(toks[0].col, too_many_statements()))?;
             stack.last_mut().expect("root").3.push(Stmt {
                 line: p.line,
                 step: p.step,
-                kind: StmtKind::OnCpu { cpu, col: t1.col, body: Vec::new() },
+                kind: StmtKind::OnCpu { cpu, col: t1.col, body: Vec::new(), concurrent },
             });
             stack.push((cpu, t1.col, p.line, Vec::new()));
             continue;
         }
         let kind = p.statement(&toks)?;
+        if let StmtKind::Op(Op::Join(cpu)) = &kind {
+            if stack.len() > 1 {
+                return Err(p.err(toks[0].col, "`join` waits on CPU0: write it outside `on cpuN` blocks"));
+            }
+            if p.unjoined.remove(cpu).is_none() {
+                return Err(
+                    p.err(toks[1].col, format!("no concurrent block runs on cpu{cpu} here (`on cpu{cpu} async {{`)"))
+                );
+            }
+        }
         p.step = p.step.checked_add(1).ok_or_else(|| p.err(toks[0].col, too_many_statements()))?;
         let line = p.line;
         let step = p.step;
@@ -1017,6 +1100,14 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
             line: *line,
             col: *col,
             msg: "`on cpuN {` block is never closed with `}`".into(),
+        });
+    }
+    if let Some((cpu, (line, col))) = p.unjoined.iter().next() {
+        return Err(CaseError {
+            file: file.to_path_buf(),
+            line: *line,
+            col: *col,
+            msg: format!("the concurrent block on cpu{cpu} is never joined: add `join cpu{cpu}` after it"),
         });
     }
     let missing = |what: &str| CaseError {
@@ -1040,7 +1131,8 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
 fn check_cpus(file: &Path, stmts: &[Stmt], smp: u32) -> Result<(), CaseError> {
     for s in stmts {
         if let StmtKind::Op(op) = &s.kind {
-            if let Some(cpu) = its::cpus_named(op).into_iter().find(|c| *c as u32 >= smp) {
+            let mut named = its::cpus_named(op).into_iter().map(u32::from).chain(crosspe::cpus_named(op));
+            if let Some(cpu) = named.find(|c| *c >= smp) {
                 return Err(CaseError {
                     file: file.to_path_buf(),
                     line: s.line,
@@ -1179,20 +1271,30 @@ impl Case {
                     }
                     let id: RegId = info.id;
                     match (write, guest) {
-                        (Some(val), false) => Op::RegWrite(id, *val),
+                        (Some(Value::Lit(val)), false) => Op::RegWrite(id, *val),
+                        (Some(Value::Named(slot)), false) => Op::RegWriteNamed(id, *slot),
                         (None, false) => Op::RegRead(id),
-                        (Some(val), true) => Op::Guest(GuestOp::WriteReg(id, *val)),
+                        (Some(Value::Lit(val)), true) => Op::Guest(GuestOp::WriteReg(id, *val)),
+                        (Some(Value::Named(_)), true) => unreachable!("the parser gives guest writes literals only"),
                         (None, true) => Op::Guest(GuestOp::ReadReg(id)),
                     }
                 }
-                StmtKind::OnCpu { cpu, body, .. } => {
+                StmtKind::Kept { read, slot } => {
+                    out.extend_from_slice(Op::Keep(*slot).encode(s.step).as_slice());
+                    count += 1;
+                    let one = [Stmt { line: s.line, step: s.step, kind: (**read).clone() }];
+                    count += self.compile_into(&one, v, out, crossed)?;
+                    continue;
+                }
+                StmtKind::OnCpu { cpu, body, concurrent, .. } => {
+                    let concurrent = *concurrent;
                     let at = out.len();
-                    out.extend_from_slice(Op::OnCpu { cpu: *cpu, count: 0 }.encode(s.step).as_slice());
+                    out.extend_from_slice(Op::OnCpu { cpu: *cpu, count: 0, concurrent }.encode(s.step).as_slice());
                     if out.len() > proto::MAX_CASE_WORDS && crossed.is_none() {
                         *crossed = Some(s.line);
                     }
                     let n = self.compile_into(body, v, out, crossed)?;
-                    let hdr = Op::OnCpu { cpu: *cpu, count: n as u32 }.encode(s.step);
+                    let hdr = Op::OnCpu { cpu: *cpu, count: n as u32, concurrent }.encode(s.step);
                     out.splice(at..at + hdr.as_slice().len(), hdr.as_slice().iter().copied());
                     count += 1;
                     continue;
@@ -1207,6 +1309,17 @@ impl Case {
                 Op::PhysEoi(i, _) if i >= gic_case::its::FIRST_LPI => {
                     Some((GicVersion::V3, "LPIs (GICv3 or GICv4 only)"))
                 }
+                Op::PhysReadOn(..) => Some((
+                    GicVersion::V3,
+                    "way to read another PE's SGI/PPI state (its banked registers are read by a block on that PE)",
+                )),
+                Op::PhysRoute(_, gic_case::op::ANY_PE) => {
+                    Some((GicVersion::V3, "1-of-N SPI routing (GICD_IROUTER<n>.Interrupt_Routing_Mode)"))
+                }
+                Op::InjectSgi { .. } => Some((
+                    GicVersion::V3,
+                    "trapped guest SGI register (a GICv2 guest writes GICD_SGIR, a memory-mapped register)",
+                )),
                 _ => None,
             };
             if let Some((min, what)) = needs {
@@ -1383,7 +1496,7 @@ mod tests {
         assert_eq!(w[4] as usize, w.len() - proto::HEADER_WORDS);
         let ops = &w[proto::HEADER_WORDS..];
         let (op, step, n) = Op::decode(ops).unwrap();
-        assert_eq!((op, step), (Op::OnCpu { cpu: 1, count: 2 }, 1));
+        assert_eq!((op, step), (Op::OnCpu { cpu: 1, count: 2, concurrent: false }, 1));
         let (op, step, m) = Op::decode(&ops[n..]).unwrap();
         assert_eq!((op, step), (Op::PhysPend(20), 2));
         let (op, step, k) = Op::decode(&ops[n + m..]).unwrap();
@@ -1415,7 +1528,7 @@ mod tests {
         assert_eq!(
             err(&format!("{HEAD}\u{feff}guest ack\n")),
             "cases/t/x.case:4:1: unknown statement `\\u{feff}guest`; expected phys, lr, read, write, hcr, vmcr, apr, \
-             guest, wait, timer, queue, serve, its, lpi, vlpi, vpe, or `on cpuN {`"
+             guest, wait, timer, uart, sgi, inject, compare, join, queue, serve, its, lpi, vlpi, vpe, or `on cpuN {`"
         );
         assert_eq!(
             err(&format!("{HEAD}guest ack\u{200b}\n")),
@@ -1524,11 +1637,11 @@ mod tests {
             err(&format!("{HEAD}{over}")),
             "cases/t/x.case:65539:1: too many statements: a case may have at most 65535 (the step number is 16 bits)"
         );
-        // `timer on` compiles to two words.
-        let fits = parse_str(&format!("{HEAD}{}", "timer on\n".repeat(proto::MAX_CASE_WORDS / 2))).unwrap();
+        // `phys ack` compiles to two words.
+        let fits = parse_str(&format!("{HEAD}{}", "phys ack\n".repeat(proto::MAX_CASE_WORDS / 2))).unwrap();
         assert!(fits.compile(GicVersion::V3).is_ok());
         let long =
-            parse_str(&format!("{HEAD}{}guest ack\n", "timer on\n".repeat(proto::MAX_CASE_WORDS / 2 + 1))).unwrap();
+            parse_str(&format!("{HEAD}{}guest ack\n", "phys ack\n".repeat(proto::MAX_CASE_WORDS / 2 + 1))).unwrap();
         assert_eq!(
             long.compile(GicVersion::V3).unwrap_err().to_string(),
             format!(

@@ -14,11 +14,11 @@ pub mod sysreg;
 pub mod v2;
 pub mod v3;
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 use aarch64_cpu::registers::{Readable, ICH_HCR_EL2, ICH_VTR_EL2, ID_AA64PFR0_EL1};
 use gic_case::lr::Lr;
-use gic_case::op::{Group, PhysState};
+use gic_case::op::{Group, PhysState, SgiTargets};
 use gic_case::regs::{Frame, RegId};
 use gic_case::vif::VifReg;
 use gic_case::GicVersion;
@@ -126,7 +126,8 @@ pub fn lr_count() -> u32 {
     ICH_VTR_EL2::ListRegs.read(vif_read(VifReg::Vtr)) as u32 + 1
 }
 
-/// Sets a physical interrupt pending, targeted at the executing PE.
+/// Sets a physical interrupt pending; an SPI is first routed to the
+/// executing PE unless the case routed it ([`route`]).
 pub fn phys_pend(intid: u32) {
     match version() {
         GicVersion::V2 => v2::phys_pend(intid),
@@ -142,11 +143,64 @@ pub fn phys_unpend(intid: u32) {
     }
 }
 
+/// SPIs a case routed itself (`phys route`), one bit per INTID: [`phys_pend`]
+/// leaves their routing alone.
+static ROUTED: [AtomicU32; 32] = [const { AtomicU32::new(0) }; 32];
+
+fn is_routed(intid: u32) -> bool {
+    ROUTED[(intid / 32) as usize % 32].load(Ordering::Relaxed) & (1 << (intid % 32)) != 0
+}
+
+/// The source CPUID of the SGI the executing PE acknowledged last (GICv2
+/// only; -1 when the last acknowledge was not of an SGI).
+static LAST_SGI_SOURCE: [AtomicI32; crate::platform::MAX_CPUS] =
+    [const { AtomicI32::new(-1) }; crate::platform::MAX_CPUS];
+
 /// Acknowledges the highest-priority pending physical interrupt; returns the INTID.
 pub fn phys_ack(g: Group) -> u32 {
     match version() {
-        GicVersion::V2 => v2::phys_ack(),
+        GicVersion::V2 => {
+            let (intid, src) = v2::phys_ack();
+            LAST_SGI_SOURCE[crate::platform::cpu_index()].store(src.map_or(-1, |s| s as i32), Ordering::Relaxed);
+            intid
+        }
         _ => v3::phys_ack(g),
+    }
+}
+
+/// GICv2: the source CPUID (`GICC_IAR.CPUID`) of the SGI that the executing
+/// PE's last [`phys_ack`] returned; `None` on GICv3/v4 (the INTID is all
+/// `ICC_IAR1_EL1` gives) or when it was not an SGI.
+pub fn last_ack_source() -> Option<u32> {
+    let v = LAST_SGI_SOURCE[crate::platform::cpu_index()].load(Ordering::Relaxed);
+    (v >= 0).then_some(v as u32)
+}
+
+/// Sends a physical SGI (`GICD_SGIR`; `ICC_SGI1R_EL1`/`ICC_SGI0R_EL1`).
+pub fn sgi(intid: u32, targets: SgiTargets, g: Group) {
+    match version() {
+        GicVersion::V2 => v2::sgi(intid, targets),
+        _ => v3::sgi(intid, targets, g),
+    }
+}
+
+/// Routes SPI `intid` to PE `cpu` (or any PE, GICv3/v4, with
+/// `gic_case::op::ANY_PE`); from then on [`phys_pend`] keeps that routing.
+pub fn route(intid: u32, cpu: u32) {
+    ROUTED[(intid / 32) as usize % 32].fetch_or(1 << (intid % 32), Ordering::Relaxed);
+    match version() {
+        GicVersion::V2 => v2::route(intid, cpu),
+        _ => v3::route(intid, cpu),
+    }
+}
+
+/// Whether SGI/PPI `intid` is pending or active on PE `cpu` (GICv3/v4: read
+/// from that PE's Redistributor). `None` on GICv2, whose banked registers
+/// only their own PE can read, or if that PE is not up.
+pub fn phys_state_on(intid: u32, s: PhysState, cpu: usize) -> Option<bool> {
+    match version() {
+        GicVersion::V2 => None,
+        _ => v3::phys_state_on(intid, s, cpu),
     }
 }
 
@@ -213,6 +267,22 @@ pub fn lr_read(n: u32) -> Lr {
     match version() {
         GicVersion::V2 => Lr::from_v2(v2::lr_read_raw(n)),
         _ => Lr::from_v3(v3::lr_read_raw(n)),
+    }
+}
+
+/// List Register `n` as raw bits (`GICH_LR<n>`, 32 bits; `ICH_LR<n>_EL2`, 64).
+pub fn lr_read_raw(n: u32) -> u64 {
+    match version() {
+        GicVersion::V2 => v2::lr_read_raw(n) as u64,
+        _ => v3::lr_read_raw(n),
+    }
+}
+
+/// Writes List Register `n` with raw bits (as [`lr_read_raw`] returns them).
+pub fn lr_write_raw(n: u32, v: u64) {
+    match version() {
+        GicVersion::V2 => v2::lr_write_raw(n, v as u32),
+        _ => v3::lr_write_raw(n, v),
     }
 }
 

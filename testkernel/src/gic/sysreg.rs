@@ -20,6 +20,10 @@
 //!
 //! At EL1 with `HCR_EL2.IMO`/`FMO` set the same `ICC_*` encodings reach the
 //! `ICV_*` registers, which is how the guest uses these accessors.
+//!
+//! Every accessor moves its value through `x0`: when a guest access traps to
+//! EL2 (`ESR_EL2.EC` 0x18), the trap handler finds the transfer register
+//! (`ISS.Rt`) among the registers the exception entry saved (x0-x18).
 
 use core::arch::asm;
 
@@ -38,7 +42,7 @@ macro_rules! gen_access {
             match r {
                 $(SysReg::$v => {
                     // SAFETY: the caller guarantees the register is accessible.
-                    unsafe { asm!(concat!("mrs {}, ", $enc), out(reg) v, options(nomem, nostack)) }
+                    unsafe { asm!(concat!("mrs x0, ", $enc), out("x0") v, options(nomem, nostack)) }
                 })*
             }
             v
@@ -53,7 +57,7 @@ macro_rules! gen_access {
             match r {
                 $(SysReg::$v => {
                     // SAFETY: the caller guarantees the register is accessible.
-                    unsafe { asm!(concat!("msr ", $enc, ", {}"), "isb", in(reg) v, options(nostack)) }
+                    unsafe { asm!(concat!("msr ", $enc, ", x0"), "isb", in("x0") v, options(nostack)) }
                 })*
             }
         }
@@ -81,7 +85,7 @@ macro_rules! sysreg_read {
         pub unsafe fn $rd() -> u64 {
             let v: u64;
             // SAFETY: the caller guarantees the register is accessible.
-            unsafe { asm!(concat!("mrs {}, ", $enc), out(reg) v, options(nomem, nostack)) };
+            unsafe { asm!(concat!("mrs x0, ", $enc), out("x0") v, options(nomem, nostack)) };
             v
         }
     };
@@ -96,7 +100,7 @@ macro_rules! sysreg_write {
         /// The GICv3 CPU interface must be enabled for the current EL.
         pub unsafe fn $wr(v: u64) {
             // SAFETY: the caller guarantees the register is accessible.
-            unsafe { asm!(concat!("msr ", $enc, ", {}"), "isb", in(reg) v, options(nostack)) };
+            unsafe { asm!(concat!("msr ", $enc, ", x0"), "isb", in("x0") v, options(nostack)) };
         }
     };
 }

@@ -5,13 +5,19 @@
 //! `GICC_CTLR` bit 9 is EOImode (4.4.1). Physical interrupts stay in Group 0
 //! and are acknowledged through `GICC_IAR` with `AckCtl` set.
 
-use gic_case::op::PhysState;
+use core::sync::atomic::{AtomicU8, Ordering};
+
+use gic_case::op::{PhysState, SgiTargets};
 use gic_case::vif::VifReg;
 
 use super::layout::{GICC, GICD, GICH};
 use super::mmio::{read32, write32, write8};
 use super::{DEFAULT_PRIORITY, MAINTENANCE_INTID};
-use crate::platform::cpu_index;
+use crate::platform::{cpu_index, MAX_CPUS};
+
+/// The source CPUID (`GICC_IAR.CPUID`) of the SGI each PE last acknowledged,
+/// per SGI number: its EOI and deactivation must carry it (IHI 0048B 4.4.5).
+static SGI_SOURCE: [[AtomicU8; 16]; MAX_CPUS] = [const { [const { AtomicU8::new(0) }; 16] }; MAX_CPUS];
 
 // Distributor, IHI 0048B Table 4-1.
 const GICD_CTLR: usize = 0x000;
@@ -98,7 +104,7 @@ pub(super) fn phys_pend(intid: u32) {
             // TargetListFilter = 0b10: this PE only (4.3.15).
             write32(d(GICD_SGIR), (0b10 << 24) | intid);
         } else {
-            if intid >= 32 {
+            if intid >= 32 && !super::is_routed(intid) {
                 write8(d(GICD_ITARGETSR) + intid as usize, 1 << cpu_index());
             }
             let (off, b) = bit(intid);
@@ -119,9 +125,39 @@ pub(super) fn phys_unpend(intid: u32) {
     }
 }
 
-pub(super) fn phys_ack() -> u32 {
+/// Acknowledges (`GICC_IAR`); returns the INTID and, for an SGI, its source
+/// CPUID (bits \[12:10\], IHI 0048B 4.4.4), which is kept for its EOI and DIR.
+pub(super) fn phys_ack() -> (u32, Option<u32>) {
     // SAFETY: reading GICC_IAR acknowledges, which is what the op asks for.
-    unsafe { read32(GICC + GICC_IAR) & 0x3ff }
+    let iar = unsafe { read32(GICC + GICC_IAR) };
+    let intid = iar & 0x3ff;
+    if intid < 16 {
+        let src = (iar >> 10) & 7;
+        SGI_SOURCE[cpu_index()][intid as usize].store(src as u8, Ordering::Relaxed);
+        (intid, Some(src))
+    } else {
+        (intid, None)
+    }
+}
+
+/// Sends SGI `intid` through `GICD_SGIR` (IHI 0048B 4.3.15): TargetListFilter
+/// \[25:24\] (0b00 the CPUTargetList \[23:16\], 0b01 all but the sender,
+/// 0b10 the sender only), SGIINTID \[3:0\]; NSATT 0.
+pub(super) fn sgi(intid: u32, targets: SgiTargets) {
+    let v = match targets {
+        SgiTargets::List(m) => ((m as u32) << 16) | intid,
+        SgiTargets::Others => (0b01 << 24) | intid,
+        SgiTargets::SelfOnly => (0b10 << 24) | intid,
+    };
+    // SAFETY: GICD_SGIR write, the SGI the case asked for.
+    unsafe { write32(d(GICD_SGIR), v) }
+}
+
+/// Routes SPI `intid` to PE `cpu` alone: `GICD_ITARGETSR<n>` byte with that
+/// CPU's bit (IHI 0048B 4.3.12).
+pub(super) fn route(intid: u32, cpu: u32) {
+    // SAFETY: GICD_ITARGETSR is byte-accessible; intid is an SPI.
+    unsafe { write8(d(GICD_ITARGETSR) + intid as usize, 1 << cpu) }
 }
 
 pub(super) fn phys_hppir() -> u32 {
@@ -130,9 +166,9 @@ pub(super) fn phys_hppir() -> u32 {
 }
 
 fn with_source(intid: u32) -> u32 {
-    // An SGI's EOIR/DIR value carries the source CPUID; the kernel only sends SGIs to itself.
+    // An SGI's EOIR/DIR value carries the source CPUID its acknowledge returned.
     if intid < 16 {
-        intid | ((cpu_index() as u32) << 10)
+        intid | ((SGI_SOURCE[cpu_index()][intid as usize].load(Ordering::Relaxed) as u32) << 10)
     } else {
         intid
     }

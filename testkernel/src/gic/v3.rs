@@ -10,7 +10,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::{Readable, Writeable, ICC_SRE_EL2, ICH_HCR_EL2, ICH_VTR_EL2, MPIDR_EL1};
 
-use gic_case::op::{Group, PhysState};
+use gic_case::op::{Group, PhysState, SgiTargets, ANY_PE};
 use gic_case::regs::SysReg;
 use gic_case::vif::VifReg;
 
@@ -171,7 +171,7 @@ fn reg_bit(intid: u32, dist_reg: usize, rd_reg: usize) -> (usize, u32) {
 }
 
 pub(super) fn phys_pend(intid: u32) {
-    if intid >= 32 {
+    if intid >= 32 && !super::is_routed(intid) {
         let aff = affinity(32);
         // SAFETY: GICD_IROUTER<n> of an SPI: route it to this PE.
         unsafe { write64(GICD + GICD_IROUTER + 8 * intid as usize, aff) };
@@ -179,6 +179,52 @@ pub(super) fn phys_pend(intid: u32) {
     let (a, b) = reg_bit(intid, GICD_ISPENDR, GICR_ISPENDR0);
     // SAFETY: set-pending register for an in-range INTID.
     unsafe { write32(a, b) }
+}
+
+/// Sends SGI `intid` with `ICC_SGI1R_EL1` (group 1) or `ICC_SGI0R_EL1`
+/// (group 0), IHI 0069H 12.11: TargetList \[15:0\] (Aff0 values within the
+/// sender's Aff3.Aff2.Aff1, which on QEMU `virt` is every PE of a case),
+/// Aff1 \[23:16\], INTID \[27:24\], Aff2 \[39:32\], IRM \[40\] (1: every PE
+/// but the sender), Aff3 \[55:48\]; RS 0.
+pub(super) fn sgi(intid: u32, targets: SgiTargets, g: Group) {
+    let m = MPIDR_EL1.extract();
+    let aff = m.read(MPIDR_EL1::Aff3) << 48 | m.read(MPIDR_EL1::Aff2) << 32 | m.read(MPIDR_EL1::Aff1) << 16;
+    let v = (intid as u64 & 0xf) << 24
+        | match targets {
+            SgiTargets::List(mask) => aff | mask as u64,
+            SgiTargets::Others => 1 << 40,
+            SgiTargets::SelfOnly => aff | 1 << m.read(MPIDR_EL1::Aff0),
+        };
+    // SAFETY: an SGI generation register write at EL2, the SGI the case asked for.
+    unsafe {
+        match g {
+            Group::G0 => sysreg::write(SysReg::IccSgi0rEl1Phys, v),
+            Group::G1 => sysreg::write(SysReg::IccSgi1rEl1Phys, v),
+        }
+    }
+}
+
+/// Routes SPI `intid` (`GICD_IROUTER<n>`, IHI 0069H 12.9.22): to the PE
+/// whose Aff0 is `cpu` (Interrupt_Routing_Mode 0, the other affinity levels
+/// the executing PE's), or with [`ANY_PE`] to any participating PE
+/// (Interrupt_Routing_Mode, bit 31, = 1).
+pub(super) fn route(intid: u32, cpu: u32) {
+    let v = if cpu == ANY_PE { 1 << 31 } else { (affinity(32) & !0xff) | cpu as u64 };
+    // SAFETY: GICD_IROUTER<n> of an SPI.
+    unsafe { write64(GICD + GICD_IROUTER + 8 * intid as usize, v) };
+}
+
+/// Whether SGI/PPI `intid` is pending or active in PE `cpu`'s Redistributor
+/// (`GICR_ISPENDR0`/`GICR_ISACTIVER0` of its SGI_base frame, which any PE may
+/// read); `None` if that PE has not come up.
+pub(super) fn phys_state_on(intid: u32, s: PhysState, cpu: usize) -> Option<bool> {
+    let rd = rd_base_of(cpu)?;
+    let off = match s {
+        PhysState::Pending => GICR_ISPENDR0,
+        PhysState::Active => GICR_ISACTIVER0,
+    };
+    // SAFETY: reading a set-pending/set-active register has no side effects.
+    Some(unsafe { read32(rd + off) } & (1 << intid) != 0)
 }
 
 pub(super) fn phys_unpend(intid: u32) {

@@ -263,6 +263,40 @@ fn el2_irq_handler() -> Option<fn() -> bool> {
     Some(unsafe { core::mem::transmute::<usize, fn() -> bool>(p) })
 }
 
+/// The handler of guest system-register accesses that trap to EL2
+/// (`ESR_EL2.EC` 0x18), registered by the layer above; 0 until then. It
+/// gets `ESR_EL2` and the value of the transfer register (`ISS.Rt`; the
+/// value written, for an `MSR`) and returns the value a trapped `MRS`
+/// reads; the guest then resumes after the trapped instruction.
+static TRAP_HANDLER: AtomicUsize = AtomicUsize::new(0);
+
+/// Registers the handler of trapped guest `MSR`/`MRS` accesses (see [`TRAP_HANDLER`]).
+pub fn set_trap_handler(handler: fn(u64, u64) -> u64) {
+    TRAP_HANDLER.store(handler as usize, Ordering::Release);
+}
+
+fn trap_handler() -> Option<fn(u64, u64) -> u64> {
+    let p = TRAP_HANDLER.load(Ordering::Acquire);
+    if p == 0 {
+        return None;
+    }
+    // SAFETY: the only non-zero value ever stored is a `fn(u64, u64) -> u64`
+    // cast to usize by `set_trap_handler`.
+    Some(unsafe { core::mem::transmute::<usize, fn(u64, u64) -> u64>(p) })
+}
+
+/// `ESR_EL2.ISS.Rt` of a trapped `MSR`/`MRS`: bits \[9:5\] (Arm ARM, `ESR_EL2`,
+/// "ISS encoding for an exception from MSR, MRS, or System instruction
+/// execution in AArch64 state", EC 0x18).
+fn iss_rt(esr: u64) -> usize {
+    ((esr >> 5) & 0x1f) as usize
+}
+
+/// `ESR_EL2.ISS.Direction` of a trapped `MSR`/`MRS`: 1 for a read (`MRS`), bit 0.
+fn iss_is_read(esr: u64) -> bool {
+    esr & 1 != 0
+}
+
 /// The EL2 exception handlers (installed through aarch64-rt's vector table).
 pub struct Handlers;
 
@@ -299,6 +333,28 @@ impl ExceptionHandlers for Handlers {
 
     extern "C" fn sync_lower(mut state: RegisterStateRef) {
         let (esr, elr, far) = read_esr_elr_far_el2();
+        let rt = iss_rt(esr);
+        // A trapped MSR/MRS whose transfer register the entry saved (x0-x18,
+        // or XZR): the registered handler emulates it and the guest goes on
+        // after the instruction. The kernel's own guest code moves every
+        // system-register value through x0 (gic::sysreg).
+        if ESR_EL2::EC.read_as_enum(esr) == Some(ESR_EL2::EC::Value::TrappedMsrMrs) && (rt < 19 || rt == 31) {
+            if let Some(handler) = trap_handler() {
+                let written = if rt == 31 { 0 } else { state.registers[rt] };
+                let read = handler(esr, written);
+                // SAFETY: the guest's trapped MRS/MSR completes as if executed:
+                // its destination register gets the emulated value and it
+                // resumes at the next instruction (ISS.IL = 1: 4 bytes).
+                unsafe {
+                    let s = state.get_mut();
+                    if iss_is_read(esr) && rt != 31 {
+                        s.registers[rt] = read;
+                    }
+                    s.elr += 4;
+                }
+                return;
+            }
+        }
         let exit = if ESR_EL2::EC.read_as_enum(esr) == Some(ESR_EL2::EC::Value::HVC64) {
             let r = &state.registers;
             let kind = match r[0] {

@@ -5,6 +5,7 @@ pub mod exceptions;
 pub mod out;
 pub mod psci;
 pub mod timer;
+pub mod uart;
 
 use core::sync::atomic::{AtomicU16, Ordering};
 
@@ -26,6 +27,11 @@ static STEP: [AtomicU16; MAX_CPUS] = [const { AtomicU16::new(0) }; MAX_CPUS];
 /// Records that the executing PE starts case step `step`.
 pub fn set_step(step: u16) {
     STEP[cpu_index() % MAX_CPUS].store(step, Ordering::Relaxed);
+}
+
+/// The case step PE `cpu` last started (0: none), read from any PE.
+pub fn step_of(cpu: usize) -> u16 {
+    STEP[cpu % MAX_CPUS].load(Ordering::Relaxed)
 }
 
 /// The case step the executing PE last started (0: none).

@@ -3,7 +3,13 @@
 //! Every poll in the kernel goes through a [`Deadline`], so no wait can hang.
 
 use aarch64_cpu::asm::barrier;
-use aarch64_cpu::registers::{Readable, Writeable, CNTFRQ_EL0, CNTPCT_EL0, CNTP_CTL_EL0, CNTP_CVAL_EL0};
+use core::arch::asm;
+
+use aarch64_cpu::registers::{
+    Readable, Writeable, CNTFRQ_EL0, CNTHP_CTL_EL2, CNTPCT_EL0, CNTP_CTL_EL0, CNTP_CVAL_EL0, CNTV_CTL_EL0,
+    CNTV_CVAL_EL0,
+};
+use gic_case::op::TimerKind;
 
 /// The physical count, after an `ISB` so that it is not read early. EL2
 /// and, with `CNTHCTL_EL2.EL1PCTEN` set by the kernel, EL1 may read it.
@@ -51,18 +57,34 @@ pub fn wait_until(ms: u32, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// Drives the EL1 physical timer's output, a level-sensitive PPI (30 on
-/// QEMU `virt`): asserted with a compare value in the past and the timer
-/// enabled and unmasked, deasserted by disabling it. At EL2 with
-/// `HCR_EL2.E2H` = 0, `CNTP_*_EL0` are the EL1 physical timer's registers.
-/// The EL1 physical timer is used by nothing else, so this only changes
-/// its interrupt output.
-pub fn el1_physical_timer_output(assert: bool) {
-    if assert {
-        CNTP_CVAL_EL0.set(0);
-        CNTP_CTL_EL0.write(CNTP_CTL_EL0::ENABLE::SET + CNTP_CTL_EL0::IMASK::CLEAR);
-    } else {
-        CNTP_CTL_EL0.write(CNTP_CTL_EL0::ENABLE::CLEAR + CNTP_CTL_EL0::IMASK::CLEAR);
+/// Drives the output of one of the executing PE's generic timers, each a
+/// level-sensitive PPI (QEMU `virt`: EL1 physical 30, EL1 virtual 27, EL2
+/// physical 26): asserted with a compare value of 0 (the timer condition,
+/// count >= compare value, holds at once) and the timer enabled and
+/// unmasked; deasserted by disabling it (Arm ARM D11.2.4, "Timer
+/// conditions"; `CNT*_CTL.ISTATUS` is meaningful only while `ENABLE` is 1).
+/// At EL2 with `HCR_EL2.E2H` = 0, `CNTP_*_EL0` and `CNTV_*_EL0` are the EL1
+/// timers' registers. The kernel uses none of these timers for anything else
+/// (its waits read `CNTPCT_EL0`), so this only changes their interrupt outputs.
+pub fn timer_output(kind: TimerKind, assert: bool) {
+    match (kind, assert) {
+        (TimerKind::Phys, true) => {
+            CNTP_CVAL_EL0.set(0);
+            CNTP_CTL_EL0.write(CNTP_CTL_EL0::ENABLE::SET + CNTP_CTL_EL0::IMASK::CLEAR);
+        }
+        (TimerKind::Phys, false) => CNTP_CTL_EL0.write(CNTP_CTL_EL0::ENABLE::CLEAR + CNTP_CTL_EL0::IMASK::CLEAR),
+        (TimerKind::Virt, true) => {
+            CNTV_CVAL_EL0.set(0);
+            CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::SET + CNTV_CTL_EL0::IMASK::CLEAR);
+        }
+        (TimerKind::Virt, false) => CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::CLEAR + CNTV_CTL_EL0::IMASK::CLEAR),
+        (TimerKind::Hyp, true) => {
+            // SAFETY: CNTHP_CVAL_EL2 is the EL2 physical timer's compare
+            // value, accessible at EL2; aarch64-cpu 11 does not provide it.
+            unsafe { asm!("msr cnthp_cval_el2, xzr", options(nomem, nostack)) };
+            CNTHP_CTL_EL2.write(CNTHP_CTL_EL2::ENABLE::SET + CNTHP_CTL_EL2::IMASK::CLEAR);
+        }
+        (TimerKind::Hyp, false) => CNTHP_CTL_EL2.write(CNTHP_CTL_EL2::ENABLE::CLEAR + CNTHP_CTL_EL2::IMASK::CLEAR),
     }
     barrier::isb(barrier::SY);
 }
