@@ -518,7 +518,7 @@ mod tests {
                     assert_eq!(info.exists_on(v), versions.contains(&v), "{name} on {}", v.name());
                 }
                 let entry = format!("{name}@{side:?}");
-                assert!(!listed.iter().any(|l| *l == entry), "{name} is listed twice for one side");
+                assert!(!listed.contains(&entry), "{name} is listed twice for one side");
                 listed.push(entry);
             }
         }

@@ -481,14 +481,15 @@ fn classify(
                 Some(e) => (
                     Outcome::Timeout,
                     format!(
-                        "    cpu{} did not finish its `on cpu{}` block (waited for {}) within the kernel's bound; \
-                         it was executing {}\n{}{}",
+                        "    cpu{} did not finish its `on cpu{}` block within the kernel's bound (CPU0 waited {}); \
+                         cpu{} was {}\n{}{}",
                         e["target"],
                         e["target"],
                         at_step(case, e["step"].as_u64().unwrap_or(0)),
+                        e["target"],
                         match e["at_step"].as_u64() {
-                            Some(s) if s > 0 => at_step(case, s),
-                            _ => "no step yet".to_string(),
+                            Some(s) if s > 0 => format!("executing {}", at_step(case, s).trim_start_matches("at ")),
+                            _ => "not yet at any step of the block".to_string(),
                         },
                         kernel_error(),
                         seen()

@@ -487,14 +487,19 @@ fn kernel_error_record_of_a_stuck_pe_is_a_timeout_naming_it() {
     f.golden("t/a", r#"{"all":[{"step":2,"op":"guest ack","cpu":1,"INTID":27}]}"#);
     let body = format!(
         "{HEADER}\n{}\n{}\n",
-        r#"{"step":1,"op":"on cpu","target":1,"result":"timeout"}"#,
+        r#"{"step":1,"op":"on cpu","target":1,"result":"timeout","at_step":2}"#,
         r#"{"error":"a secondary PE did not finish its block; stopping the case"}"#
     );
     f.behave("v3", &body, 0);
     let r = only(&f.run(false, &[]), "t/a");
     assert_eq!(r.outcome, Outcome::Timeout, "{}", r.detail);
-    assert!(r.detail.contains("cpu1 did not finish its `on cpu1` block at step 1 ("), "{}", r.detail);
+    assert!(
+        r.detail.contains("cpu1 did not finish its `on cpu1` block within the kernel's bound (CPU0 waited at step 1 ("),
+        "{}",
+        r.detail
+    );
     assert!(r.detail.contains("t/a.case:6)"), "{}", r.detail);
+    assert!(r.detail.contains("cpu1 was executing step 2 (") && r.detail.contains("t/a.case:7)"), "{}", r.detail);
     assert!(r.detail.contains("kernel error record: a secondary PE did not finish its block"), "{}", r.detail);
     assert!(!r.detail.contains("truncated"), "{}", r.detail);
 }

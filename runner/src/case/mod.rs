@@ -616,7 +616,8 @@ impl<'a> Parser<'a> {
     fn statement(&mut self, toks: &[Tok]) -> Result<StmtKind, CaseError> {
         let t0 = &toks[0];
         let w = |i: usize| toks.get(i).map(|t| t.text.as_str());
-        if t0.text == "read" && toks.len() >= 4 && toks[toks.len() - 2].text == "as" {
+        let is_read = t0.text == "read" || (t0.text == "guest" && w(1) == Some("read"));
+        if is_read && toks.len() >= 4 && toks[toks.len() - 2].text == "as" {
             return self.kept_read(toks);
         }
         let op = match t0.text.as_str() {
