@@ -277,10 +277,7 @@ fn exec(op: Op, step: u16) {
         Op::Sgi { intid, targets, group } => gic::sgi(intid, targets, group),
         Op::PhysRoute(intid, cpu) => gic::route(intid, cpu),
         Op::PhysReadOn(i, s, cpu) => {
-            let (name, key) = match s {
-                PhysState::Pending => ("read phys pending", "pending"),
-                PhysState::Active => ("read phys active", "active"),
-            };
+            let (name, key) = phys_state_names(s);
             let mut l = event(step, name);
             l.num("INTID", i as u64).num("of", cpu as u64);
             match gic::phys_state_on(i, s, cpu as usize) {
@@ -339,10 +336,7 @@ fn exec(op: Op, step: u16) {
         Op::PhysEnable(i, on) => gic::phys_enable(i, on),
         Op::PhysRead(i, s) => {
             let v = gic::phys_state(i, s);
-            let (name, key) = match s {
-                PhysState::Pending => ("read phys pending", "pending"),
-                PhysState::Active => ("read phys active", "active"),
-            };
+            let (name, key) = phys_state_names(s);
             let mut l = event(step, name);
             l.num("INTID", i as u64).bool(key, v);
             done(l);
@@ -477,6 +471,14 @@ fn its_error(step: u16, op: &str, e: gic::its::ItsError) {
         }
     };
     done(l);
+}
+
+/// The event name and field of a physical state read.
+fn phys_state_names(s: PhysState) -> (&'static str, &'static str) {
+    match s {
+        PhysState::Pending => ("read phys pending", "pending"),
+        PhysState::Active => ("read phys active", "active"),
+    }
 }
 
 /// Prints a `phys ack` event: the INTID, and on GICv2 the source CPUID of an SGI.
