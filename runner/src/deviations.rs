@@ -5,24 +5,106 @@
 //! case = "lr/aliased-ack"          # case name
 //! gic = ["v2"]                     # GIC versions affected
 //! qemu = ">=7.2, <=10.0.2"         # QEMU versions affected (comparators: >=, >, <=, <, =)
-//! steps = [3, 4]                   # steps whose events differ (empty: any)
 //! what = "GICV_AIAR reads 0 while a Group 1 vINTID is pending"
 //! why = "IHI 0048B 5.5 ... so the golden's INTID 27 is right"
 //! upstream = "link or 'not reported'"
+//! seen = [                         # exactly how the model's events differ
+//!   { step = 3, op = "guest ack", field = "INTID", value = 0 },
+//!   { step = 3, op = "guest ack", field = "CPUID", value = 0 },       # a field the golden lacks
+//!   { step = 5, op = "read elrsr", field = "LRs", value = "=range(1, num_lrs)" },
+//!   { step = 6, op = "wait maintenance", field = "MISR", absent = true },
+//!   { step = 7, op = "guest ack", event = "missing" },                # or "unexpected"
+//! ]
 //! ```
 //!
-//! A failing run whose differences all fall in the listed steps is XFAIL;
-//! a passing run with a matching entry is XPASS (the entry is stale).
-//! [`parse_located`] also gives where each entry's parts are in the file,
-//! so that `check` can point at an entry whose case, versions or steps do
-//! not exist. A UTF-8 byte-order mark at the start is ignored.
+//! Each `seen` item is one difference: at `step`, in the event with `op`
+//! (and `cpu`, default 0), `field` has `value` (any TOML value; a string
+//! starting with `=` is a golden expression, [`crate::expr`]) or is
+//! `absent`; or the golden's event is `missing` from the run, or the run
+//! has an `unexpected` one. A failing run is XFAIL only when its
+//! differences are exactly the recorded ones; any other difference, or a
+//! recorded one that did not occur, FAILs. A passing run with a matching
+//! entry is XPASS (the entry is stale). [`parse_located`] also gives where
+//! each entry's parts are in the file, so that `check` can point at an
+//! entry whose case, versions or steps do not exist. A UTF-8 byte-order
+//! mark at the start is ignored.
 
 use std::cmp::Ordering;
 use std::path::Path;
 
 use gic_case::GicVersion;
 use serde::Deserialize;
+use serde_json::Value;
 use toml::Spanned;
+
+use crate::compare::Difference;
+use crate::expr::{self, Params};
+
+/// One recorded difference of a deviation (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
+    /// The step.
+    pub step: u64,
+    /// The event's `op`.
+    pub op: String,
+    /// The event's PE (0 when the event has no `cpu`).
+    pub cpu: u64,
+    /// What the model gives there.
+    pub what: SeenKind,
+}
+
+/// What a recorded difference is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SeenKind {
+    /// `field` has this value (JSON; `"=…"` is an expression), or is
+    /// absent (`None`).
+    Field(String, Option<Value>),
+    /// The golden's event did not happen.
+    Missing,
+    /// The run has an event the golden does not.
+    Unexpected,
+}
+
+impl std::fmt::Display for Seen {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let cpu = if self.cpu > 0 { format!(", cpu{}", self.cpu) } else { String::new() };
+        write!(f, "step {} ({}{cpu}): ", self.step, self.op)?;
+        match &self.what {
+            SeenKind::Field(field, Some(v)) => write!(f, "{field} = {v}"),
+            SeenKind::Field(field, None) => write!(f, "{field} absent"),
+            SeenKind::Missing => f.write_str("event missing"),
+            SeenKind::Unexpected => f.write_str("unexpected event"),
+        }
+    }
+}
+
+impl Seen {
+    /// Whether run difference `d` is this recorded one, for a run with
+    /// parameters `p`.
+    pub fn matches(&self, d: &Difference, p: &Params) -> bool {
+        match (&self.what, d) {
+            (SeenKind::Field(field, value), Difference::Field { step, op, cpu, field: f, actual, .. }) => {
+                if (*step, op.as_str(), *cpu, f.as_str()) != (self.step, self.op.as_str(), self.cpu, field.as_str()) {
+                    return false;
+                }
+                let actual: Option<Value> = actual.as_deref().and_then(|a| serde_json::from_str(a).ok());
+                match (value, actual) {
+                    (None, None) => true,
+                    (Some(v), Some(a)) => expr::golden_matches(v, &a, p).unwrap_or(false),
+                    _ => false,
+                }
+            }
+            (SeenKind::Missing, Difference::Missing { step, event })
+            | (SeenKind::Unexpected, Difference::Unexpected { step, event }) => {
+                let e: Value = serde_json::from_str(event).unwrap_or_default();
+                *step == self.step
+                    && e.get("op").and_then(Value::as_str) == Some(self.op.as_str())
+                    && e.get("cpu").and_then(Value::as_u64).unwrap_or(0) == self.cpu
+            }
+            _ => false,
+        }
+    }
+}
 
 /// One known deviation.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -34,9 +116,9 @@ pub struct Deviation {
     pub gic: Vec<String>,
     /// Affected QEMU versions, e.g. `>=7.2, <10.0`.
     pub qemu: String,
-    /// Steps whose events differ; empty means any.
-    #[serde(default)]
-    pub steps: Vec<u64>,
+    /// Exactly how the model's events differ from the golden.
+    #[serde(skip)]
+    pub seen: Vec<Seen>,
     /// What differs from the spec.
     pub what: String,
     /// Why the golden (the spec) is right.
@@ -58,7 +140,7 @@ pub struct Located {
     pub case_at: (usize, usize),
     /// Each `gic` element, in order.
     pub gic_at: Vec<(usize, usize)>,
-    /// Each `steps` element, in order.
+    /// Each `seen` item's `step`, in order.
     pub steps_at: Vec<(usize, usize)>,
 }
 
@@ -76,12 +158,37 @@ struct RawDeviation {
     case: Spanned<String>,
     gic: Vec<Spanned<String>>,
     qemu: Spanned<String>,
-    #[serde(default)]
-    steps: Vec<Spanned<u64>>,
+    seen: Spanned<Vec<RawSeen>>,
     what: String,
     why: String,
     #[serde(default)]
     upstream: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSeen {
+    step: Spanned<u64>,
+    op: String,
+    #[serde(default)]
+    cpu: u64,
+    field: Option<String>,
+    value: Option<toml::Value>,
+    #[serde(default)]
+    absent: bool,
+    event: Option<Spanned<String>>,
+}
+
+fn to_json(v: toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) => Value::String(s),
+        toml::Value::Integer(i) => Value::from(i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(a) => Value::Array(a.into_iter().map(to_json).collect()),
+        toml::Value::Table(t) => Value::Object(t.into_iter().map(|(k, v)| (k, to_json(v))).collect()),
+    }
 }
 
 /// 1-based (line, column) of byte `offset` in `text`.
@@ -133,16 +240,52 @@ pub fn parse_located(text: &str) -> Result<Vec<Located>, String> {
             let (l, c) = at(d.qemu.span().start);
             return Err(format!("{l}:{c}: deviation for {case}: {e}"));
         }
+        let seen_at = at(d.seen.span().start);
+        let raw_seen = d.seen.into_inner();
+        if raw_seen.is_empty() {
+            return Err(format!(
+                "{}:{}: deviation for {case}: `seen` is empty; list each difference the model shows (step, op, field, value)",
+                seen_at.0, seen_at.1
+            ));
+        }
+        let mut steps_at = Vec::new();
+        let mut seen = Vec::new();
+        for r in raw_seen {
+            let (l, c) = at(r.step.span().start);
+            steps_at.push((l, c));
+            let bad = |m: &str| format!("{l}:{c}: deviation for {case}: `seen` item at step {}: {m}", r.step.get_ref());
+            let what = match (r.field, r.value, r.absent, r.event) {
+                (Some(f), Some(v), false, None) => {
+                    let v = to_json(v);
+                    if let Some(src) = expr::source_of(&v) {
+                        expr::parse(src).map_err(|(i, m)| bad(&format!("expression `{v}` at {}: {m}", i + 1)))?;
+                    }
+                    SeenKind::Field(f, Some(v))
+                }
+                (Some(f), None, true, None) => SeenKind::Field(f, None),
+                (None, None, false, Some(e)) => match e.get_ref().as_str() {
+                    "missing" => SeenKind::Missing,
+                    "unexpected" => SeenKind::Unexpected,
+                    other => return Err(bad(&format!("event = \"{other}\"; expected \"missing\" or \"unexpected\""))),
+                },
+                _ => {
+                    return Err(bad(
+                        "give `field` with `value` (or `absent = true`), or `event = \"missing\"` / \"unexpected\"",
+                    ))
+                }
+            };
+            seen.push(Seen { step: *r.step.get_ref(), op: r.op, cpu: r.cpu, what });
+        }
         out.push(Located {
             at: at(header),
             case_at: at(d.case.span().start),
             gic_at: d.gic.iter().map(|g| at(g.span().start)).collect(),
-            steps_at: d.steps.iter().map(|s| at(s.span().start)).collect(),
+            steps_at,
             deviation: Deviation {
                 case,
                 gic: d.gic.into_iter().map(Spanned::into_inner).collect(),
                 qemu: d.qemu.into_inner(),
-                steps: d.steps.into_iter().map(Spanned::into_inner).collect(),
+                seen,
                 what: d.what,
                 why: d.why,
                 upstream: d.upstream,
@@ -225,6 +368,15 @@ pub fn version_in(range: &str, version: &str) -> bool {
     })
 }
 
+/// How a failing run's differences stand against deviation `d`: the
+/// differences it does not record, and the recorded ones that did not occur.
+/// Both empty: the run deviates exactly as recorded (XFAIL).
+pub fn unexplained<'a>(d: &'a Deviation, diffs: &'a [Difference], p: &Params) -> (Vec<&'a Difference>, Vec<&'a Seen>) {
+    let extra = diffs.iter().filter(|x| !d.seen.iter().any(|s| s.matches(x, p))).collect();
+    let absent = d.seen.iter().filter(|s| !diffs.iter().any(|x| s.matches(x, p))).collect();
+    (extra, absent)
+}
+
 /// The deviation that applies to a run, if any.
 pub fn find<'a>(devs: &'a [Deviation], case: &str, gic: GicVersion, qemu_version: &str) -> Option<&'a Deviation> {
     devs.iter().find(|d| d.case == case && d.gic.iter().any(|g| g == gic.name()) && version_in(&d.qemu, qemu_version))
@@ -250,9 +402,9 @@ mod tests {
 case = "lr/x"
 gic = ["v2"]
 qemu = ">=7.2"
-steps = [3]
 what = "w"
 why = "y"
+seen = [{ step = 3, op = "guest ack", field = "INTID", value = 0 }]
 "#;
         let d = parse(t).unwrap();
         assert!(find(&d, "lr/x", GicVersion::V2, "7.2.22").is_some());
@@ -262,40 +414,99 @@ why = "y"
 
     #[test]
     fn locates_entries_and_their_parts() {
-        let t = "# c\n\n[[deviation]]\ncase = \"lr/x\"\ngic = [\"v2\", \"v3\"]\nqemu = \">=7.2\"\nsteps = [3, 14]\nwhat = \"w\"\nwhy = \"y\"\n";
+        let t = "# c\n\n[[deviation]]\ncase = \"lr/x\"\ngic = [\"v2\", \"v3\"]\nqemu = \">=7.2\"\nseen = [{ step = 3, op = \"a\", event = \"missing\" },\n  { step = 14, op = \"b\", cpu = 1, field = \"X\", absent = true }]\nwhat = \"w\"\nwhy = \"y\"\n";
         let d = parse_located(t).unwrap();
         assert_eq!(d.len(), 1);
         assert_eq!((d[0].at, d[0].case_at), ((3, 1), (4, 8)));
         assert_eq!(d[0].gic_at, [(5, 8), (5, 14)]);
-        assert_eq!(d[0].steps_at, [(7, 10), (7, 13)]);
-        assert_eq!(d[0].deviation.steps, [3, 14]);
+        assert_eq!(d[0].steps_at, [(7, 18), (8, 12)]);
+        assert_eq!(d[0].deviation.seen[1].to_string(), "step 14 (b, cpu1): X absent");
+        assert_eq!(d[0].deviation.seen[0].what, SeenKind::Missing);
         assert_eq!(parse(t).unwrap(), [d[0].deviation.clone()]);
     }
 
     #[test]
     fn skips_a_byte_order_mark() {
-        let t = "\u{feff}[[deviation]]\ncase = \"lr/x\"\ngic = [\"v2\"]\nqemu = \">=7.2\"\nwhat = \"w\"\nwhy = \"y\"\n";
+        let t = "\u{feff}[[deviation]]\ncase = \"lr/x\"\ngic = [\"v2\"]\nqemu = \">=7.2\"\nwhat = \"w\"\nwhy = \"y\"\nseen = [{ step = 1, op = \"a\", event = \"missing\" }]\n";
         assert_eq!(parse_located(t).unwrap()[0].case_at, (2, 8));
     }
 
     #[test]
     fn rejects_bad_entries() {
-        assert!(parse("[[deviation]]\ncase=\"a\"\ngic=[\"v9\"]\nqemu=\">=1\"\nwhat=\"\"\nwhy=\"\"\n")
+        assert!(parse("[[deviation]]\ncase=\"a\"\ngic=[\"v9\"]\nqemu=\">=1\"\nwhat=\"\"\nwhy=\"\"\nseen=[{step=1,op=\"a\",event=\"missing\"}]\n")
             .unwrap_err()
             .contains("v9"));
-        assert!(parse("[[deviation]]\ncase=\"a\"\ngic=[\"v2\"]\nqemu=\"7.2\"\nwhat=\"\"\nwhy=\"\"\n")
+        assert!(parse("[[deviation]]\ncase=\"a\"\ngic=[\"v2\"]\nqemu=\"7.2\"\nwhat=\"\"\nwhy=\"\"\nseen=[{step=1,op=\"a\",event=\"missing\"}]\n")
             .unwrap_err()
             .contains("comparator"));
-        assert!(parse("[[deviation]]\ncase=\"a\"\ngic=[\"v2\"]\nqemu=\">=7\"\nwhat=\"\"\nwhy=\"\"\nbogus=1\n")
+        assert!(parse("[[deviation]]\ncase=\"a\"\ngic=[\"v2\"]\nqemu=\">=7\"\nwhat=\"\"\nwhy=\"\"\nbogus=1\nseen=[{step=1,op=\"a\",event=\"missing\"}]\n")
             .unwrap_err()
             .starts_with("7:1: unknown field `bogus`"));
         assert_eq!(
-            parse("[[deviation]]\ncase=\"a\"\ngic=[\"v2\", \"v9\"]\nqemu=\">=1\"\nwhat=\"\"\nwhy=\"\"\n").unwrap_err(),
+            parse("[[deviation]]\ncase=\"a\"\ngic=[\"v2\", \"v9\"]\nqemu=\">=1\"\nwhat=\"\"\nwhy=\"\"\nseen=[{step=1,op=\"a\",event=\"missing\"}]\n").unwrap_err(),
             "3:12: deviation for a: `v9` is not v2, v3 or v4"
         );
-        assert!(parse("[[deviation]]\ncase=\"a\"\ngic=[\"v2\"]\nqemu=\"7.2\"\nwhat=\"\"\nwhy=\"\"\n")
+        assert!(parse("[[deviation]]\ncase=\"a\"\ngic=[\"v2\"]\nqemu=\"7.2\"\nwhat=\"\"\nwhy=\"\"\nseen=[{step=1,op=\"a\",event=\"missing\"}]\n")
             .unwrap_err()
             .starts_with("4:6: deviation for a: `7.2` in `7.2` needs a comparator"));
         assert!(parse("[[deviation]]\ncase=\"a\"\n").unwrap_err().starts_with("1:1: missing field `gic`"));
+    }
+
+    #[test]
+    fn seen_items_are_one_kind_each_and_expressions_parse() {
+        let head = "[[deviation]]\ncase=\"a\"\ngic=[\"v2\"]\nqemu=\">=1\"\nwhat=\"\"\nwhy=\"\"\n";
+        let e = |seen: &str| parse(&format!("{head}seen = [{seen}]\n")).unwrap_err();
+        assert!(e("").starts_with("7:8: deviation for a: `seen` is empty"), "{}", e(""));
+        assert!(e("{ step = 2, op = \"x\", field = \"F\" }")
+            .starts_with("7:18: deviation for a: `seen` item at step 2: give `field` with `value`"));
+        assert!(e("{ step = 2, op = \"x\", event = \"gone\" }")
+            .contains("event = \"gone\"; expected \"missing\" or \"unexpected\""));
+        assert!(e("{ step = 2, op = \"x\", field = \"F\", value = \"=range(0\" }").contains("expression"));
+        assert!(parse(&format!("{head}steps = [1]\nseen = [{{ step = 2, op = \"x\", event = \"missing\" }}]\n"))
+            .unwrap_err()
+            .contains("unknown field `steps`"));
+    }
+
+    #[test]
+    fn a_run_is_explained_only_by_exactly_the_recorded_values() {
+        use serde_json::json;
+        let head = "[[deviation]]\ncase=\"a\"\ngic=[\"v3\"]\nqemu=\">=1\"\nwhat=\"\"\nwhy=\"\"\n";
+        let d = &parse(&format!(
+            "{head}seen = [{{ step = 6, op = \"read hcr\", field = \"EOIcount\", value = 1 }},\n  {{ step = 8, op = \"read elrsr\", field = \"LRs\", value = \"=range(1, num_lrs)\" }}]\n"
+        ))
+        .unwrap()[0];
+        let p = Params::synthetic(GicVersion::V3, 4, 5, 5);
+        let golden = [
+            json!({"step":6,"op":"read hcr","EOIcount":0}),
+            json!({"step":8,"op":"read elrsr","LRs":"=range(0, num_lrs)"}),
+        ];
+        let run = |eoicount: u64, lrs: Value| {
+            [json!({"step":6,"op":"read hcr","EOIcount":eoicount}), json!({"step":8,"op":"read elrsr","LRs":lrs})]
+        };
+        let diffs = |r: &[Value], p: &Params| crate::compare::compare(&golden, r, p).diffs;
+        // As recorded: explained.
+        let r = run(1, json!([1, 2, 3]));
+        let dd = diffs(&r, &p);
+        let (extra, absent) = unexplained(d, &dd, &p);
+        assert!(extra.is_empty() && absent.is_empty());
+        // The recorded list follows the header too.
+        let p16 = Params::synthetic(GicVersion::V3, 16, 5, 5);
+        let r = run(1, json!((1..16).collect::<Vec<u64>>()));
+        let dd = diffs(&r, &p16);
+        let (extra, absent) = unexplained(d, &dd, &p16);
+        assert!(extra.is_empty() && absent.is_empty());
+        // Another wrong value at a recorded step: not explained.
+        let r = run(2, json!([1, 2, 3]));
+        let dd = diffs(&r, &p);
+        let (extra, absent) = unexplained(d, &dd, &p);
+        assert_eq!(extra.len(), 1);
+        assert_eq!(absent.len(), 1);
+        assert_eq!(absent[0].to_string(), "step 6 (read hcr): EOIcount = 1");
+        // Only part of the deviation: the rest is reported as not seen.
+        let r = run(0, json!([1, 2, 3]));
+        let dd = diffs(&r, &p);
+        let (extra, absent) = unexplained(d, &dd, &p);
+        assert!(extra.is_empty());
+        assert_eq!(absent.len(), 1);
     }
 }

@@ -76,12 +76,34 @@ impl Golden {
     }
 
     /// The expected events for version `v`, if the golden covers it.
-    pub fn for_version(&self, v: GicVersion) -> Option<&Vec<Value>> {
-        self.entries
-            .iter()
-            .find(|(vs, _)| vs.contains(&v))
-            .or_else(|| self.entries.iter().find(|(vs, _)| vs.is_empty()))
-            .map(|(_, e)| e)
+    ///
+    /// With only `all`, or only a key naming `v`, that list. With both, the
+    /// key naming `v` overrides single events of `all`: its event replaces
+    /// the one of `all` with the same step, `op` and `cpu`; an event that
+    /// `all` lacks is added in step order; an event `{"step":N,"op":…,
+    /// "absent":true}` removes that event of `all`.
+    pub fn for_version(&self, v: GicVersion) -> Option<Vec<Value>> {
+        let own = self.entries.iter().find(|(vs, _)| vs.contains(&v)).map(|(_, e)| e);
+        let all = self.entries.iter().find(|(vs, _)| vs.is_empty()).map(|(_, e)| e);
+        match (all, own) {
+            (None, None) => None,
+            (Some(e), None) => Some(without_absent(e)),
+            (None, Some(e)) => Some(without_absent(e)),
+            (Some(all), Some(own)) => {
+                let mut out: Vec<Value> = all.clone();
+                for o in own {
+                    match out.iter().position(|e| event_key(e) == event_key(o)) {
+                        Some(i) => out[i] = o.clone(),
+                        None => {
+                            let step = event_key(o).0;
+                            let at = out.iter().position(|e| event_key(e).0 > step).unwrap_or(out.len());
+                            out.insert(at, o.clone());
+                        }
+                    }
+                }
+                Some(without_absent(&out))
+            }
+        }
     }
 
     /// Builds a golden from per-version events, grouping identical lists;
@@ -121,10 +143,33 @@ impl Golden {
         s
     }
 
+    /// Whether any event value is an expression (`"=…"`).
+    pub fn has_expressions(&self) -> bool {
+        self.entries
+            .iter()
+            .flat_map(|(_, e)| e)
+            .filter_map(Value::as_object)
+            .any(|o| o.values().any(|v| crate::expr::source_of(v).is_some()))
+    }
+
     /// Versions of `wanted` this golden gives no events for.
     pub fn missing_versions(&self, wanted: &[GicVersion]) -> Vec<GicVersion> {
         wanted.iter().copied().filter(|v| self.for_version(*v).is_none()).collect()
     }
+}
+
+/// An event's identity across `all` and a version's key: (step, op, cpu).
+fn event_key(e: &Value) -> (u64, String, u64) {
+    (
+        e.get("step").and_then(Value::as_u64).unwrap_or(0),
+        e.get("op").and_then(Value::as_str).unwrap_or_default().to_string(),
+        e.get("cpu").and_then(Value::as_u64).unwrap_or(0),
+    )
+}
+
+/// The events without those marked `"absent": true`.
+fn without_absent(events: &[Value]) -> Vec<Value> {
+    events.iter().filter(|e| e.get("absent") != Some(&Value::Bool(true))).cloned().collect()
 }
 
 /// How a case's steps read in messages: `its steps are 1-9`, `its steps
@@ -165,23 +210,80 @@ fn located(path: &Path, e: &str) -> String {
 }
 
 /// Feeds serde_json one byte per read and counts them, so that a visitor
-/// knows where in the text the token it is given starts.
+/// knows where in the text the token it is given starts. A bare
+/// hexadecimal number outside strings (`0xa0`) is handed on as its decimal
+/// value, padded with spaces to the same width so that positions serde_json
+/// reports stay those of the text.
 struct Counting<'a> {
     bytes: &'a [u8],
     pos: &'a Cell<usize>,
+    /// Bytes of a rewritten hexadecimal number still to hand on.
+    pending: std::collections::VecDeque<u8>,
+    in_string: bool,
+    escaped: bool,
+    /// A hexadecimal number that cannot be rewritten in place: (offset, message).
+    bad_hex: &'a RefCell<Option<(usize, String)>>,
+}
+
+impl Counting<'_> {
+    /// The decimal text of the hexadecimal number starting at `p`, and its
+    /// length in the source, if a bare `0x…` number starts there.
+    fn hex_at(&self, p: usize) -> Option<Result<(String, usize), String>> {
+        let b = self.bytes;
+        let starts = b.get(p) == Some(&b'0')
+            && matches!(b.get(p + 1), Some(b'x' | b'X'))
+            && (p == 0 || !b[p - 1].is_ascii_alphanumeric());
+        if !starts {
+            return None;
+        }
+        let digits = b[p + 2..].iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+        let text = std::str::from_utf8(&b[p..p + 2 + digits]).unwrap_or_default();
+        let parsed = u64::from_str_radix(&text[2..], 16).ok().filter(|_| digits > 0);
+        Some(match parsed {
+            None => Err(format!("`{text}` is not a hexadecimal number")),
+            Some(_) if digits > 9 => Err(format!(
+                "`{text}`: bare hexadecimal numbers have at most 9 digits; write a larger value in decimal"
+            )),
+            Some(n) => Ok((format!("{n:<width$}", width = 2 + digits), 2 + digits)),
+        })
+    }
 }
 
 impl std::io::Read for Counting<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let p = self.pos.get();
-        match (self.bytes.get(p), buf.first_mut()) {
-            (Some(b), Some(slot)) => {
-                *slot = *b;
-                self.pos.set(p + 1);
-                Ok(1)
-            }
-            _ => Ok(0),
+        let Some(slot) = buf.first_mut() else { return Ok(0) };
+        if let Some(b) = self.pending.pop_front() {
+            *slot = b;
+            return Ok(1);
         }
+        let p = self.pos.get();
+        let Some(&b) = self.bytes.get(p) else { return Ok(0) };
+        if self.in_string {
+            match (self.escaped, b) {
+                (true, _) => self.escaped = false,
+                (false, b'\\') => self.escaped = true,
+                (false, b'"') => self.in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            self.in_string = true;
+        } else if let Some(hex) = self.hex_at(p) {
+            match hex {
+                Ok((dec, len)) => {
+                    self.pending.extend(dec.bytes());
+                    self.pos.set(p + len);
+                    *slot = self.pending.pop_front().unwrap_or(b' ');
+                    return Ok(1);
+                }
+                Err(msg) => {
+                    self.bad_hex.borrow_mut().get_or_insert((p, msg));
+                    return Ok(0);
+                }
+            }
+        }
+        *slot = b;
+        self.pos.set(p + 1);
+        Ok(1)
     }
 }
 
@@ -213,10 +315,19 @@ impl Ctx<'_> {
 fn parse_strict(text: &str, case: Option<(&str, &[u16])>) -> Result<Golden, String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let pos = Cell::new(0);
+    let bad_hex = RefCell::new(None);
     let ctx = Ctx { pos: &pos, err: RefCell::new(None), case };
-    let mut de = serde_json::Deserializer::from_reader(Counting { bytes: text.as_bytes(), pos: &pos });
+    let reader = Counting {
+        bytes: text.as_bytes(),
+        pos: &pos,
+        pending: Default::default(),
+        in_string: false,
+        escaped: false,
+        bad_hex: &bad_hex,
+    };
+    let mut de = serde_json::Deserializer::from_reader(reader);
     let golden = TopSeed(&ctx).deserialize(&mut de).and_then(|g| de.end().map(|()| g));
-    golden.map_err(|e| match ctx.err.take() {
+    golden.map_err(|e| match bad_hex.take().or_else(|| ctx.err.take()) {
         Some((at, msg)) => {
             let before = text.get(..at).unwrap_or(text);
             let line_start = before.rfind('\n').map_or(0, |i| i + 1);
@@ -361,7 +472,7 @@ impl<'de> Visitor<'de> for EventSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
         let (ctx, key) = (self.ctx, self.key);
         let at = ctx.here();
-        let event = Value::Object(object(ctx, map)?);
+        let event = Value::Object(object(ctx, 0, map)?);
         let what = "a step is a positive integer, the statement's number";
         let step = match event.get("step") {
             None => return Err(ctx.fail(at, format!("key `{key}`: event {event} has no `step`; every event is an object with a `step`, the statement's number"))),
@@ -383,20 +494,23 @@ impl<'de> Visitor<'de> for EventSeed<'_> {
 }
 
 /// The entries of an object, each key once.
-fn object<'de, A: MapAccess<'de>>(ctx: &Ctx, mut map: A) -> Result<Map<String, Value>, A::Error> {
+/// `depth` is 0 for an event's own fields.
+fn object<'de, A: MapAccess<'de>>(ctx: &Ctx, depth: usize, mut map: A) -> Result<Map<String, Value>, A::Error> {
     let mut obj = Map::new();
     while let Some((at, key)) = map.next_key_seed(KeySeed(ctx))? {
         if obj.contains_key(&key) {
             return Err(ctx.fail(at, duplicate(&key)));
         }
-        let v = map.next_value_seed(AnySeed(ctx))?;
+        let v = map.next_value_seed(AnySeed(ctx, depth))?;
         obj.insert(key, v);
     }
     Ok(obj)
 }
 
-/// Any JSON value inside an event, objects without repeated keys.
-struct AnySeed<'c>(&'c Ctx<'c>);
+/// Any JSON value inside an event, objects without repeated keys; the
+/// depth is 0 for an event's own field values, which alone may be
+/// expressions (`"=…"`, see [`crate::expr`]), checked here.
+struct AnySeed<'c>(&'c Ctx<'c>, usize);
 
 impl<'de> DeserializeSeed<'de> for AnySeed<'_> {
     type Value = Value;
@@ -422,11 +536,25 @@ impl<'de> Visitor<'de> for AnySeed<'_> {
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        if let Some(src) = crate::expr::source_of(&Value::String(v.to_owned())) {
+            // serde_json has read the string and its closing quote; the expression starts
+            // after the opening quote and `=` (exact for text without escapes).
+            let open = self.0.here().saturating_sub(v.len() + 1);
+            if self.1 > 0 {
+                return Err(self.0.fail(
+                    open,
+                    format!("`{v}`: an expression (\"=…\") is a field's whole value, not inside a list or object"),
+                ));
+            }
+            if let Err((at, msg)) = crate::expr::parse(src) {
+                return Err(self.0.fail(open + 2 + at, format!("expression `{v}`: {msg}")));
+            }
+        }
         Ok(Value::String(v.to_owned()))
     }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        self.visit_str(&v)
     }
     fn visit_unit<E>(self) -> Result<Value, E> {
         Ok(Value::Null)
@@ -439,13 +567,13 @@ impl<'de> Visitor<'de> for AnySeed<'_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(v) = seq.next_element_seed(AnySeed(self.0))? {
+        while let Some(v) = seq.next_element_seed(AnySeed(self.0, self.1 + 1))? {
             items.push(v);
         }
         Ok(Value::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
-        object(self.0, map).map(Value::Object)
+        object(self.0, self.1 + 1, map).map(Value::Object)
     }
 }
 
@@ -455,10 +583,49 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn version_entry_wins_over_all() {
-        let g = Golden::parse(r#"{"all":[{"step":1,"op":"a"}],"v2":[{"step":1,"op":"b"}]}"#).unwrap();
-        assert_eq!(g.for_version(GicVersion::V2).unwrap()[0]["op"], "b");
-        assert_eq!(g.for_version(GicVersion::V3).unwrap()[0]["op"], "a");
+    fn a_version_key_overrides_single_events_of_all() {
+        let g = Golden::parse(
+            r#"{"all":[{"step":1,"op":"a","x":1},{"step":2,"op":"b"},{"step":4,"op":"d"},{"step":4,"cpu":1,"op":"d"}],
+                "v2":[{"step":1,"op":"a","x":2},{"step":3,"op":"c"},{"step":4,"op":"d","absent":true}]}"#,
+        )
+        .unwrap();
+        let ops = |v| {
+            g.for_version(v)
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    format!("{}{}", e["op"].as_str().unwrap(), e.get("x").map_or(String::new(), |x| x.to_string()))
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ops(GicVersion::V2), ["a2", "b", "c", "d"]);
+        assert_eq!(g.for_version(GicVersion::V2).unwrap()[3]["cpu"], 1);
+        assert_eq!(ops(GicVersion::V3), ["a1", "b", "d", "d"]);
+        let only = Golden::parse(r#"{"v3":[{"step":1,"op":"a"}]}"#).unwrap();
+        assert!(only.for_version(GicVersion::V2).is_none());
+    }
+
+    #[test]
+    fn hex_numbers_and_expressions() {
+        let g = Golden::parse(
+            "{\"all\":[{\"step\":0x2,\"op\":\"0xa0\",\"Priority\":0xa0, \"LRs\":\"=range(0, num_lrs)\"}]}",
+        )
+        .unwrap();
+        let e = &g.entries[0].1[0];
+        assert_eq!((e["step"].as_u64(), e["op"].as_str(), e["Priority"].as_u64()), (Some(2), Some("0xa0"), Some(160)));
+        assert!(g.has_expressions());
+        let err = |t: &str| Golden::parse(t).unwrap_err();
+        assert_eq!(
+            err("{\"all\":[{\"step\":1,\n \"LRs\":\"=range(0, nlrs)\"}]}"),
+            "2:19: expression `=range(0, nlrs)`: unknown name `nlrs`; names: num_lrs, pri_bits, pre_bits, bpr0_min, bpr1_min, idle_priority, ListRegs, PRIbits, PREbits, cpus, ArchRev"
+        );
+        assert!(err("{\"all\":[{\"step\":1,\"x\":[\"=apr()\"]}]}").starts_with("1:24: `=apr()`: an expression"));
+        assert_eq!(err("{\"all\":[{\"step\":1,\"x\":0xfg}]}"), "1:23: `0xfg` is not a hexadecimal number");
+        assert!(err("{\"all\":[{\"step\":1,\"x\":0x1234567890}]}")
+            .starts_with("1:23: `0x1234567890`: bare hexadecimal numbers have at most 9 digits"));
+        // Positions after a rewritten number stay those of the text.
+        assert!(err("{\"all\":[{\"step\":1,\"x\":0xa0,\"x\":1}]}").starts_with("1:28: duplicate key `x`"));
+        assert_eq!(err("{\"all\":[{\"step\":0x1 ,]}"), "1:22: key must be a string");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod compare;
 pub mod deviations;
 pub mod events;
+pub mod expr;
 pub mod golden;
 pub mod procs;
 pub mod qemu;

@@ -15,6 +15,7 @@ use crate::case::{self, Case, CaseError};
 use crate::compare;
 use crate::deviations::{self, Deviation};
 use crate::events;
+use crate::expr::Params;
 use crate::golden::Golden;
 use crate::qemu::{self, Qemu};
 
@@ -123,11 +124,23 @@ pub struct RunReport {
     pub log: Option<PathBuf>,
     /// Events, when the kernel finished cleanly (for bless).
     pub events: Option<Vec<Value>>,
+    /// What the run's header says the GIC implements, for a run that
+    /// finished (goldens' expressions are evaluated with it).
+    pub params: Option<Params>,
 }
 
 impl RunReport {
     fn simple(case: &str, gic: Option<GicVersion>, outcome: Outcome, detail: String) -> Self {
-        RunReport { case: case.to_string(), gic, outcome, detail, elapsed: Duration::ZERO, log: None, events: None }
+        RunReport {
+            case: case.to_string(),
+            gic,
+            outcome,
+            detail,
+            elapsed: Duration::ZERO,
+            log: None,
+            events: None,
+            params: None,
+        }
     }
 }
 
@@ -311,7 +324,7 @@ pub fn run(opts: &Options, progress: &(dyn Fn(&RunReport) + Sync)) -> Result<Sui
                     continue;
                 }
             };
-            let expected = golden.as_ref().and_then(|g| g.for_version(v).cloned());
+            let expected = golden.as_ref().and_then(|g| g.for_version(v));
             if expected.is_none() && !opts.bless {
                 let why = if golden.is_some() {
                     format!(
@@ -400,11 +413,16 @@ fn run_one(opts: &Options, log_root: &Path, devs: &[Deviation], job: &Job) -> Ru
     };
     r.elapsed = res.elapsed;
     let out = events::parse(&res.output);
+    let params = Params::from_header(job.gic, out.header.as_ref().unwrap_or(&serde_json::Map::new()));
     let (outcome, detail) = classify(&job.case, job.gic, &res, &out, |events| {
+        if let Some(why) = unsupported(&job.case, &params) {
+            return (Outcome::Skip, format!("    {why}\n"));
+        }
         r.events = Some(events.to_vec());
+        r.params = Some(params.clone());
         match &job.golden {
             None => (Outcome::Pass, "    no golden yet; events recorded for bless\n".into()),
-            Some(expected) => judge(devs, name, job.gic, &opts.qemu.version, expected, events),
+            Some(expected) => judge(devs, name, job.gic, &opts.qemu.version, expected, events, &params),
         }
     });
     r.outcome = outcome;
@@ -530,6 +548,46 @@ fn classify(
     }
 }
 
+/// Why case `case` cannot run as written on a GIC with parameters `p`, if
+/// it cannot: a `requires:` line does not hold, it uses a List Register
+/// the GIC does not implement, or it keeps
+/// active priorities in a named value on a GIC with more than one
+/// ICH_AP0R<n>_EL2 (named values hold ICH_AP0R0_EL2 and ICH_AP1R0_EL2).
+pub fn unsupported(case: &Case, p: &Params) -> Option<String> {
+    if let Some((line, src, why)) = case.unmet_requirements(p).into_iter().next() {
+        let shown: Vec<String> = ["ListRegs", "PRIbits", "PREbits"]
+            .iter()
+            .filter_map(|k| p.names.iter().find(|(n, _)| n == k).map(|(n, v)| format!("{n} = {v}")))
+            .collect();
+        return Some(format!(
+            "the scenario requires `{src}` ({}:{line}), and {why} for this GIC ({})",
+            case.file.display(),
+            shown.join(", ")
+        ));
+    }
+    let lrs = p.names.iter().find(|(k, _)| k == "num_lrs").map(|(_, v)| *v)?;
+    let needed = i128::from(case.lrs_needed());
+    if needed > lrs {
+        let reg = if p.gic == GicVersion::V2 { "GICH_LR" } else { "ICH_LR<n>_EL2" };
+        return Some(format!(
+            "the scenario needs {needed} List Registers ({reg} up to {}); this GIC implements {lrs} (ListRegs = {} \
+             in the header)",
+            needed - 1,
+            lrs - 1
+        ));
+    }
+    let pre = p.names.iter().find(|(k, _)| k == "pre_bits").map(|(_, v)| *v);
+    if p.gic != GicVersion::V2 && case.keeps_apr() && pre.is_some_and(|b| b > 5) {
+        return Some(format!(
+            "the case keeps the active priorities in a named value, which holds ICH_AP0R0_EL2 and ICH_AP1R0_EL2 \
+             only; this GIC has {} preemption bits, so {} of each",
+            pre.unwrap_or(0),
+            1 << (pre.unwrap_or(5) - 5)
+        ));
+    }
+    None
+}
+
 fn judge(
     devs: &[Deviation],
     name: &str,
@@ -537,10 +595,11 @@ fn judge(
     qemu_version: &str,
     expected: &[Value],
     actual: &[Value],
+    params: &Params,
 ) -> (Outcome, String) {
-    let diffs = compare::compare(expected, actual);
+    let cmp = compare::compare(expected, actual, params);
     let dev = deviations::find(devs, name, gic, qemu_version);
-    if diffs.is_empty() {
+    if cmp.diffs.is_empty() {
         return match dev {
             Some(d) => (
                 Outcome::XPass,
@@ -551,19 +610,23 @@ fn judge(
     }
     let detail = format!(
         "{}    line diff (- golden, + run):\n{}",
-        compare::render(&diffs),
-        compare::line_diff(expected, actual)
+        compare::render(&cmp.diffs),
+        compare::line_diff(&cmp.resolved, actual)
     );
-    match dev {
-        Some(d) if d.steps.is_empty() || diffs.iter().all(|x| d.steps.contains(&x.step())) => {
-            (Outcome::XFail, format!("    known deviation: {}\n{detail}", d.what))
-        }
-        Some(d) => (
-            Outcome::Fail,
-            format!("    differs outside the known deviation's steps {:?} ({}):\n{detail}", d.steps, d.what),
-        ),
-        None => (Outcome::Fail, detail),
+    let Some(d) = dev else { return (Outcome::Fail, detail) };
+    let (extra, absent) = deviations::unexplained(d, &cmp.diffs, params);
+    if extra.is_empty() && absent.is_empty() {
+        return (Outcome::XFail, format!("    known deviation: {}\n{detail}", d.what));
     }
+    let mut why = format!("    differs other than as the known deviation records ({}):\n", d.what);
+    if !extra.is_empty() {
+        why.push_str("    not recorded in expected/deviations.toml:\n");
+        why.push_str(&compare::render(&extra.into_iter().cloned().collect::<Vec<_>>()));
+    }
+    for s in absent {
+        why.push_str(&format!("    recorded but not seen in this run: {s}\n"));
+    }
+    (Outcome::Fail, format!("{why}{detail}"))
 }
 
 /// The first kernel error field inside an event (`{"step":3,…,"error":"…"}`).
@@ -644,8 +707,24 @@ fn bless(
             }
         }
         if let Some(old) = &old {
-            if case.gics.iter().all(|v| old.for_version(*v) == all.get(v)) {
+            let unchanged = case.gics.iter().all(|v| match runs.iter().find(|r| r.gic == Some(*v)) {
+                Some(r) => match (old.for_version(*v), &r.events, &r.params) {
+                    (Some(g), Some(ev), Some(p)) => compare::compare(&g, ev, p).diffs.is_empty(),
+                    _ => false,
+                },
+                None => true,
+            });
+            if unchanged {
                 continue; // same events: leave the file exactly as it is
+            }
+            if old.has_expressions() {
+                refuse(
+                    "its golden writes values that depend on the GIC's header as expressions (\"=…\"); blessing \
+                     would replace them with this GIC's values: edit it by hand"
+                        .into(),
+                    true,
+                );
+                continue;
             }
         }
         let new_text = Golden::from_runs(&case.gics, &all).render();

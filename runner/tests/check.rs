@@ -17,7 +17,7 @@ const CASE: &str = "aim: fixture\nspec: IHI0069H 12.4.6\ngic: v3 v4\nread hcr\nr
 const GOLDEN: &str = "{\n  \"all\": [\n    {\"step\":1,\"op\":\"read hcr\"}\n  ]\n}\n";
 /// One well-formed deviation entry, for `t/a` (steps 1-3, gic v3 v4).
 const DEVIATION: &str =
-    "[[deviation]]\ncase = \"t/a\"\ngic = [\"v3\"]\nqemu = \">=7.2\"\nsteps = [2]\nwhat = \"w\"\nwhy = \"y\"\n";
+    "[[deviation]]\ncase = \"t/a\"\ngic = [\"v3\"]\nqemu = \">=7.2\"\nseen = [{ step = 2, op = \"read vmcr\", event = \"missing\" }]\nwhat = \"w\"\nwhy = \"y\"\n";
 
 impl Suite {
     fn new(name: &str) -> Suite {
@@ -153,14 +153,16 @@ fn check_rejects_deviation_entries_for_missing_cases_versions_and_steps() {
             "# header\n\n{DEVIATION}\n{}\n{}\n{}",
             DEVIATION.replace("t/a", "t/basic-grup1"),
             DEVIATION.replace("[\"v3\"]", "[\"v2\", \"v4\"]"),
-            DEVIATION.replace("[2]", "[1, 4, 3, 9]").replace("v3", "v4"),
+            DEVIATION
+                .replace("{ step = 2, op = \"read vmcr\", event = \"missing\" }", "{ step = 1, op = \"a\", event = \"missing\" }, { step = 4, op = \"b\", event = \"missing\" },\n  { step = 3, op = \"c\", event = \"missing\" }, { step = 9, op = \"d\", event = \"missing\" }")
+                .replace("v3", "v4"),
         ),
     );
     s.check_fails_with(&[
         "error: expected/deviations.toml:12:8: deviation for t/basic-grup1: no case t/basic-grup1 (cases/t/basic-grup1.case); the entry can never apply: rename it with its case or delete it; did you mean t/basic-group1?",
         "error: expected/deviations.toml:21:8: deviation for t/a: gic v2 is not a version of the case (its `gic:` header lists v3, v4); list only versions it runs on",
-        "error: expected/deviations.toml:31:13: deviation for t/a: step 4 is not a step of the case (its steps are 1-3); list steps whose events differ",
-        "error: expected/deviations.toml:31:19: deviation for t/a: step 9 is not a step of the case (its steps are 1-3); list steps whose events differ",
+        "error: expected/deviations.toml:31:61: deviation for t/a: step 4 is not a step of the case (its steps are 1-3); list steps whose events differ",
+        "error: expected/deviations.toml:32:55: deviation for t/a: step 9 is not a step of the case (its steps are 1-3); list steps whose events differ",
     ]);
 }
 

@@ -275,13 +275,97 @@ fn known_deviation_gives_xfail_then_xpass() {
     f.golden("t/a", r#"{"all":[{"step":1,"op":"guest ack","INTID":1023}]}"#);
     fs::write(
         f.dir.join("expected/deviations.toml"),
-        "[[deviation]]\ncase = \"t/a\"\ngic = [\"v3\"]\nqemu = \">=9.0, <10\"\nsteps = [1]\nwhat = \"w\"\nwhy = \"y\"\n",
+        "[[deviation]]\ncase = \"t/a\"\ngic = [\"v3\"]\nqemu = \">=9.0, <10\"\nwhat = \"w\"\nwhy = \"y\"\nseen = [{ step = 1, op = \"guest ack\", field = \"INTID\", value = 0 }]\n",
     )
     .unwrap();
     f.behave("v3", &out(&[r#"{"step":1,"op":"guest ack","INTID":0}"#], true), 0);
     assert_eq!(only(&f.run(false, &[]), "t/a").outcome, Outcome::XFail);
     f.behave("v3", &out(&[r#"{"step":1,"op":"guest ack","INTID":1023}"#], true), 0);
     assert_eq!(only(&f.run(false, &[]), "t/a").outcome, Outcome::XPass);
+}
+
+#[test]
+fn another_wrong_value_at_a_deviating_step_fails() {
+    let f = Fixture::new("deviation-exact");
+    f.case("t/a", CASE);
+    f.golden("t/a", r#"{"all":[{"step":1,"op":"guest ack","INTID":1023}]}"#);
+    fs::write(f.dir.join("expected/deviations.toml"), DEVIATION_T_A).unwrap();
+    f.behave("v3", &out(&[r#"{"step":1,"op":"guest ack","INTID":5}"#], true), 0);
+    let runs = f.run(false, &[]);
+    let r = only(&runs, "t/a");
+    assert_eq!(r.outcome, Outcome::Fail, "{}", r.detail);
+    assert!(r.detail.contains("differs other than as the known deviation records (w)"), "{}", r.detail);
+    assert!(
+        r.detail
+            .contains("not recorded in expected/deviations.toml:\n    step 1 (guest ack): INTID: expected 1023, got 5"),
+        "{}",
+        r.detail
+    );
+    assert!(r.detail.contains("recorded but not seen in this run: step 1 (guest ack): INTID = 0"), "{}", r.detail);
+    // An extra field next to the recorded one fails too.
+    f.behave("v3", &out(&[r#"{"step":1,"op":"guest ack","INTID":0,"CPUID":0}"#], true), 0);
+    let runs = f.run(false, &[]);
+    assert_eq!(only(&runs, "t/a").outcome, Outcome::Fail);
+}
+
+#[test]
+fn golden_expressions_are_evaluated_with_the_runs_header() {
+    let f = Fixture::new("expr");
+    f.case("t/a", "aim: fixture\nspec: IHI0069H 12.4.8\ngic: v3\nread elrsr\n");
+    f.golden("t/a", r#"{"all":[{"step":1,"op":"read elrsr","LRs":"=range(0, num_lrs)"}]}"#);
+    let with = |lrs: u32, list: &str| {
+        let header =
+            format!(r#"{{"header":{{"schema":1,"gic":"v3","ListRegs":{},"PRIbits":4,"PREbits":4}}}}"#, lrs - 1);
+        format!("{header}\n{{\"step\":1,\"op\":\"read elrsr\",\"LRs\":{list}}}\n{{\"end\":\"ok\"}}\n")
+    };
+    f.behave("v3", &with(4, "[0,1,2,3]"), 0);
+    assert_eq!(only(&f.run(false, &[]), "t/a").outcome, Outcome::Pass);
+    f.behave("v3", &with(16, "[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15]"), 0);
+    assert_eq!(only(&f.run(false, &[]), "t/a").outcome, Outcome::Pass);
+    f.behave("v3", &with(16, "[0,1,2,3]"), 0);
+    let runs = f.run(false, &[]);
+    let r = only(&runs, "t/a");
+    assert_eq!(r.outcome, Outcome::Fail);
+    assert!(
+        r.detail.contains(
+            r#"LRs: expected "=range(0, num_lrs)" ([0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15] here), got [0,1,2,3]"#
+        ),
+        "{}",
+        r.detail
+    );
+    // A GIC with fewer List Registers than the case uses: SKIP, with the reason.
+    f.case("t/a", "aim: fixture\nspec: IHI0069H 12.4.8\ngic: v3\nread lr 3\n");
+    f.golden("t/a", r#"{"all":[{"step":1,"op":"read lr"}]}"#);
+    f.behave("v3", &with(2, "[]").replace("read elrsr\",\"LRs\":[]", "read lr\""), 0);
+    let runs = f.run(false, &[]);
+    let r = only(&runs, "t/a");
+    assert_eq!(r.outcome, Outcome::Skip, "{}", r.detail);
+    assert!(
+        r.detail.contains("the scenario needs 4 List Registers (ICH_LR<n>_EL2 up to 3); this GIC implements 2"),
+        "{}",
+        r.detail
+    );
+}
+
+#[test]
+fn bless_keeps_a_golden_with_expressions_that_still_holds_and_refuses_to_flatten_it() {
+    let f = Fixture::new("blessexpr");
+    f.case("t/a", "aim: fixture\nspec: IHI0069H 12.4.8\ngic: v3\nread elrsr\n");
+    let golden = "{\"all\":[{\"step\":1,\"op\":\"read elrsr\",\"LRs\":\"=range(0, num_lrs)\"}]}";
+    f.golden("t/a", golden);
+    let header = r#"{"header":{"schema":1,"gic":"v3","ListRegs":3,"PRIbits":4,"PREbits":4}}"#;
+    f.behave(
+        "v3",
+        &format!("{header}\n{{\"step\":1,\"op\":\"read elrsr\",\"LRs\":[0,1,2,3]}}\n{{\"end\":\"ok\"}}\n"),
+        0,
+    );
+    let rep = suite::run(&f.opts(true, &["t/a"]), &|_| {}).unwrap();
+    assert!(rep.blessed.is_empty() && rep.refused.is_empty(), "{:?}", rep.refused);
+    assert_eq!(f.read("expected/t/a.json"), golden);
+    f.behave("v3", &format!("{header}\n{{\"step\":1,\"op\":\"read elrsr\",\"LRs\":[1,2,3]}}\n{{\"end\":\"ok\"}}\n"), 0);
+    let rep = suite::run(&f.opts(true, &["t/a"]), &|_| {}).unwrap();
+    assert!(rep.refused[0].1.contains("as expressions"), "{:?}", rep.refused);
+    assert_eq!(f.read("expected/t/a.json"), golden);
 }
 
 /// Processes whose command line contains `marker` (scanning /proc).
@@ -309,7 +393,7 @@ fn eventually(secs: u64, cond: impl Fn() -> bool) -> bool {
 
 const GOLDEN_27: &str = r#"{"all":[{"step":1,"op":"guest ack","INTID":27}]}"#;
 const DEVIATION_T_A: &str =
-    "[[deviation]]\ncase = \"t/a\"\ngic = [\"v3\"]\nqemu = \">=9.0, <10\"\nsteps = [1]\nwhat = \"w\"\nwhy = \"y\"\n";
+    "[[deviation]]\ncase = \"t/a\"\ngic = [\"v3\"]\nqemu = \">=9.0, <10\"\nwhat = \"w\"\nwhy = \"y\"\nseen = [{ step = 1, op = \"guest ack\", field = \"INTID\", value = 0 }]\n";
 
 #[test]
 fn bless_needs_case_names() {

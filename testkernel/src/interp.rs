@@ -355,6 +355,7 @@ fn exec(op: Op, step: u16) {
                 let mut l = event(step, "read lr");
                 l.num("LR", n as u64);
                 lr_fields(&mut l, &lr);
+                l.hex("RES0", gic::lr_read_raw(n) & gic::lr_res0_mask(lr.hw));
                 done(l);
             }
         }
@@ -374,7 +375,20 @@ fn exec(op: Op, step: u16) {
                     if gic::version() == GicVersion::V2 {
                         l.hex("GICH_APR", v);
                     } else {
-                        l.hex("ICH_AP0R0_EL2", v & 0xffff_ffff).hex("ICH_AP1R0_EL2", v >> 32);
+                        // Every implemented register, all 64 bits (RES0 included).
+                        for (group, key) in [(0, "ICH_AP0R<n>_EL2"), (1, "ICH_AP1R<n>_EL2")] {
+                            l.key(key).raw("[");
+                            for n in 0..gic::v3::apr_count() {
+                                if n > 0 {
+                                    l.raw(",");
+                                }
+                                let _ = core::fmt::Write::write_fmt(
+                                    &mut l,
+                                    format_args!("\"{:#x}\"", gic::v3::apr_read(group, n)),
+                                );
+                            }
+                            l.raw("]");
+                        }
                     }
                 }
                 _ => {

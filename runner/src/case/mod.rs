@@ -132,6 +132,10 @@ pub struct Case {
     pub smp: u32,
     /// `timeout:` for one QEMU run.
     pub timeout: Duration,
+    /// `requires:` lines as (line, expression): conditions on what the GIC
+    /// implements (its header, see [`crate::expr`]) without which the
+    /// scenario cannot exist; a run on a GIC that does not meet one SKIPs.
+    pub requires: Vec<(usize, String)>,
     /// The statements.
     pub stmts: Vec<Stmt>,
 }
@@ -929,6 +933,7 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
     let mut gics: Option<Vec<GicVersion>> = None;
     let mut smp = 1u32;
     let mut timeout = DEFAULT_TIMEOUT;
+    let mut requires: Vec<(usize, String)> = Vec::new();
     let mut in_header = true;
     // Stack of open blocks: (cpu, col, line, statements).
     let mut stack: Vec<(u32, usize, usize, Vec<Stmt>)> = vec![(0, 0, 0, Vec::new())];
@@ -1007,10 +1012,22 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
                             })?;
                         timeout = Duration::from_secs(secs);
                     }
+                    "requires" => {
+                        if let Err((at, msg)) = crate::expr::parse(value) {
+                            return Err(p.err(
+                                vcol + value[..at.min(value.len())].chars().count(),
+                                format!("`requires:` {msg}"),
+                            ));
+                        }
+                        requires.push((p.line, value.to_string()));
+                    }
                     _ => {
                         return Err(p.err(
                             col,
-                            format!("unknown header `{}:`; expected aim, spec, gic, smp or timeout", echo(key)),
+                            format!(
+                                "unknown header `{}:`; expected aim, spec, gic, smp, timeout or requires",
+                                echo(key)
+                            ),
                         ))
                     }
                 }
@@ -1126,7 +1143,7 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
     let gics = gics.ok_or_else(|| missing("gic"))?;
     let stmts = stack.pop().expect("root").3;
     check_cpus(file, &stmts, smp)?;
-    Ok(Case { file: file.to_path_buf(), name: name.to_string(), aim, spec, gics, smp, timeout, stmts })
+    Ok(Case { file: file.to_path_buf(), name: name.to_string(), aim, spec, gics, smp, timeout, requires, stmts })
 }
 
 fn check_cpus(file: &Path, stmts: &[Stmt], smp: u32) -> Result<(), CaseError> {
@@ -1182,6 +1199,68 @@ impl Case {
         walk(&self.stmts, &mut out);
         out.sort_unstable();
         out
+    }
+
+    /// The `requires:` conditions that are not met by a GIC with parameters
+    /// `p`, each as (line, expression, why); an expression that cannot be
+    /// evaluated for this GIC counts as not met.
+    pub fn unmet_requirements(&self, p: &crate::expr::Params) -> Vec<(usize, String, String)> {
+        use crate::expr::{eval, parse, Val};
+        self.requires
+            .iter()
+            .filter_map(|(line, src)| {
+                let why = match parse(src).map_err(|(_, m)| m).and_then(|e| eval(&e, p)) {
+                    Ok(Val::Int(0)) => "it does not hold".to_string(),
+                    Ok(Val::Int(_)) => return None,
+                    Ok(other) => format!("it gives {other}, not a truth value"),
+                    Err(e) => e,
+                };
+                Some((*line, src.clone(), why))
+            })
+            .collect()
+    }
+
+    /// Every statement, blocks' bodies and kept reads included.
+    fn all_kinds(&self) -> Vec<&StmtKind> {
+        fn walk<'a>(k: &'a StmtKind, out: &mut Vec<&'a StmtKind>) {
+            out.push(k);
+            match k {
+                StmtKind::OnCpu { body, .. } => body.iter().for_each(|s| walk(&s.kind, out)),
+                StmtKind::Kept { read, .. } => walk(read, out),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        self.stmts.iter().for_each(|s| walk(&s.kind, &mut out));
+        out
+    }
+
+    /// How many List Registers the scenario needs: one more than the
+    /// highest LR number a statement writes, reads or injects into (`lr N`,
+    /// `read lr N`, `inject sgi lr N`), 0 when none. A GIC that implements
+    /// fewer (ICH_VTR_EL2.ListRegs, GICH_VTR.ListRegs) cannot run it.
+    pub fn lrs_needed(&self) -> u32 {
+        self.all_kinds()
+            .into_iter()
+            .filter_map(|k| match k {
+                StmtKind::LrWrite { n, .. }
+                | StmtKind::Op(Op::LrRead(n))
+                | StmtKind::Op(Op::LrWriteNamed(n, _))
+                | StmtKind::Op(Op::InjectSgi { lr: n, .. }) => Some(n + 1),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Whether the case keeps the active priorities in a named value
+    /// (`read apr as NAME` or `apr = NAME`).
+    pub fn keeps_apr(&self) -> bool {
+        self.all_kinds().into_iter().any(|k| match k {
+            StmtKind::Kept { read, .. } => matches!(**read, StmtKind::Op(Op::VifRead(VifReg::Apr))),
+            StmtKind::Op(Op::VifWriteNamed(VifReg::Apr, _)) => true,
+            _ => false,
+        })
     }
 
     /// The case-file line of statement `step`, if the case has it.
@@ -1413,6 +1492,23 @@ mod tests {
     }
 
     #[test]
+    fn requires_lines_are_expressions_located_when_wrong() {
+        let c =
+            parse_str("aim: a\nspec: s\ngic: v3\nrequires: pri_bits == 5  # why\nrequires: num_lrs >= 2\nread hcr\n")
+                .unwrap();
+        assert_eq!(c.requires, [(4, "pri_bits == 5".to_string()), (5, "num_lrs >= 2".to_string())]);
+        let p = crate::expr::Params::synthetic(GicVersion::V3, 1, 8, 7);
+        let unmet = c.unmet_requirements(&p);
+        assert_eq!(unmet.len(), 2);
+        assert_eq!(unmet[0], (4, "pri_bits == 5".to_string(), "it does not hold".to_string()));
+        assert!(c.unmet_requirements(&crate::expr::Params::synthetic(GicVersion::V3, 4, 5, 5)).is_empty());
+        assert_eq!(
+            parse_str("aim: a\nspec: s\ngic: v3\nrequires: pri_bit == 5\n").unwrap_err().to_string(),
+            "cases/t/x.case:4:11: `requires:` unknown name `pri_bit`; names: num_lrs, pri_bits, pre_bits, bpr0_min, bpr1_min, idle_priority, ListRegs, PRIbits, PREbits, cpus, ArchRev"
+        );
+    }
+
+    #[test]
     fn errors_name_file_line_column_and_expectation() {
         assert_eq!(err(&format!("{HEAD}phys pend ppi 40\n")), "cases/t/x.case:4:15: 40 is not a PPI INTID (16-31)");
         assert_eq!(
@@ -1461,7 +1557,7 @@ mod tests {
         );
         assert_eq!(
             err("aim: a\nspec: b\ngic: v3\ncolour: red\n"),
-            "cases/t/x.case:4:1: unknown header `colour:`; expected aim, spec, gic, smp or timeout"
+            "cases/t/x.case:4:1: unknown header `colour:`; expected aim, spec, gic, smp, timeout or requires"
         );
     }
 
@@ -1512,7 +1608,7 @@ mod tests {
         assert_eq!((c.aim.as_str(), c.stmts.len()), ("a", 1));
         assert_eq!(
             err("\u{feff}  colour: red\n"),
-            "cases/t/x.case:1:3: unknown header `colour:`; expected aim, spec, gic, smp or timeout"
+            "cases/t/x.case:1:3: unknown header `colour:`; expected aim, spec, gic, smp, timeout or requires"
         );
         assert_eq!(err("\u{feff}phys pend ppi 40\n"), "cases/t/x.case:1:15: 40 is not a PPI INTID (16-31)");
         assert_eq!(

@@ -313,6 +313,29 @@ pub(super) fn lr_write_raw(n: u32, v: u64) {
     unsafe { sysreg::write(ich_lr(n), v) }
 }
 
+/// How many ICH_AP0R<n>_EL2 (and ICH_AP1R<n>_EL2) are implemented: one
+/// with 5 preemption bits, two with 6, four with 7 (ICH_VTR_EL2.PREbits;
+/// IHI 0069H 12.4.1, 12.4.2).
+pub fn apr_count() -> usize {
+    let pre = ICH_VTR_EL2::PREbits.read(vif_read(VifReg::Vtr)) as usize + 1;
+    1 << pre.clamp(5, 7).saturating_sub(5)
+}
+
+/// `ICH_AP0R<n>_EL2` (group 0) or `ICH_AP1R<n>_EL2` (group 1), `n` < 4.
+fn apr_reg(group: u32, n: usize) -> SysReg {
+    use SysReg::*;
+    let regs =
+        [[IchAp0r0El2, IchAp0r1El2, IchAp0r2El2, IchAp0r3El2], [IchAp1r0El2, IchAp1r1El2, IchAp1r2El2, IchAp1r3El2]];
+    regs[(group & 1) as usize][n & 3]
+}
+
+/// The whole 64 bits of `ICH_AP0R<n>_EL2` (group 0) or `ICH_AP1R<n>_EL2`
+/// (group 1), `n` < [`apr_count`].
+pub fn apr_read(group: u32, n: usize) -> u64 {
+    // SAFETY: the register exists at EL2 for n < apr_count() (IHI 0069H 12.4.1).
+    unsafe { sysreg::read(apr_reg(group, n)) }
+}
+
 pub(super) fn vif_read(r: VifReg) -> u64 {
     // SAFETY: ICH_* registers exist at EL2 on GICv3 (IHI 0069H 12.4).
     unsafe {
@@ -343,6 +366,12 @@ pub(super) fn vif_write(r: VifReg, v: u64) {
             VifReg::Apr => {
                 sysreg::write(SysReg::IchAp0r0El2, v & 0xffff_ffff);
                 sysreg::write(SysReg::IchAp1r0El2, v >> 32);
+                // The packed form carries ICH_AP*R0_EL2 only; the others
+                // (6 or 7 preemption bits) are cleared.
+                for n in 1..apr_count() {
+                    sysreg::write(apr_reg(0, n), 0);
+                    sysreg::write(apr_reg(1, n), 0);
+                }
             }
             _ => {}
         }
