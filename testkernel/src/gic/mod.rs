@@ -45,9 +45,11 @@ pub const MAINTENANCE_INTID: u32 = 25;
 pub const DEFAULT_PRIORITY: u8 = 0x80;
 
 /// The kernel's baseline `ICH_VMCR_EL2`/`GICH_VMCR` (GICv3 layout): VPMR =
-/// 0xff (no priority masked), VFIQEn = 1 (group 0 as vFIQ), VENG1 = 1,
+/// 0xff (no priority masked), VBPR0 = 2 and VBPR1 = 3 (at or above the
+/// minimum binary points of every GIC, 2 and 3 with 5 preemption bits, so
+/// they read back as written), VFIQEn = 1 (group 0 as vFIQ), VENG1 = 1,
 /// VENG0 = 1. Documented in README.md; cases may overwrite it.
-pub const BASELINE_VMCR: u64 = (0xff << 24) | (1 << 3) | (1 << 1) | 1;
+pub const BASELINE_VMCR: u64 = (0xff << 24) | (2 << 21) | (3 << 18) | (1 << 3) | (1 << 1) | 1;
 
 /// The kernel's baseline `ICH_HCR_EL2`/`GICH_HCR`: En = 1, nothing else
 /// (GICv3 layout; `GICH_HCR` has the same bits).
