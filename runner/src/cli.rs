@@ -59,6 +59,14 @@ pub struct RunArgs {
     /// temporary directory when the checkout is read-only).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also write the results as JUnit XML to FILE (`-`: standard output,
+    /// the text report then goes to standard error).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write the results as TAP version 13 to FILE (`-`: standard
+    /// output, the text report then goes to standard error).
+    #[arg(long, value_name = "FILE")]
+    pub tap: Option<PathBuf>,
     /// Only cases whose name contains one of these (`bless`: see `bless --help`).
     pub filters: Vec<String>,
 }
@@ -167,12 +175,50 @@ fn run(a: RunArgs, bless: bool) -> i32 {
         bless,
         out_dir: absolute(&default_out(&a.root, a.out.as_deref())),
     };
-    println!("gicv: QEMU {} ({}), {} jobs", qemu.version, qemu.path.display(), jobs);
+    let dash = Path::new("-");
+    if a.junit.as_deref() == Some(dash) && a.tap.as_deref() == Some(dash) {
+        eprintln!("error: --junit - and --tap - both want standard output; give one of them a file");
+        return 2;
+    }
+    // With a machine-readable document on standard output, the text goes to standard error.
+    let to_stderr = a.junit.as_deref() == Some(dash) || a.tap.as_deref() == Some(dash);
+    let say = |s: &str| {
+        if to_stderr {
+            eprint!("{s}");
+        } else {
+            print!("{s}");
+        }
+    };
+    say(&format!("gicv: QEMU {} ({}), {} jobs\n", qemu.version, qemu.path.display(), jobs));
     let start = Instant::now();
-    let progress = |r: &suite::RunReport| println!("{}", report::line(r));
+    let progress = |r: &suite::RunReport| say(&format!("{}\n", report::line(r)));
     match suite::run(&opts, &progress) {
         Ok(rep) => {
-            print!("{}", report::render(&rep, &qemu.version, start.elapsed()));
+            let results = [crate::formats::QemuResults { version: &qemu.version, runs: &rep.runs }];
+            let mut written = true;
+            let documents = [
+                (a.junit.as_deref(), "JUnit", crate::formats::junit(&results)),
+                (a.tap.as_deref(), "TAP", Ok(crate::formats::tap(&results))),
+            ];
+            for (dest, what, doc) in documents {
+                let Some(dest) = dest else { continue };
+                let res = doc.and_then(|text| {
+                    if dest == dash {
+                        print!("{text}");
+                        Ok(())
+                    } else {
+                        std::fs::write(dest, text).map_err(|e| format!("{}: {e}", dest.display()))
+                    }
+                });
+                if let Err(e) = res {
+                    eprintln!("error: writing the {what} results: {e}");
+                    written = false;
+                }
+            }
+            say(&report::render(&rep, &qemu.version, start.elapsed()));
+            if !written {
+                return 2;
+            }
             if bless {
                 i32::from(rep.bless_failed())
             } else {

@@ -13,6 +13,7 @@ pub mod compare;
 pub mod deviations;
 pub mod events;
 pub mod expr;
+pub mod formats;
 pub mod golden;
 pub mod procs;
 pub mod qemu;

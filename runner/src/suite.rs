@@ -130,7 +130,7 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    fn simple(case: &str, gic: Option<GicVersion>, outcome: Outcome, detail: String) -> Self {
+    pub(crate) fn simple(case: &str, gic: Option<GicVersion>, outcome: Outcome, detail: String) -> Self {
         RunReport {
             case: case.to_string(),
             gic,
