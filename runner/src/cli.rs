@@ -67,6 +67,11 @@ pub struct RunArgs {
     /// output, the text report then goes to standard error).
     #[arg(long, value_name = "FILE")]
     pub tap: Option<PathBuf>,
+    /// Run only shard K of N (`K/N`): the selected cases in name order,
+    /// every N-th starting from the K-th, each with all its GIC versions;
+    /// the N shards of a run together run every case once.
+    #[arg(long, value_name = "K/N")]
+    pub partition: Option<suite::Partition>,
     /// Only cases whose name contains one of these (`bless`: see `bless --help`).
     pub filters: Vec<String>,
 }
@@ -174,6 +179,7 @@ fn run(a: RunArgs, bless: bool) -> i32 {
         jobs,
         bless,
         out_dir: absolute(&default_out(&a.root, a.out.as_deref())),
+        partition: a.partition,
     };
     let dash = Path::new("-");
     if a.junit.as_deref() == Some(dash) && a.tap.as_deref() == Some(dash) {

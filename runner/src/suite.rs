@@ -105,6 +105,45 @@ pub struct Options {
     /// Runs keep their files under `<out_dir>/run-<time>-<pid>/`, one
     /// directory per run so that concurrent runs never share files.
     pub out_dir: PathBuf,
+    /// Run only shard `k` of `n` (`Some((k, n))`, 1 ≤ k ≤ n): the selected
+    /// cases in name order, every n-th from the k-th, all their GIC
+    /// versions together (see [`Partition`]).
+    pub partition: Option<Partition>,
+}
+
+/// A shard of a run, `--partition k/n`: case i (0-based, in name order
+/// among the cases the filters select) belongs to shard `i % n + 1`, so
+/// the n shards together run every case once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    /// This shard, 1-based.
+    pub k: usize,
+    /// Number of shards.
+    pub n: usize,
+}
+
+impl std::str::FromStr for Partition {
+    type Err = String;
+    /// Parses `k/n`.
+    ///
+    /// # Errors
+    /// Anything but two decimal numbers with 1 ≤ k ≤ n.
+    fn from_str(s: &str) -> Result<Partition, String> {
+        let bad = || format!("`{s}` is not a partition k/n with 1 <= k <= n, e.g. 2/4");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (k, n) = (k.trim().parse::<usize>().map_err(|_| bad())?, n.trim().parse::<usize>().map_err(|_| bad())?);
+        if k == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(Partition { k, n })
+    }
+}
+
+impl Partition {
+    /// Whether the `index`-th selected case (0-based) is in this shard.
+    pub fn has(&self, index: usize) -> bool {
+        index % self.n == self.k - 1
+    }
 }
 
 /// One (case, GIC version) result.
@@ -281,7 +320,13 @@ pub fn run(opts: &Options, progress: &(dyn Fn(&RunReport) + Sync)) -> Result<Sui
     let mut jobs = Vec::new();
     let mut goldens: BTreeMap<String, Option<Golden>> = BTreeMap::new();
 
-    for cf in cases.iter().filter(|c| matches_filter(&c.name, &opts.filters)) {
+    let selected = cases
+        .iter()
+        .filter(|c| matches_filter(&c.name, &opts.filters))
+        .enumerate()
+        .filter(|(i, _)| opts.partition.is_none_or(|p| p.has(*i)))
+        .map(|(_, c)| c);
+    for cf in selected {
         let case = match &cf.parsed {
             Ok(c) => Arc::new(c.clone()),
             Err(e) => {
@@ -348,7 +393,7 @@ pub fn run(opts: &Options, progress: &(dyn Fn(&RunReport) + Sync)) -> Result<Sui
         }
         goldens.insert(cf.name.clone(), golden);
     }
-    if opts.filters.is_empty() {
+    if opts.filters.is_empty() && opts.partition.is_none_or(|p| p.k == 1) {
         for p in orphan_goldens(&opts.expected_dir, &cases) {
             report.runs.push(RunReport::simple(
                 &p.display().to_string(),

@@ -40,6 +40,7 @@ fn opts(cases: PathBuf, expected: PathBuf, log: &str, filters: &[&str]) -> Optio
         jobs: 2,
         bless: false,
         out_dir: std::env::temp_dir().join(format!("gicv-e2e-{}-{log}", std::process::id())),
+        partition: None,
     }
 }
 

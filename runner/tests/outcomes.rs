@@ -93,6 +93,7 @@ impl Fixture {
             jobs: 2,
             bless,
             out_dir: self.dir.join("logs"),
+            partition: None,
         }
     }
 
@@ -655,4 +656,33 @@ fn qemu_probe_rejects_what_is_not_qemu_system_aarch64() {
     assert!(start.elapsed() < std::time::Duration::from_secs(10));
     let q = runner::qemu::probe(&f.dir.join("fake-qemu"), bound).unwrap();
     assert_eq!((q.version.as_str(), q.sandbox), ("9.9.9", false));
+}
+
+#[test]
+fn partitions_together_run_every_case_once() {
+    let f = Fixture::new("partition");
+    let names = ["t/a", "t/b", "t/c", "t/d", "t/e"];
+    for n in names {
+        f.case(n, CASE);
+        f.golden(n, GOLDEN_27);
+    }
+    f.behave("v3", &out(&[r#"{"step":1,"op":"guest ack","INTID":27}"#], true), 0);
+    let mut seen: Vec<String> = Vec::new();
+    for k in 1..=3 {
+        let mut o = f.opts(false, &[]);
+        o.partition = Some(format!("{k}/3").parse().unwrap());
+        let rep = suite::run(&o, &|_| {}).unwrap();
+        assert!(rep.runs.iter().all(|r| r.outcome == Outcome::Pass), "{k}/3");
+        seen.extend(rep.runs.iter().map(|r| r.case.clone()));
+    }
+    seen.sort();
+    assert_eq!(seen, names);
+    let mut o = f.opts(false, &[]);
+    o.partition = Some("2/3".parse().unwrap());
+    let rep = suite::run(&o, &|_| {}).unwrap();
+    assert_eq!(rep.runs.iter().map(|r| r.case.as_str()).collect::<Vec<_>>(), ["t/b", "t/e"]);
+    for bad in ["0/3", "4/3", "3", "a/b", "1/0"] {
+        let e = bad.parse::<suite::Partition>().unwrap_err();
+        assert!(e.contains("is not a partition k/n"), "{bad}: {e}");
+    }
 }

@@ -97,6 +97,7 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
         jobs: 1,
         bless: false,
         out_dir: dir.join("suite"),
+        partition: None,
     };
     let start = Instant::now();
     let rep = suite::run(&opts, &|_| {})?;
