@@ -197,8 +197,23 @@ fn run(a: RunArgs, bless: bool) -> i32 {
     };
     say(&format!("gicv: QEMU {} ({}), {} jobs\n", qemu.version, qemu.path.display(), jobs));
     let start = Instant::now();
-    let progress = |r: &suite::RunReport| say(&format!("{}\n", report::line(r)));
-    match suite::run(&opts, &progress) {
+    // On a terminal a progress line stays under the result lines; in a log
+    // (or with the text on standard error) only the result lines appear.
+    let terminal = !to_stderr && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let progress = |r: &suite::RunReport, p: suite::Progress| {
+        if terminal {
+            let status = report::progress_line(p.done, p.total, start.elapsed());
+            say(&format!("\r\x1b[K{}\n{status}", report::line(r)));
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+        } else {
+            say(&format!("{}\n", report::line(r)));
+        }
+    };
+    let result = suite::run_with_progress(&opts, &progress);
+    if terminal {
+        say("\r\x1b[K");
+    }
+    match result {
         Ok(rep) => {
             let results = [crate::formats::QemuResults { version: &qemu.version, runs: &rep.runs }];
             let mut written = true;

@@ -28,6 +28,16 @@ pub fn line(r: &RunReport) -> String {
     format!("{:<7} {gic} {}{t}", r.outcome.name(), r.case)
 }
 
+/// The progress line shown on a terminal while a run goes on:
+/// `[120/471] 25%, 7.1 s, about 21 s left` (the estimate assumes the
+/// remaining results take as long on average as those so far).
+pub fn progress_line(done: usize, total: usize, elapsed: std::time::Duration) -> String {
+    let pct = (done * 100).checked_div(total).unwrap_or(100);
+    let secs = elapsed.as_secs_f64();
+    let left = if done == 0 { 0.0 } else { secs / done as f64 * total.saturating_sub(done) as f64 };
+    format!("[{done}/{total}] {pct}%, {secs:.1} s, about {left:.0} s left")
+}
+
 /// The full report after the run; its last line is `gicv: N passed, N failed, N skipped`.
 pub fn render(s: &SuiteReport, qemu: &str, elapsed: std::time::Duration) -> String {
     let mut out = String::new();
@@ -77,4 +87,17 @@ pub fn render(s: &SuiteReport, qemu: &str, elapsed: std::time::Duration) -> Stri
     let _ = writeln!(out, "\ngicv: finished in {:.1}s; logs in {}", elapsed.as_secs_f64(), s.run_dir.display());
     let _ = writeln!(out, "gicv: {passed} passed, {failed} failed, {} skipped", n(Outcome::Skip));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn progress_line_counts_and_estimates_time_left() {
+        assert_eq!(progress_line(120, 480, Duration::from_secs(6)), "[120/480] 25%, 6.0 s, about 18 s left");
+        assert_eq!(progress_line(0, 10, Duration::ZERO), "[0/10] 0%, 0.0 s, about 0 s left");
+        assert_eq!(progress_line(0, 0, Duration::ZERO), "[0/0] 100%, 0.0 s, about 0 s left");
+    }
 }

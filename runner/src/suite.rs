@@ -298,13 +298,34 @@ pub fn link_latest(out_dir: &Path, run_dir: &Path) {
     }
 }
 
+/// How far a run is: results so far and the results it will have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Results reported so far, this one included.
+    pub done: usize,
+    /// Results the run will report (QEMU runs plus immediate results).
+    pub total: usize,
+}
+
 /// Runs the suite; `progress` is called with each result as it completes.
+///
+/// # Errors
+/// As [`run_with_progress`].
+pub fn run(opts: &Options, progress: &(dyn Fn(&RunReport) + Sync)) -> Result<SuiteReport, String> {
+    run_with_progress(opts, &|r, _| progress(r))
+}
+
+/// Runs the suite; `progress` is called with each result as it completes
+/// and how many results there are so far and in all.
 ///
 /// # Errors
 /// When the cases directory or the deviations file cannot be read, when a
 /// filter matches no case, when `bless` names no case, or when the run's
 /// directory cannot be created.
-pub fn run(opts: &Options, progress: &(dyn Fn(&RunReport) + Sync)) -> Result<SuiteReport, String> {
+pub fn run_with_progress(
+    opts: &Options,
+    progress: &(dyn Fn(&RunReport, Progress) + Sync),
+) -> Result<SuiteReport, String> {
     let cases = discover(&opts.cases_dir)?;
     let devs = deviations::load(&opts.expected_dir.join("deviations.toml"))?;
     if opts.bless && opts.filters.is_empty() {
@@ -403,8 +424,14 @@ pub fn run(opts: &Options, progress: &(dyn Fn(&RunReport) + Sync)) -> Result<Sui
             ));
         }
     }
+    let total = report.runs.len() + jobs.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let tick = |r: &RunReport| {
+        let d = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        progress(r, Progress { done: d, total });
+    };
     for r in &report.runs {
-        progress(r);
+        tick(r);
     }
 
     let log_root = run_dir.path.join(format!("qemu-{}", opts.qemu.version));
@@ -415,7 +442,7 @@ pub fn run(opts: &Options, progress: &(dyn Fn(&RunReport) + Sync)) -> Result<Sui
             s.spawn(|| loop {
                 let Some(job) = queue.lock().expect("queue").pop_front() else { break };
                 let r = run_one(opts, &log_root, &devs, &job);
-                progress(&r);
+                tick(&r);
                 results.lock().expect("results").push(r);
             });
         }

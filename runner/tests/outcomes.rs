@@ -686,3 +686,21 @@ fn partitions_together_run_every_case_once() {
         assert!(e.contains("is not a partition k/n"), "{bad}: {e}");
     }
 }
+
+#[test]
+fn progress_counts_every_result_against_the_total() {
+    let f = Fixture::new("progress");
+    for n in ["t/a", "t/b", "t/c"] {
+        f.case(n, CASE);
+        f.golden(n, GOLDEN_27);
+    }
+    f.case("t/nogolden", CASE);
+    f.behave("v3", &out(&[r#"{"step":1,"op":"guest ack","INTID":27}"#], true), 0);
+    let seen = std::sync::Mutex::new(Vec::new());
+    let rep =
+        suite::run_with_progress(&f.opts(false, &[]), &|_, p| seen.lock().unwrap().push((p.done, p.total))).unwrap();
+    let mut seen = seen.into_inner().unwrap();
+    seen.sort();
+    assert_eq!(seen, [(1, 4), (2, 4), (3, 4), (4, 4)]);
+    assert_eq!(rep.runs.len(), 4);
+}
