@@ -65,7 +65,9 @@ fn op_of(e: &Value) -> String {
     e.get("op").and_then(Value::as_str).unwrap_or("?").to_string()
 }
 
-fn key_of(e: &Value) -> (u64, String, u64) {
+/// An event's identity: (step, op, cpu), cpu 0 when absent. Goldens'
+/// per-version overrides and deviations match events by it too.
+pub fn key_of(e: &Value) -> (u64, String, u64) {
     (step_of(e), op_of(e), e.get("cpu").and_then(Value::as_u64).unwrap_or(0))
 }
 
@@ -121,13 +123,20 @@ pub fn compare(expected: &[Value], actual: &[Value], p: &Params) -> Comparison {
     Comparison { diffs, resolved }
 }
 
+/// The value of expression `v` for this run, when it is one plain value
+/// (not a set, and it can be evaluated); `None` for anything else.
+fn plain_value(v: &Value, p: &Params) -> Option<Value> {
+    expr::source_of(v)?;
+    expr::value_for_run(v, p).ok()?.to_json()
+}
+
 /// `e` with each expression replaced by its value for this run, where it
 /// has one plain value.
 fn evaluated(e: &Value, p: &Params) -> Value {
     let mut out = e.clone();
     if let Some(o) = out.as_object_mut() {
         for v in o.values_mut() {
-            if let Some(j) = expr::source_of(v).and_then(|_| expr::value_for_run(v, p).ok()).and_then(|x| x.to_json()) {
+            if let Some(j) = plain_value(v, p) {
                 *v = j;
             }
         }
@@ -167,9 +176,7 @@ fn field_diffs(e: &Value, a: &Value, p: &Params, out: &mut Vec<Difference>) -> V
                 *slot = y.clone();
             }
         } else {
-            if let Some(j) =
-                ev.and_then(|x| expr::source_of(x).and(expr::value_for_run(x, p).ok())).and_then(|x| x.to_json())
-            {
+            if let Some(j) = ev.and_then(|x| plain_value(x, p)) {
                 resolved.insert(k.clone(), j);
             }
             out.push(Difference::Field {

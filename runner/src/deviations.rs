@@ -96,10 +96,8 @@ impl Seen {
             }
             (SeenKind::Missing, Difference::Missing { step, event })
             | (SeenKind::Unexpected, Difference::Unexpected { step, event }) => {
-                let e: Value = serde_json::from_str(event).unwrap_or_default();
-                *step == self.step
-                    && e.get("op").and_then(Value::as_str) == Some(self.op.as_str())
-                    && e.get("cpu").and_then(Value::as_u64).unwrap_or(0) == self.cpu
+                let (_, op, cpu) = crate::compare::key_of(&serde_json::from_str(event).unwrap_or_default());
+                (*step, op.as_str(), cpu) == (self.step, self.op.as_str(), self.cpu)
             }
             _ => false,
         }

@@ -212,7 +212,11 @@ impl Params {
         Params::from_header(gic, &h)
     }
 
-    fn get(&self, name: &str) -> Result<i128, String> {
+    /// The value of header name `name` (a header field or a derived name).
+    ///
+    /// # Errors
+    /// A name this run's header does not have, with the names it has.
+    pub fn get(&self, name: &str) -> Result<i128, String> {
         self.names.iter().find(|(k, _)| k == name).map(|(_, v)| *v).ok_or_else(|| {
             let known: Vec<&str> = self.names.iter().map(|(k, _)| k.as_str()).collect();
             format!("`{name}` is not a name of this run's header; names: {}", known.join(", "))

@@ -92,11 +92,11 @@ impl Golden {
             (Some(all), Some(own)) => {
                 let mut out: Vec<Value> = all.clone();
                 for o in own {
-                    match out.iter().position(|e| event_key(e) == event_key(o)) {
+                    match out.iter().position(|e| crate::compare::key_of(e) == crate::compare::key_of(o)) {
                         Some(i) => out[i] = o.clone(),
                         None => {
-                            let step = event_key(o).0;
-                            let at = out.iter().position(|e| event_key(e).0 > step).unwrap_or(out.len());
+                            let step = crate::compare::key_of(o).0;
+                            let at = out.iter().position(|e| crate::compare::key_of(e).0 > step).unwrap_or(out.len());
                             out.insert(at, o.clone());
                         }
                     }
@@ -156,15 +156,6 @@ impl Golden {
     pub fn missing_versions(&self, wanted: &[GicVersion]) -> Vec<GicVersion> {
         wanted.iter().copied().filter(|v| self.for_version(*v).is_none()).collect()
     }
-}
-
-/// An event's identity across `all` and a version's key: (step, op, cpu).
-fn event_key(e: &Value) -> (u64, String, u64) {
-    (
-        e.get("step").and_then(Value::as_u64).unwrap_or(0),
-        e.get("op").and_then(Value::as_str).unwrap_or_default().to_string(),
-        e.get("cpu").and_then(Value::as_u64).unwrap_or(0),
-    )
 }
 
 /// The events without those marked `"absent": true`.

@@ -629,7 +629,7 @@ pub fn unsupported(case: &Case, p: &Params) -> Option<String> {
     if let Some((line, src, why)) = case.unmet_requirements(p).into_iter().next() {
         let shown: Vec<String> = ["ListRegs", "PRIbits", "PREbits"]
             .iter()
-            .filter_map(|k| p.names.iter().find(|(n, _)| n == k).map(|(n, v)| format!("{n} = {v}")))
+            .filter_map(|k| p.get(k).ok().map(|v| format!("{k} = {v}")))
             .collect();
         return Some(format!(
             "the scenario requires `{src}` ({}:{line}), and {why} for this GIC ({})",
@@ -637,7 +637,7 @@ pub fn unsupported(case: &Case, p: &Params) -> Option<String> {
             shown.join(", ")
         ));
     }
-    let lrs = p.names.iter().find(|(k, _)| k == "num_lrs").map(|(_, v)| *v)?;
+    let lrs = p.get("num_lrs").ok()?;
     let needed = i128::from(case.lrs_needed());
     if needed > lrs {
         let reg = if p.gic == GicVersion::V2 { "GICH_LR" } else { "ICH_LR<n>_EL2" };
@@ -648,16 +648,14 @@ pub fn unsupported(case: &Case, p: &Params) -> Option<String> {
             lrs - 1
         ));
     }
-    let pre = p.names.iter().find(|(k, _)| k == "pre_bits").map(|(_, v)| *v);
-    if p.gic != GicVersion::V2 && case.keeps_apr() && pre.is_some_and(|b| b > 5) {
-        return Some(format!(
+    match p.get("pre_bits") {
+        Ok(pre) if pre > 5 && p.gic != GicVersion::V2 && case.keeps_apr() => Some(format!(
             "the case keeps the active priorities in a named value, which holds ICH_AP0R0_EL2 and ICH_AP1R0_EL2 \
-             only; this GIC has {} preemption bits, so {} of each",
-            pre.unwrap_or(0),
-            1 << (pre.unwrap_or(5) - 5)
-        ));
+             only; this GIC has {pre} preemption bits, so {} of each",
+            1 << (pre - 5)
+        )),
+        _ => None,
     }
-    None
 }
 
 fn judge(
