@@ -97,6 +97,15 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, in report order (passing first, then failing, then the rest).
+    pub const ALL: [Outcome; 8] =
+        [Self::Pass, Self::Fail, Self::XFail, Self::XPass, Self::Skip, Self::Crash, Self::Timeout, Self::Error];
+
+    /// The outcome printed as `name` ([`Outcome::name`]); `None` for anything else.
+    pub fn from_name(name: &str) -> Option<Outcome> {
+        Self::ALL.into_iter().find(|o| o.name() == name)
+    }
+
     /// Upper-case name as printed in reports.
     pub fn name(self) -> &'static str {
         match self {

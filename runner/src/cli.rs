@@ -41,9 +41,11 @@ pub struct RunArgs {
     /// GIC versions to run, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "v2,v3,v4")]
     pub gic: Vec<String>,
-    /// QEMU binary (default: qemu-system-aarch64 on PATH).
-    #[arg(long)]
-    pub qemu: Option<PathBuf>,
+    /// QEMU binary (default: qemu-system-aarch64 on PATH). Give it several
+    /// times to run the suite on each QEMU in turn: the reports cover them
+    /// all and the summary adds the outcomes that differ between them.
+    #[arg(long, value_name = "PATH")]
+    pub qemu: Vec<PathBuf>,
     /// Test kernel ELF (default: build testkernel/ and use it).
     #[arg(long)]
     pub kernel: Option<PathBuf>,
@@ -156,12 +158,16 @@ fn run(a: RunArgs, bless: bool) -> i32 {
             return 2;
         }
     };
-    let prepared = match &a.kernel {
-        Some(k) if k.is_file() => toolchain::ensure_qemu(a.qemu.as_deref()).map(|q| (absolute(k), q)),
+    if bless && a.qemu.len() > 1 {
+        eprintln!("error: bless drafts goldens from one QEMU: give --qemu once");
+        return 2;
+    }
+    let kernel = match &a.kernel {
+        Some(k) if k.is_file() => Ok(absolute(k)),
         Some(k) => Err(format!("kernel {} does not exist", k.display())),
-        None => toolchain::prepare(&a.root, a.qemu.as_deref()),
+        None => toolchain::ensure_target().and_then(|()| toolchain::build_kernel(&a.root)),
     };
-    let (kernel, qemu) = match prepared {
+    let (kernel, qemus) = match kernel.and_then(|k| Ok((k, toolchain::ensure_qemus(&a.qemu)?))) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
@@ -173,7 +179,7 @@ fn run(a: RunArgs, bless: bool) -> i32 {
         cases_dir: a.root.join("cases"),
         expected_dir: a.root.join("expected"),
         kernel,
-        qemu: qemu.clone(),
+        qemu: qemus[0].clone(),
         gics,
         filters: a.filters.clone(),
         jobs,
@@ -195,61 +201,73 @@ fn run(a: RunArgs, bless: bool) -> i32 {
             print!("{s}");
         }
     };
-    say(&format!("gicv: QEMU {} ({}), {} jobs\n", qemu.version, qemu.path.display(), jobs));
+    for q in &qemus {
+        say(&format!("gicv: QEMU {} ({}), {} jobs\n", q.version, q.path.display(), jobs));
+    }
     let start = Instant::now();
     // On a terminal a progress line stays under the result lines; in a log
     // (or with the text on standard error) only the result lines appear.
+    // With several QEMUs each line names its QEMU.
     let terminal = !to_stderr && std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let progress = |r: &suite::RunReport, p: suite::Progress| {
+    let several = qemus.len() > 1;
+    let progress = |q: &crate::qemu::Qemu, r: &suite::RunReport, p: suite::Progress| {
+        let line = if several { format!("{} (QEMU {})", report::line(r), q.version) } else { report::line(r) };
         if terminal {
             let status = report::progress_line(p.done, p.total, start.elapsed());
-            say(&format!("\r\x1b[K{}\n{status}", report::line(r)));
+            say(&format!("\r\x1b[K{line}\n{status}"));
             let _ = std::io::Write::flush(&mut std::io::stdout());
         } else {
-            say(&format!("{}\n", report::line(r)));
+            say(&format!("{line}\n"));
         }
     };
-    let result = suite::run_with_progress(&opts, &progress);
+    let result = suite::run_on(&opts, &qemus, &progress);
     if terminal {
         say("\r\x1b[K");
     }
-    match result {
-        Ok(rep) => {
-            let results = [crate::formats::QemuResults { version: &qemu.version, runs: &rep.runs }];
-            let mut written = true;
-            let documents = [
-                (a.junit.as_deref(), "JUnit", crate::formats::junit(&results)),
-                (a.tap.as_deref(), "TAP", Ok(crate::formats::tap(&results))),
-            ];
-            for (dest, what, doc) in documents {
-                let Some(dest) = dest else { continue };
-                let res = doc.and_then(|text| {
-                    if dest == dash {
-                        print!("{text}");
-                        Ok(())
-                    } else {
-                        std::fs::write(dest, text).map_err(|e| format!("{}: {e}", dest.display()))
-                    }
-                });
-                if let Err(e) = res {
-                    eprintln!("error: writing the {what} results: {e}");
-                    written = false;
-                }
-            }
-            say(&report::render(&rep, &qemu.version, start.elapsed()));
-            if !written {
-                return 2;
-            }
-            if bless {
-                i32::from(rep.bless_failed())
-            } else {
-                i32::from(rep.failed())
-            }
-        }
+    let reps = match result {
+        Ok(reps) => reps,
         Err(e) => {
             eprintln!("error: {e}");
-            2
+            return 2;
         }
+    };
+    let elapsed = start.elapsed();
+    let results: Vec<_> =
+        reps.iter().map(|s| crate::formats::QemuResults { version: &s.qemu_version, runs: &s.runs }).collect();
+    let mut written = true;
+    let documents = [
+        (a.junit.as_deref(), "JUnit", crate::formats::junit(&results)),
+        (a.tap.as_deref(), "TAP", Ok(crate::formats::tap(&results))),
+    ];
+    for (dest, what, doc) in documents {
+        let Some(dest) = dest else { continue };
+        let res = doc.and_then(|text| {
+            if dest == dash {
+                print!("{text}");
+                Ok(())
+            } else {
+                std::fs::write(dest, text).map_err(|e| format!("{}: {e}", dest.display()))
+            }
+        });
+        if let Err(e) = res {
+            eprintln!("error: writing the {what} results: {e}");
+            written = false;
+        }
+    }
+    if let Some(dir) = reps.first().map(|s| s.run_dir.clone()) {
+        if let Err(e) = crate::results::Results::from_reports(&reps, elapsed).write(&dir) {
+            eprintln!("error: writing the run's results: {e}");
+            written = false;
+        }
+    }
+    say(&report::render(&reps, elapsed));
+    if !written {
+        return 2;
+    }
+    if bless {
+        i32::from(reps.iter().any(suite::SuiteReport::bless_failed))
+    } else {
+        i32::from(reps.iter().any(suite::SuiteReport::failed))
     }
 }
 

@@ -18,5 +18,6 @@ pub mod golden;
 pub mod procs;
 pub mod qemu;
 pub mod report;
+pub mod results;
 pub mod suite;
 pub mod toolchain;

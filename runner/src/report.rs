@@ -1,6 +1,7 @@
 //! Terminal reports: one line per run as it completes, then the details of
-//! everything that did not pass, a summary table per GIC version, and the
-//! closing `N passed, N failed` line.
+//! everything that did not pass, a summary table per QEMU and GIC version,
+//! the outcomes that differ between QEMU versions, and the closing
+//! `N passed, N failed` line.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -9,17 +10,6 @@ use gic_case::proto::Outcome;
 use gic_case::GicVersion;
 
 use crate::suite::{RunReport, SuiteReport};
-
-const ORDER: [Outcome; 8] = [
-    Outcome::Pass,
-    Outcome::Fail,
-    Outcome::XFail,
-    Outcome::XPass,
-    Outcome::Skip,
-    Outcome::Crash,
-    Outcome::Timeout,
-    Outcome::Error,
-];
 
 /// The one-line form of a result.
 pub fn line(r: &RunReport) -> String {
@@ -38,13 +28,26 @@ pub fn progress_line(done: usize, total: usize, elapsed: std::time::Duration) ->
     format!("[{done}/{total}] {pct}%, {secs:.1} s, about {left:.0} s left")
 }
 
-/// The full report after the run; its last line is `gicv: N passed, N failed, N skipped`.
-pub fn render(s: &SuiteReport, qemu: &str, elapsed: std::time::Duration) -> String {
+/// The full report after a run on one or more QEMUs (`reports`, one per
+/// QEMU as [`crate::suite::run_on`] returns them): the details of
+/// everything that did not pass, what bless wrote or refused, a summary
+/// table per QEMU and GIC version, with several QEMUs the table of
+/// outcomes that differ between them ([`differences`]), and last the line
+/// `gicv: N passed, N failed, N skipped` over all of them.
+pub fn render(reports: &[SuiteReport], elapsed: std::time::Duration) -> String {
     let mut out = String::new();
-    let noteworthy: Vec<&RunReport> =
-        s.runs.iter().filter(|r| !matches!(r.outcome, Outcome::Pass | Outcome::Skip)).collect();
-    if !noteworthy.is_empty() {
-        out.push_str("\nDetails:\n");
+    let several = reports.len() > 1;
+    for s in reports {
+        let noteworthy: Vec<&RunReport> =
+            s.runs.iter().filter(|r| !matches!(r.outcome, Outcome::Pass | Outcome::Skip)).collect();
+        if noteworthy.is_empty() {
+            continue;
+        }
+        if several {
+            let _ = writeln!(out, "\nDetails (QEMU {}):", s.qemu_version);
+        } else {
+            out.push_str("\nDetails:\n");
+        }
         for r in noteworthy {
             let _ = writeln!(out, "{}", line(r));
             out.push_str(&r.detail);
@@ -53,39 +56,96 @@ pub fn render(s: &SuiteReport, qemu: &str, elapsed: std::time::Duration) -> Stri
             }
         }
     }
-    for (path, diff) in &s.blessed {
-        let _ = writeln!(
-            out,
-            "\nblessed {} — check every changed value against the spec before committing:\n{diff}",
-            path.display()
-        );
+    for s in reports {
+        for (path, diff) in &s.blessed {
+            let _ = writeln!(
+                out,
+                "\nblessed {} — check every changed value against the spec before committing:\n{diff}",
+                path.display()
+            );
+        }
+        for (case, why, _) in &s.refused {
+            let _ = writeln!(out, "\nnot blessed: {case}: {why}");
+        }
     }
-    for (case, why, _) in &s.refused {
-        let _ = writeln!(out, "\nnot blessed: {case}: {why}");
-    }
-    let _ = writeln!(out, "\nSummary (QEMU {qemu}):");
-    let mut table: BTreeMap<Option<GicVersion>, BTreeMap<Outcome, usize>> = BTreeMap::new();
-    for r in &s.runs {
-        *table.entry(r.gic).or_default().entry(r.outcome).or_default() += 1;
-    }
+    let versions: Vec<&str> = reports.iter().map(|s| s.qemu_version.as_str()).collect();
+    let _ = writeln!(out, "\nSummary (QEMU {}):", versions.join(", "));
     let _ = write!(out, "  {:<6}", "GIC");
-    for o in ORDER {
+    if several {
+        let _ = write!(out, "{:<10}", "QEMU");
+    }
+    for o in Outcome::ALL {
         let _ = write!(out, "{:>8}", o.name());
     }
     out.push('\n');
-    for (g, counts) in &table {
-        let _ = write!(out, "  {:<6}", g.map_or("--", |g| g.name()));
-        for o in ORDER {
-            let _ = write!(out, "{:>8}", counts.get(&o).copied().unwrap_or(0));
+    let mut total: BTreeMap<Outcome, usize> = BTreeMap::new();
+    for s in reports {
+        let mut table: BTreeMap<Option<GicVersion>, BTreeMap<Outcome, usize>> = BTreeMap::new();
+        for r in &s.runs {
+            *table.entry(r.gic).or_default().entry(r.outcome).or_default() += 1;
+            *total.entry(r.outcome).or_default() += 1;
+        }
+        for (g, counts) in &table {
+            let _ = write!(out, "  {:<6}", g.map_or("--", |g| g.name()));
+            if several {
+                let _ = write!(out, "{:<10}", s.qemu_version);
+            }
+            for o in Outcome::ALL {
+                let _ = write!(out, "{:>8}", counts.get(&o).copied().unwrap_or(0));
+            }
+            out.push('\n');
+        }
+    }
+    if several {
+        out.push_str(&differences(reports));
+    }
+    let n = |o: Outcome| total.get(&o).copied().unwrap_or(0);
+    let passed = n(Outcome::Pass) + n(Outcome::XFail);
+    let failed: usize = Outcome::ALL.iter().filter(|o| o.is_failure()).map(|o| n(*o)).sum();
+    let run_dir = reports.first().map(|s| s.run_dir.display().to_string()).unwrap_or_default();
+    let _ = writeln!(out, "\ngicv: finished in {:.1}s; logs in {run_dir}", elapsed.as_secs_f64());
+    let over = if several { format!(" (over {} QEMUs)", reports.len()) } else { String::new() };
+    let _ = writeln!(out, "gicv: {passed} passed, {failed} failed, {} skipped{over}", n(Outcome::Skip));
+    out
+}
+
+/// The results whose outcome is not the same on every QEMU of `reports`:
+/// `(case, GIC version, [outcome on each QEMU, in order; None where that
+/// QEMU has no such result])`, in case order.
+pub fn differing(reports: &[SuiteReport]) -> Vec<(String, Option<GicVersion>, Vec<Option<Outcome>>)> {
+    let mut by_key: BTreeMap<(String, Option<GicVersion>), Vec<Option<Outcome>>> = BTreeMap::new();
+    for (i, s) in reports.iter().enumerate() {
+        for r in &s.runs {
+            by_key.entry((r.case.clone(), r.gic)).or_insert_with(|| vec![None; reports.len()])[i] = Some(r.outcome);
+        }
+    }
+    by_key.into_iter().filter(|(_, o)| o.iter().any(|x| *x != o[0])).map(|((case, gic), o)| (case, gic, o)).collect()
+}
+
+/// The case × QEMU-version table of the outcomes that differ between the
+/// QEMUs of `reports` (a deviation that appears or disappears between
+/// versions shows here), or a line saying there are none.
+pub fn differences(reports: &[SuiteReport]) -> String {
+    let rows = differing(reports);
+    let mut out = String::new();
+    if rows.is_empty() {
+        let _ = writeln!(out, "\nOutcomes that differ between QEMU versions: none");
+        return out;
+    }
+    let _ = writeln!(out, "\nOutcomes that differ between QEMU versions ({}):", rows.len());
+    let width = rows.iter().map(|(c, _, _)| c.len()).max().unwrap_or(4).max(4);
+    let _ = write!(out, "  {:<4}{:<width$}", "GIC", "case");
+    for s in reports {
+        let _ = write!(out, "  {:>9}", s.qemu_version);
+    }
+    out.push('\n');
+    for (case, gic, outcomes) in rows {
+        let _ = write!(out, "  {:<4}{case:<width$}", gic.map_or("--", |g| g.name()));
+        for o in outcomes {
+            let _ = write!(out, "  {:>9}", o.map_or("-", |o| o.name()));
         }
         out.push('\n');
     }
-    let c = s.counts();
-    let n = |o: Outcome| c.get(&o).copied().unwrap_or(0);
-    let passed = n(Outcome::Pass) + n(Outcome::XFail);
-    let failed: usize = ORDER.iter().filter(|o| o.is_failure()).map(|o| n(*o)).sum();
-    let _ = writeln!(out, "\ngicv: finished in {:.1}s; logs in {}", elapsed.as_secs_f64(), s.run_dir.display());
-    let _ = writeln!(out, "gicv: {passed} passed, {failed} failed, {} skipped", n(Outcome::Skip));
     out
 }
 
@@ -99,5 +159,35 @@ mod tests {
         assert_eq!(progress_line(120, 480, Duration::from_secs(6)), "[120/480] 25%, 6.0 s, about 18 s left");
         assert_eq!(progress_line(0, 10, Duration::ZERO), "[0/10] 0%, 0.0 s, about 0 s left");
         assert_eq!(progress_line(0, 0, Duration::ZERO), "[0/0] 100%, 0.0 s, about 0 s left");
+    }
+
+    fn qemu(version: &str, runs: &[(&str, GicVersion, Outcome)]) -> SuiteReport {
+        SuiteReport {
+            qemu_version: version.into(),
+            runs: runs.iter().map(|&(c, g, o)| RunReport::simple(c, Some(g), o, String::new())).collect(),
+            ..SuiteReport::default()
+        }
+    }
+
+    #[test]
+    fn outcomes_that_differ_between_qemus_are_tabled() {
+        use GicVersion::{V2, V3};
+        use Outcome::{Pass, Skip, XFail};
+        let old = qemu("7.2.22", &[("eoimode/a", V2, XFail), ("eoimode/a", V3, Pass), ("lr/b", V3, Skip)]);
+        let new = qemu("10.0.2", &[("eoimode/a", V2, Pass), ("eoimode/a", V3, Pass), ("lr/b", V3, Skip)]);
+        assert_eq!(differing(&[old, new]), vec![("eoimode/a".to_string(), Some(V2), vec![Some(XFail), Some(Pass)])]);
+        let old = qemu("7.2.22", &[("eoimode/a", V2, XFail), ("lr/c", V3, Pass)]);
+        let new = qemu("10.0.2", &[("eoimode/a", V2, Pass)]);
+        let t = differences(&[old, new]);
+        assert_eq!(
+            t,
+            "\nOutcomes that differ between QEMU versions (2):\n  GIC case          7.2.22     10.0.2\n  \
+             v2  eoimode/a      XFAIL       PASS\n  v3  lr/c            PASS          -\n"
+        );
+        let same = qemu("7.2.22", &[("lr/c", V3, Pass)]);
+        let r = render(&[same, qemu("10.0.2", &[("lr/c", V3, Pass)])], Duration::from_secs(1));
+        assert!(r.contains("Outcomes that differ between QEMU versions: none"), "{r}");
+        assert!(r.contains("Summary (QEMU 7.2.22, 10.0.2):\n  GIC   QEMU"), "{r}");
+        assert!(r.ends_with("gicv: 2 passed, 0 failed, 0 skipped (over 2 QEMUs)\n"), "{r}");
     }
 }

@@ -194,6 +194,21 @@ pub struct SuiteReport {
     pub refused: Vec<(String, String, bool)>,
     /// This run's own directory (logs of every QEMU run).
     pub run_dir: PathBuf,
+    /// Version of the QEMU these results are from, e.g. `7.2.22`.
+    pub qemu_version: String,
+    /// That QEMU's binary.
+    pub qemu_path: PathBuf,
+    /// Aim and spec sections of every case that parsed, by name.
+    pub cases: BTreeMap<String, CaseInfo>,
+}
+
+/// What a case says of itself, for reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CaseInfo {
+    /// `aim:` text.
+    pub aim: String,
+    /// `spec:` text (section citations).
+    pub spec: String,
 }
 
 impl SuiteReport {
@@ -315,17 +330,43 @@ pub fn run(opts: &Options, progress: &(dyn Fn(&RunReport) + Sync)) -> Result<Sui
     run_with_progress(opts, &|r, _| progress(r))
 }
 
-/// Runs the suite; `progress` is called with each result as it completes
-/// and how many results there are so far and in all.
+/// Runs the suite on `opts.qemu`; `progress` is called with each result as
+/// it completes and how many results there are so far and in all.
 ///
 /// # Errors
-/// When the cases directory or the deviations file cannot be read, when a
-/// filter matches no case, when `bless` names no case, or when the run's
-/// directory cannot be created.
+/// As [`run_on`].
 pub fn run_with_progress(
     opts: &Options,
     progress: &(dyn Fn(&RunReport, Progress) + Sync),
 ) -> Result<SuiteReport, String> {
+    let mut reports = run_on(opts, std::slice::from_ref(&opts.qemu), &|_, r, p| progress(r, p))?;
+    Ok(reports.pop().expect("one report per QEMU"))
+}
+
+/// Runs the suite once on each QEMU of `qemus`, one after the other, in
+/// one run directory (each QEMU's logs under `qemu-<version>/`; `opts.qemu`
+/// is not used). Returns one report per QEMU, in the order given, each
+/// with the same results in the same order: one per case × GIC version,
+/// immediate ones (SKIP for a GIC version the case does not name, ERROR
+/// for an unusable case or golden) included. `progress` gets the QEMU,
+/// each result as it completes, and counts over all QEMUs.
+///
+/// # Errors
+/// When `qemus` is empty, when `bless` is asked of more than one QEMU,
+/// when the cases directory or the deviations file cannot be read, when a
+/// filter matches no case, when `bless` names no case, or when the run's
+/// directory cannot be created.
+pub fn run_on(
+    opts: &Options,
+    qemus: &[Qemu],
+    progress: &(dyn Fn(&Qemu, &RunReport, Progress) + Sync),
+) -> Result<Vec<SuiteReport>, String> {
+    if qemus.is_empty() {
+        return Err("no QEMU to run on".into());
+    }
+    if opts.bless && qemus.len() > 1 {
+        return Err("bless drafts goldens from one QEMU: give --qemu once".into());
+    }
     let cases = discover(&opts.cases_dir)?;
     let devs = deviations::load(&opts.expected_dir.join("deviations.toml"))?;
     if opts.bless && opts.filters.is_empty() {
@@ -337,9 +378,11 @@ pub fn run_with_progress(
         return Err(unmatched.join("\n"));
     }
     let run_dir = new_run_dir(&opts.out_dir)?;
-    let mut report = SuiteReport { run_dir: run_dir.path.clone(), ..SuiteReport::default() };
+    // The results known without running (the same for every QEMU).
+    let mut report = SuiteReport::default();
     let mut jobs = Vec::new();
     let mut goldens: BTreeMap<String, Option<Golden>> = BTreeMap::new();
+    let mut infos = BTreeMap::new();
 
     let selected = cases
         .iter()
@@ -349,7 +392,10 @@ pub fn run_with_progress(
         .map(|(_, c)| c);
     for cf in selected {
         let case = match &cf.parsed {
-            Ok(c) => Arc::new(c.clone()),
+            Ok(c) => {
+                infos.insert(cf.name.clone(), CaseInfo { aim: c.aim.clone(), spec: c.spec.clone() });
+                Arc::new(c.clone())
+            }
             Err(e) => {
                 report.runs.push(RunReport::simple(&cf.name, None, Outcome::Error, format!("    {e}\n")));
                 continue;
@@ -424,37 +470,49 @@ pub fn run_with_progress(
             ));
         }
     }
-    let total = report.runs.len() + jobs.len();
+    let total = (report.runs.len() + jobs.len()) * qemus.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let tick = |r: &RunReport| {
-        let d = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-        progress(r, Progress { done: d, total });
-    };
-    for r in &report.runs {
-        tick(r);
-    }
-
-    let log_root = run_dir.path.join(format!("qemu-{}", opts.qemu.version));
-    let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<_>>());
-    let results = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..opts.jobs.max(1) {
-            s.spawn(|| loop {
-                let Some(job) = queue.lock().expect("queue").pop_front() else { break };
-                let r = run_one(opts, &log_root, &devs, &job);
-                tick(&r);
-                results.lock().expect("results").push(r);
-            });
+    let immediate = std::mem::take(&mut report.runs);
+    let mut reports = Vec::new();
+    for q in qemus {
+        let opts = &Options { qemu: q.clone(), ..opts.clone() };
+        let tick = |r: &RunReport| {
+            let d = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            progress(q, r, Progress { done: d, total });
+        };
+        let mut report = SuiteReport {
+            runs: immediate.clone(),
+            run_dir: run_dir.path.clone(),
+            qemu_version: q.version.clone(),
+            qemu_path: q.path.clone(),
+            cases: infos.clone(),
+            ..SuiteReport::default()
+        };
+        for r in &report.runs {
+            tick(r);
         }
-    });
-    report.runs.extend(results.into_inner().expect("results"));
-    report.runs.sort_by(|a, b| (&a.case, a.gic).cmp(&(&b.case, b.gic)));
-
-    if opts.bless {
-        bless(opts, &devs, &cases, &goldens, &mut report)?;
+        let log_root = run_dir.path.join(format!("qemu-{}", q.version));
+        let queue = Mutex::new(jobs.iter().collect::<VecDeque<&Job>>());
+        let results = Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for _ in 0..opts.jobs.max(1) {
+                s.spawn(|| loop {
+                    let Some(job) = queue.lock().expect("queue").pop_front() else { break };
+                    let r = run_one(opts, &log_root, &devs, job);
+                    tick(&r);
+                    results.lock().expect("results").push(r);
+                });
+            }
+        });
+        report.runs.extend(results.into_inner().expect("results"));
+        report.runs.sort_by(|a, b| (&a.case, a.gic).cmp(&(&b.case, b.gic)));
+        if opts.bless {
+            bless(opts, &devs, &cases, &goldens, &mut report)?;
+        }
+        reports.push(report);
     }
     link_latest(&opts.out_dir, &run_dir.path);
-    Ok(report)
+    Ok(reports)
 }
 
 /// Why `bless` without case names is refused.

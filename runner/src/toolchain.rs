@@ -202,6 +202,32 @@ pub fn prepare(root: &Path, qemu: Option<&Path>) -> Result<(PathBuf, Qemu), Stri
     Ok((kernel, q))
 }
 
+/// The QEMUs of a run: each of `explicit` in order (probed), or when it is
+/// empty the default one ([`ensure_qemu`]).
+///
+/// # Errors
+/// A QEMU that is not usable; two binaries with the same version (results
+/// and logs are keyed by version, so they could not be told apart).
+pub fn ensure_qemus(explicit: &[PathBuf]) -> Result<Vec<Qemu>, String> {
+    if explicit.is_empty() {
+        return Ok(vec![ensure_qemu(None)?]);
+    }
+    let mut qemus: Vec<Qemu> = Vec::new();
+    for p in explicit {
+        let q = ensure_qemu(Some(p))?;
+        if let Some(same) = qemus.iter().find(|o| o.version == q.version) {
+            return Err(format!(
+                "{} and {} are both QEMU {}: results are kept per QEMU version, give each version once",
+                same.path.display(),
+                q.path.display(),
+                q.version
+            ));
+        }
+        qemus.push(q);
+    }
+    Ok(qemus)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -704,3 +704,62 @@ fn progress_counts_every_result_against_the_total() {
     assert_eq!(seen, [(1, 4), (2, 4), (3, 4), (4, 4)]);
     assert_eq!(rep.runs.len(), 4);
 }
+
+#[test]
+fn several_qemus_run_in_one_directory_and_their_differences_are_tabled() {
+    let f = Fixture::new("twoqemus");
+    f.case("t/a", CASE);
+    f.case("t/b", CASE);
+    f.golden("t/a", r#"{"all":[{"step":1,"op":"guest ack","INTID":27}]}"#);
+    f.golden("t/b", r#"{"all":[{"step":1,"op":"guest ack","INTID":27}]}"#);
+    f.behave("v3", &out(&[r#"{"step":1,"op":"guest ack","INTID":27}"#], true), 0);
+    // A second QEMU, version 10.1.0, whose GICv3 answers 1023: the same
+    // script in a directory of its own, with its own behaviour.
+    let other = f.dir.join("other");
+    fs::create_dir_all(other.join("behaviour")).unwrap();
+    write_script(&other.join("fake-qemu"), &FAKE_QEMU.replace("9.9.9", "10.1.0"));
+    fs::write(other.join("behaviour/v3.out"), out(&[r#"{"step":1,"op":"guest ack","INTID":1023}"#], true)).unwrap();
+    let qemus = [
+        runner::qemu::find(Some(&f.dir.join("fake-qemu"))).unwrap(),
+        runner::qemu::find(Some(&other.join("fake-qemu"))).unwrap(),
+    ];
+    let seen = std::sync::Mutex::new(Vec::new());
+    let reports = suite::run_on(&f.opts(false, &[]), &qemus, &|q, r, p| {
+        seen.lock().unwrap().push((q.version.clone(), r.case.clone(), p.done, p.total));
+    })
+    .unwrap();
+    assert_eq!(reports.len(), 2);
+    assert_eq!((reports[0].qemu_version.as_str(), reports[1].qemu_version.as_str()), ("9.9.9", "10.1.0"));
+    assert_eq!(reports[0].run_dir, reports[1].run_dir, "one run directory");
+    for (rep, outcome) in [(&reports[0], Outcome::Pass), (&reports[1], Outcome::Fail)] {
+        for case in ["t/a", "t/b"] {
+            let r = only(&rep.runs, case);
+            assert_eq!(r.outcome, outcome, "{} {case}: {}", rep.qemu_version, r.detail);
+            assert!(r.log.as_ref().unwrap().starts_with(rep.run_dir.join(format!("qemu-{}", rep.qemu_version))));
+        }
+        assert_eq!(rep.cases["t/a"].spec, "IHI0069H 6.3");
+    }
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(seen.len(), 4);
+    assert!(seen.iter().all(|s| s.3 == 4) && seen.iter().any(|s| s.2 == 4), "{seen:?}");
+    assert_eq!(seen.iter().filter(|s| s.0 == "10.1.0").count(), 2);
+
+    let rows = runner::report::differing(&reports);
+    assert_eq!(
+        rows,
+        vec![
+            ("t/a".to_string(), Some(GicVersion::V3), vec![Some(Outcome::Pass), Some(Outcome::Fail)]),
+            ("t/b".to_string(), Some(GicVersion::V3), vec![Some(Outcome::Pass), Some(Outcome::Fail)]),
+        ]
+    );
+    let text = runner::report::render(&reports, std::time::Duration::from_secs(1));
+    assert!(text.contains("Details (QEMU 10.1.0):") && !text.contains("Details (QEMU 9.9.9)"), "{text}");
+    assert!(text.contains("gicv: 2 passed, 2 failed, 0 skipped (over 2 QEMUs)"), "{text}");
+
+    // bless takes one QEMU.
+    let e = suite::run_on(&f.opts(true, &["t/a"]), &qemus, &|_, _, _| {}).unwrap_err();
+    assert!(e.contains("give --qemu once"), "{e}");
+    // The same version twice cannot be told apart.
+    let e = runner::toolchain::ensure_qemus(&[f.dir.join("fake-qemu"), f.dir.join("fake-qemu")]).unwrap_err();
+    assert!(e.contains("are both QEMU 9.9.9"), "{e}");
+}

@@ -5,8 +5,8 @@
 //! - `cargo xtask bless [options] [FILTER]`: same, writing goldens from the run.
 //! - `cargo xtask list` / `check`: cases and their aims / static checks.
 //! - `cargo xtask ci [runner options] [--also-qemu PATH]…`: formatting, clippy
-//!   and host unit tests, static checks, then the suite on the default QEMU
-//!   and on each `--also-qemu` — what `.ci/run` calls.
+//!   and host unit tests, static checks, then the suite in one run on the
+//!   default QEMU and each `--also-qemu` — what `.ci/run` calls.
 //! - `cargo xtask bench`: empty-case boot time against the real cases.
 
 mod bench;
@@ -48,7 +48,8 @@ enum XCmd {
 struct CiArgs {
     #[command(flatten)]
     run: RunArgs,
-    /// After the default QEMU, run the suite again on this QEMU binary (repeatable).
+    /// Also run the suite on this QEMU binary, in the same run as the default
+    /// QEMU (repeatable).
     #[arg(long = "also-qemu", value_name = "PATH")]
     also_qemu: Vec<PathBuf>,
 }
@@ -88,7 +89,7 @@ fn main() {
 fn ci(a: RunArgs, also_qemu: &[PathBuf]) -> i32 {
     let root = a.root.clone();
     let kernel = root.join("testkernel");
-    let total = 7 + also_qemu.len();
+    let total = 7;
     let mut n = 0;
     let mut failed: Vec<String> = Vec::new();
     let mut step = |name: &str, what: &str, run: &mut dyn FnMut() -> bool| {
@@ -117,16 +118,18 @@ fn ci(a: RunArgs, also_qemu: &[PathBuf]) -> i32 {
     step("static checks", "cases and goldens", &mut || {
         cli::main(Cli { cmd: Cmd::Check(ListArgs { root: root.clone(), filters: vec![] }) }) == 0
     });
-    let (name, what) = match &a.qemu {
-        Some(q) => (format!("suite ({})", q.display()), format!("cargo xtask test --qemu {}", q.display())),
-        None => ("suite (qemu-system-aarch64 on PATH)".to_string(), "cargo xtask test".to_string()),
-    };
-    step(&name, &what, &mut || cli::main(Cli { cmd: Cmd::Run(a.clone()) }) == 0);
-    for q in also_qemu {
-        let run = RunArgs { qemu: Some(q.clone()), ..a.clone() };
-        let what = format!("cargo xtask test --qemu {}", q.display());
-        step(&format!("suite ({})", q.display()), &what, &mut || cli::main(Cli { cmd: Cmd::Run(run.clone()) }) == 0);
+    // One run over every QEMU: its summary tables the outcomes that differ between them.
+    let mut run = a.clone();
+    if !also_qemu.is_empty() && run.qemu.is_empty() {
+        match toolchain::ensure_qemu(None) {
+            Ok(q) => run.qemu.push(q.path),
+            Err(e) => eprintln!("gicv ci: {e}"),
+        }
     }
+    run.qemu.extend(also_qemu.iter().cloned());
+    let shown: Vec<String> = run.qemu.iter().map(|q| format!(" --qemu {}", q.display())).collect();
+    let what = format!("cargo xtask test{}", shown.concat());
+    step("suite", &what, &mut || cli::main(Cli { cmd: Cmd::Run(run.clone()) }) == 0);
 
     if failed.is_empty() {
         println!("gicv ci: all {total} steps passed");

@@ -1,0 +1,189 @@
+//! A run's results on disk: `<run directory>/results.json`, written after
+//! every `run` (one or several QEMUs) and read by `cargo xtask report` to
+//! draw the HTML conformance matrix ([`crate::html`]).
+//!
+//! Shape (format 1):
+//!
+//! ```json
+//! { "format": 1, "elapsed_s": 61.2,
+//!   "cases": { "lr/basic-group1": { "aim": "…", "spec": "IHI0069H 6.3 …" } },
+//!   "qemus": [ { "version": "7.2.22", "path": "/usr/bin/qemu-system-aarch64",
+//!                "runs": [ { "case": "lr/basic-group1", "gic": "v3", "outcome": "PASS",
+//!                            "detail": "", "elapsed_ms": 52, "log": "…/qemu-7.2.22/lr/basic-group1/v3" } ] } ] }
+//! ```
+//!
+//! `gic` is absent for results that belong to no GIC version (an unusable
+//! case or golden); `outcome` is one of [`Outcome::name`]; `detail` is the
+//! indented explanation the text report prints (field-level diff, crash,
+//! skip reason).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use gic_case::proto::Outcome;
+use gic_case::GicVersion;
+use serde::{Deserialize, Serialize};
+
+use crate::suite::{CaseInfo, SuiteReport};
+
+/// The format number written to, and accepted from, `results.json`.
+pub const FORMAT: u32 = 1;
+
+/// The file name in a run directory.
+pub const FILE: &str = "results.json";
+
+/// Everything a run produced, for reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// [`FORMAT`].
+    pub format: u32,
+    /// Wall time of the whole run, in seconds.
+    pub elapsed_s: f64,
+    /// Aim and spec sections of every case that ran, by name.
+    pub cases: BTreeMap<String, CaseInfo>,
+    /// One entry per QEMU, in the order they ran.
+    pub qemus: Vec<QemuRun>,
+}
+
+/// The results of one QEMU binary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QemuRun {
+    /// Version from `--version`, e.g. `10.0.2`.
+    pub version: String,
+    /// The binary.
+    pub path: PathBuf,
+    /// One result per case × GIC version (plus per-case errors).
+    pub runs: Vec<StoredRun>,
+}
+
+/// One result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredRun {
+    /// Case name (`area/name`), or a golden's path for a golden without a case.
+    pub case: String,
+    /// `v2`, `v3` or `v4`; absent when the result is for no GIC version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gic: Option<String>,
+    /// Outcome name (`PASS`, `XFAIL`, …).
+    pub outcome: String,
+    /// Explanation lines, indented as in the text report.
+    #[serde(default)]
+    pub detail: String,
+    /// Wall time of the QEMU run, in milliseconds (0 when nothing ran).
+    #[serde(default)]
+    pub elapsed_ms: u64,
+    /// The run's log directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<PathBuf>,
+}
+
+impl StoredRun {
+    /// The outcome; [`Outcome::Error`] for a name this version does not know.
+    pub fn outcome(&self) -> Outcome {
+        Outcome::from_name(&self.outcome).unwrap_or(Outcome::Error)
+    }
+
+    /// The GIC version, if any.
+    pub fn gic(&self) -> Option<GicVersion> {
+        self.gic.as_deref().and_then(GicVersion::from_name)
+    }
+}
+
+impl Results {
+    /// The results of `reports` (one per QEMU, as [`crate::suite::run_on`] returns them).
+    pub fn from_reports(reports: &[SuiteReport], elapsed: std::time::Duration) -> Results {
+        let mut cases = BTreeMap::new();
+        for r in reports {
+            cases.extend(r.cases.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        let qemus = reports
+            .iter()
+            .map(|s| QemuRun {
+                version: s.qemu_version.clone(),
+                path: s.qemu_path.clone(),
+                runs: s
+                    .runs
+                    .iter()
+                    .map(|r| StoredRun {
+                        case: r.case.clone(),
+                        gic: r.gic.map(|g| g.name().to_string()),
+                        outcome: r.outcome.name().to_string(),
+                        detail: r.detail.clone(),
+                        elapsed_ms: u64::try_from(r.elapsed.as_millis()).unwrap_or(u64::MAX),
+                        log: r.log.clone(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Results { format: FORMAT, elapsed_s: elapsed.as_secs_f64(), cases, qemus }
+    }
+
+    /// Writes `dir/results.json`; returns its path.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write(&self, dir: &Path) -> Result<PathBuf, String> {
+        let path = dir.join(FILE);
+        let text = serde_json::to_string_pretty(self).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(&path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(path)
+    }
+
+    /// Reads a `results.json`.
+    ///
+    /// # Errors
+    /// The file is missing or unreadable (with how to make one), is not
+    /// JSON of this shape (with line and column), or has another format number.
+    pub fn load(path: &Path) -> Result<Results, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "{}: {e}; results are written by every run (`cargo xtask test`) into its run directory",
+                path.display()
+            )
+        })?;
+        let r: Results = serde_json::from_str(&text)
+            .map_err(|e| format!("{}:{}:{}: not a results file: {e}", path.display(), e.line(), e.column()))?;
+        if r.format != FORMAT {
+            return Err(format!(
+                "{}: results format {} is not the format {FORMAT} this runner reads; run the suite again",
+                path.display(),
+                r.format
+            ));
+        }
+        Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::RunReport;
+    use std::time::Duration;
+
+    #[test]
+    fn results_round_trip_through_the_file() {
+        let mut r = RunReport::simple("lr/a", Some(GicVersion::V3), Outcome::XFail, "    known deviation\n".into());
+        r.elapsed = Duration::from_millis(52);
+        let e = RunReport::simple("lr/bad", None, Outcome::Error, "    golden unusable\n".into());
+        let mut s = SuiteReport { runs: vec![r, e], qemu_version: "7.2.22".into(), ..SuiteReport::default() };
+        s.cases.insert("lr/a".into(), CaseInfo { aim: "an aim".into(), spec: "IHI0069H 6.3".into() });
+        let results = Results::from_reports(&[s], Duration::from_secs(3));
+        let dir = std::env::temp_dir().join(format!("gicv-results-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = results.write(&dir).unwrap();
+        let back = Results::load(&path).unwrap();
+        assert_eq!(back, results);
+        assert_eq!(back.qemus[0].runs[0].outcome(), Outcome::XFail);
+        assert_eq!(back.qemus[0].runs[0].gic(), Some(GicVersion::V3));
+        assert_eq!(back.qemus[0].runs[0].elapsed_ms, 52);
+        assert_eq!(back.qemus[0].runs[1].gic(), None);
+
+        std::fs::write(&path, "{\"format\": 1,\n \"qemus\": 3}").unwrap();
+        let e = Results::load(&path).unwrap_err();
+        assert!(e.contains("results.json:2:") && e.contains("not a results file"), "{e}");
+        std::fs::write(&path, serde_json::to_string(&Results { format: 9, ..results }).unwrap()).unwrap();
+        assert!(Results::load(&path).unwrap_err().contains("results format 9"));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(Results::load(&path).unwrap_err().contains("written by every run"));
+    }
+}
