@@ -33,6 +33,38 @@ pub enum Cmd {
     List(ListArgs),
     /// Parse every case and golden without running anything.
     Check(ListArgs),
+    /// Write the HTML conformance matrix of a run's results (a static page
+    /// that opens from the file system); optionally take its screenshot and
+    /// check both in headless Chromium.
+    Report(ReportArgs),
+}
+
+/// Options of `report`.
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// Repository root (the default results are under its target/gicv/latest).
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// The run's results.json (default: the latest run's, under the logs
+    /// directory `run` uses).
+    #[arg(long, value_name = "FILE")]
+    pub results: Option<PathBuf>,
+    /// Where to write the page (default: report.html next to the results).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also take a screenshot of the whole page with headless Chromium.
+    #[arg(long, value_name = "PNG")]
+    pub screenshot: Option<PathBuf>,
+    /// Cut the screenshot at this height in pixels (default: the whole
+    /// page); not with --check, which needs the whole matrix.
+    #[arg(long, value_name = "PX", requires = "screenshot", conflicts_with = "check")]
+    pub screenshot_height: Option<u32>,
+    /// Render the page in headless Chromium and check it: every result is
+    /// a cell with its outcome and explanation, the summaries count the
+    /// cells, and a screenshot (report.png next to the page unless
+    /// --screenshot names one) shows the whole matrix in every outcome's colour.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// Options of `run` and `bless`.
@@ -106,6 +138,7 @@ pub fn main(cli: Cli) -> i32 {
         Cmd::Bless(a) => run(a, true),
         Cmd::List(a) => check::list(&a.root, &a.filters, false),
         Cmd::Check(a) => check::list(&a.root, &a.filters, true),
+        Cmd::Report(a) => report_cmd(&a),
     };
     crate::procs::settle();
     code
@@ -269,6 +302,72 @@ fn run(a: RunArgs, bless: bool) -> i32 {
     } else {
         i32::from(reps.iter().any(suite::SuiteReport::failed))
     }
+}
+
+/// `report`: page, then the screenshot and the Chromium check when asked.
+fn report_cmd(a: &ReportArgs) -> i32 {
+    match write_report(a) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+fn write_report(a: &ReportArgs) -> Result<(), String> {
+    let path =
+        a.results.clone().unwrap_or_else(|| default_out(&a.root, None).join("latest").join(crate::results::FILE));
+    let results = crate::results::Results::load(&path)?;
+    let page = a.output.clone().unwrap_or_else(|| path.with_file_name("report.html"));
+    std::fs::write(&page, crate::html::render(&results)).map_err(|e| format!("{}: {e}", page.display()))?;
+    let runs: usize = results.qemus.iter().map(|q| q.runs.len()).sum();
+    println!(
+        "gicv report: {} ({} cases, {runs} results, QEMU {})",
+        page.display(),
+        results.cases.len(),
+        results.qemus.iter().map(|q| q.version.as_str()).collect::<Vec<_>>().join(", ")
+    );
+    if a.screenshot.is_none() && !a.check {
+        return Ok(());
+    }
+    let chromium = crate::browser::find_chromium()?;
+    let dom = crate::browser::dump_dom(&chromium, &page)?;
+    let checked = crate::browser::check_dom(&results, &dom);
+    if a.check {
+        if let Err(e) = &checked {
+            return Err(format!("the matrix in Chromium's DOM does not match the run:\n{e}"));
+        }
+    }
+    // The page measures itself; a page that did not still gets a tall screenshot.
+    let height = a.screenshot_height.unwrap_or_else(|| checked.as_ref().map_or(8000, |c| c.height.max(600)));
+    let png = a.screenshot.clone().unwrap_or_else(|| page.with_extension("png"));
+    crate::browser::screenshot(&chromium, &page, &png, height)?;
+    let Some(c) = checked.ok().filter(|_| a.check) else {
+        println!("gicv report: screenshot {}", png.display());
+        return Ok(());
+    };
+    println!(
+        "gicv report: DOM checked in {}: {} cells ({} cases × {} columns), summaries agree",
+        chromium.display(),
+        c.cells,
+        c.rows,
+        c.columns
+    );
+    let bytes = std::fs::read(&png).map_err(|e| format!("{}: {e}", png.display()))?;
+    let s = crate::browser::check_screenshot(&bytes, &c)
+        .map_err(|e| format!("the screenshot {} does not show the matrix:\n{e}", png.display()))?;
+    let seen: Vec<String> = s.pixels.iter().map(|(o, n)| format!("{} {n}", o.name())).collect();
+    println!(
+        "gicv report: screenshot {} checked: {}×{} px, the whole matrix ({}–{} px); pixels per outcome: {}",
+        png.display(),
+        s.size.0,
+        s.size.1,
+        c.matrix_top,
+        c.matrix_bottom,
+        seen.join(", ")
+    );
+    Ok(())
 }
 
 fn absolute(p: &Path) -> PathBuf {

@@ -6,6 +6,7 @@
 //! [`toolchain`] prepares the machine.
 #![warn(missing_docs)]
 
+pub mod browser;
 pub mod case;
 pub mod check;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod events;
 pub mod expr;
 pub mod formats;
 pub mod golden;
+pub mod html;
 pub mod procs;
 pub mod qemu;
 pub mod report;

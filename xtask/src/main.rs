@@ -6,7 +6,10 @@
 //! - `cargo xtask list` / `check`: cases and their aims / static checks.
 //! - `cargo xtask ci [runner options] [--also-qemu PATH]…`: formatting, clippy
 //!   and host unit tests, static checks, then the suite in one run on the
-//!   default QEMU and each `--also-qemu` — what `.ci/run` calls.
+//!   default QEMU and each `--also-qemu`, then the run's HTML matrix checked
+//!   in headless Chromium — what `.ci/run` calls.
+//! - `cargo xtask report [--results FILE] [--screenshot PNG] [--check]`: the
+//!   HTML conformance matrix of the latest run.
 //! - `cargo xtask bench`: empty-case boot time against the real cases.
 
 mod bench;
@@ -15,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clap::{Args, Parser, Subcommand};
-use runner::cli::{self, Cli, Cmd, ListArgs, RunArgs};
+use runner::cli::{self, Cli, Cmd, ListArgs, ReportArgs, RunArgs};
 use runner::toolchain;
 use xshell::{cmd, Shell};
 
@@ -39,6 +42,8 @@ enum XCmd {
     /// Formatting, clippy, host unit tests, static checks, then the whole suite on
     /// each QEMU: what CI runs.
     Ci(CiArgs),
+    /// Write the HTML conformance matrix of the latest run (or --results FILE).
+    Report(ReportArgs),
     /// Time the bare boot of an empty case against the real cases.
     Bench(bench::BenchArgs),
 }
@@ -79,6 +84,12 @@ fn main() {
             a.root = root();
             cli::main(Cli { cmd: Cmd::Check(a) })
         }
+        XCmd::Report(mut a) => {
+            if a.root.as_os_str() == "." {
+                a.root = root();
+            }
+            cli::main(Cli { cmd: Cmd::Report(a) })
+        }
         XCmd::Ci(a) => ci(with_root(a.run), &a.also_qemu),
         XCmd::Bench(a) => bench::run(a, &root()),
     };
@@ -89,7 +100,7 @@ fn main() {
 fn ci(a: RunArgs, also_qemu: &[PathBuf]) -> i32 {
     let root = a.root.clone();
     let kernel = root.join("testkernel");
-    let total = 7;
+    let total = 8;
     let mut n = 0;
     let mut failed: Vec<String> = Vec::new();
     let mut step = |name: &str, what: &str, run: &mut dyn FnMut() -> bool| {
@@ -130,6 +141,22 @@ fn ci(a: RunArgs, also_qemu: &[PathBuf]) -> i32 {
     let shown: Vec<String> = run.qemu.iter().map(|q| format!(" --qemu {}", q.display())).collect();
     let what = format!("cargo xtask test{}", shown.concat());
     step("suite", &what, &mut || cli::main(Cli { cmd: Cmd::Run(run.clone()) }) == 0);
+    step(
+        "HTML report",
+        "cargo xtask report --check; cargo test -p gicv-runner --test html_report -- --ignored",
+        &mut || {
+            let report = ReportArgs {
+                root: root.clone(),
+                results: None,
+                output: None,
+                screenshot: None,
+                screenshot_height: None,
+                check: true,
+            };
+            let page = cli::main(Cli { cmd: Cmd::Report(report) }) == 0;
+            page && cargo(&root, &["test", "-p", "gicv-runner", "--test", "html_report", "--", "--ignored"], false)
+        },
+    );
 
     if failed.is_empty() {
         println!("gicv ci: all {total} steps passed");
