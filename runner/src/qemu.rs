@@ -171,10 +171,121 @@ pub struct RunResult {
     pub command: String,
 }
 
+/// The accelerator QEMU runs the guest with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Accel {
+    /// QEMU's own CPU emulation: EL2 and the GIC's virtualization
+    /// interface are emulated. What the suite runs.
+    #[default]
+    Tcg,
+    /// KVM on an arm64 host with nested virtualization: the kernel runs as
+    /// a guest hypervisor at virtual EL2 (`-accel kvm`). Composed, never run
+    /// here: see [`Execution::refusal`].
+    Kvm,
+}
+
+impl std::str::FromStr for Accel {
+    type Err = String;
+    /// `tcg` or `kvm`.
+    ///
+    /// # Errors
+    /// Anything else.
+    fn from_str(s: &str) -> Result<Accel, String> {
+        match s {
+            "tcg" => Ok(Accel::Tcg),
+            "kvm" => Ok(Accel::Kvm),
+            _ => Err(format!("`{s}` is not an accelerator the suite knows: tcg or kvm")),
+        }
+    }
+}
+
+/// How QEMU executes the kernel: accelerator and CPU model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Execution {
+    /// The accelerator.
+    pub accel: Accel,
+    /// `-cpu` model: `max` by default with TCG, `host` with KVM.
+    pub cpu: String,
+}
+
+impl Default for Execution {
+    fn default() -> Self {
+        Execution::new(Accel::Tcg, None)
+    }
+}
+
+/// The first QEMU version whose `virt` board accepts `virtualization=on`
+/// with KVM (EL2 for the guest through the host's nested virtualization);
+/// QEMU 10.0's `virt.c` still refuses it ("KVM does not support providing
+/// Virtualization extensions to the guest CPU").
+pub const KVM_EL2_SINCE: (u32, u32) = (10, 1);
+
+/// Whether version `v` (`X.Y[.Z]`) is at least `min`.
+pub fn version_at_least(v: &str, min: (u32, u32)) -> bool {
+    let mut it = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+    (major, minor) >= min
+}
+
+impl Execution {
+    /// `accel` with `cpu`, or its default CPU (`max` for TCG, `host` for KVM).
+    pub fn new(accel: Accel, cpu: Option<String>) -> Execution {
+        let cpu = cpu.unwrap_or_else(|| if accel == Accel::Kvm { "host" } else { "max" }.to_string());
+        Execution { accel, cpu }
+    }
+
+    /// Why a run cannot be done this way with QEMU `version` on this host
+    /// (`host_arch` as in `std::env::consts::ARCH`, `has_kvm`: `/dev/kvm`
+    /// exists); `None` when it can. Every reason that applies is given.
+    ///
+    /// With KVM: QEMU must be 10.1 or later ([`KVM_EL2_SINCE`]), the host
+    /// arm64 with `/dev/kvm`, and, in every case, the kernel would have to
+    /// write its JSON lines to the PL011 UART and power off through PSCI,
+    /// because semihosting is a TCG feature; it writes them over
+    /// semihosting only, so a KVM run is always refused for now.
+    pub fn refusal(&self, version: &str, host_arch: &str, has_kvm: bool) -> Option<String> {
+        if self.accel == Accel::Tcg {
+            return None;
+        }
+        let mut why = Vec::new();
+        if !version_at_least(version, KVM_EL2_SINCE) {
+            why.push(format!(
+                "QEMU {version} accepts virtualization=on (EL2 for the guest) with TCG only; with KVM it needs QEMU \
+                 {}.{} or later",
+                KVM_EL2_SINCE.0, KVM_EL2_SINCE.1
+            ));
+        }
+        if host_arch != "aarch64" || !has_kvm {
+            why.push(format!(
+                "KVM needs an arm64 host with /dev/kvm and nested virtualization enabled (kvm-arm.mode=nested); \
+                 this host is {host_arch}{}",
+                if has_kvm { "" } else { " without /dev/kvm" }
+            ));
+        }
+        why.push(
+            "the test kernel reports over semihosting, which QEMU provides with TCG only; under KVM it would \
+                 have to write its JSON lines to the PL011 UART (where this command line sends the serial port) \
+                 and power off through PSCI, which it does not do yet"
+                .into(),
+        );
+        Some(why.join("; "))
+    }
+
+    /// Why a GIC version cannot be run this way (`None` when it can):
+    /// QEMU's `virt` board offers GICv4 with TCG only (`virt.c`,
+    /// `finalize_gic_version`: KVM's in-kernel GIC is a GICv2 or GICv3).
+    pub fn unsupported_gic(&self, gic: GicVersion) -> Option<String> {
+        (self.accel == Accel::Kvm && gic == GicVersion::V4)
+            .then(|| "QEMU's virt board offers GICv4 with TCG only, not with KVM".to_string())
+    }
+}
+
 /// One run's inputs.
 pub struct Launch<'a> {
     /// QEMU to use.
     pub qemu: &'a Qemu,
+    /// Accelerator and CPU.
+    pub exec: &'a Execution,
     /// Kernel ELF (absolute: QEMU runs in `dir`).
     pub kernel: &'a Path,
     /// Compiled case image.
@@ -213,11 +324,13 @@ pub fn args(l: &Launch, image: &Path, out: &Path) -> Vec<String> {
         // seccomp: QEMU may not spawn, elevate privileges or use obsolete syscalls.
         a.extend(["-sandbox".into(), "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny".into()]);
     }
+    a.extend(["-M".into(), format!("virt,virtualization=on,gic-version={}", l.gic as u32)]);
+    if l.exec.accel == Accel::Kvm {
+        a.extend(["-accel".into(), "kvm".into()]);
+    }
     a.extend([
-        "-M".into(),
-        format!("virt,virtualization=on,gic-version={}", l.gic as u32),
         "-cpu".into(),
-        "max".into(),
+        l.exec.cpu.clone(),
         "-smp".into(),
         l.smp.to_string(),
         "-m".into(),
@@ -229,12 +342,33 @@ pub fn args(l: &Launch, image: &Path, out: &Path) -> Vec<String> {
         l.kernel.display().to_string(),
         "-device".into(),
         format!("loader,file={},addr={:#x},force-raw=on", opt_value(image), CASE_LOAD_ADDR),
-        "-semihosting-config".into(),
-        "enable=on,target=native,chardev=semi".into(),
-        "-chardev".into(),
-        format!("file,id=semi,path={}", opt_value(out)),
     ]);
+    match l.exec.accel {
+        // Semihosting (the kernel's output and exit) exists with TCG only.
+        Accel::Tcg => a.extend([
+            "-semihosting-config".into(),
+            "enable=on,target=native,chardev=semi".into(),
+            "-chardev".into(),
+            format!("file,id=semi,path={}", opt_value(out)),
+        ]),
+        // Under KVM the output would come from the PL011 UART (not written by the kernel yet).
+        Accel::Kvm => a.extend([
+            "-chardev".into(),
+            format!("file,id=uart,path={}", opt_value(out)),
+            "-serial".into(),
+            "chardev:uart".into(),
+        ]),
+    }
     a
+}
+
+/// The whole command line of a run, shell-quoted (the binary first).
+pub fn command_line(l: &Launch, image: &Path, out: &Path) -> String {
+    std::iter::once(l.qemu.path.display().to_string())
+        .chain(args(l, image, out))
+        .map(|a| shell_quote(&a))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Runs QEMU once, in its own process group with `l.dir` as its working
@@ -250,11 +384,7 @@ pub fn run(l: &Launch) -> Result<RunResult, String> {
     let out_path = l.dir.join("semihosting.out");
     let _ = fs::remove_file(&out_path);
     let args = args(l, &image, &out_path);
-    let command = std::iter::once(l.qemu.path.display().to_string())
-        .chain(args.iter().cloned())
-        .map(|a| shell_quote(&a))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let command = command_line(l, &image, &out_path);
     fs::write(l.dir.join("command.txt"), format!("cd {} && {command}\n", shell_quote(&l.dir.display().to_string())))
         .map_err(|e| format!("{}: {e}", l.dir.display()))?;
     let stderr_path = l.dir.join("qemu.stderr");
@@ -300,6 +430,68 @@ mod tests {
     fn missing_explicit_qemu_says_how_to_install() {
         let e = find(Some(Path::new("/nonexistent/qemu-system-aarch64"))).unwrap_err();
         assert!(e.contains("does not exist") && e.contains("apt-get install"), "{e}");
+    }
+
+    fn launch_args(exec: &Execution, gic: GicVersion) -> Vec<String> {
+        let q = Qemu { path: "/usr/bin/qemu-system-aarch64".into(), version: "10.1.0".into(), sandbox: false };
+        let l = Launch {
+            qemu: &q,
+            exec,
+            kernel: Path::new("/k/testkernel"),
+            case_image: &[],
+            gic,
+            smp: 2,
+            timeout: Duration::from_secs(1),
+            dir: Path::new("/run"),
+        };
+        args(&l, Path::new("/run/case.bin"), Path::new("/run/out,1"))
+    }
+
+    #[test]
+    fn tcg_runs_the_max_cpu_with_semihosting() {
+        let a = launch_args(&Execution::default(), GicVersion::V3);
+        let s = a.join(" ");
+        assert!(s.starts_with("-M virt,virtualization=on,gic-version=3 -cpu max -smp 2 "), "{s}");
+        assert!(!s.contains("-accel"), "{s}");
+        assert!(s.ends_with(
+            "-semihosting-config enable=on,target=native,chardev=semi -chardev file,id=semi,path=/run/out,,1"
+        ));
+    }
+
+    #[test]
+    fn kvm_composes_a_nested_virtualization_command_line() {
+        let kvm = Execution::new(Accel::Kvm, None);
+        assert_eq!(kvm.cpu, "host");
+        let a = launch_args(&kvm, GicVersion::V3);
+        assert_eq!(
+            a[..8],
+            ["-M", "virt,virtualization=on,gic-version=3", "-accel", "kvm", "-cpu", "host", "-smp", "2"]
+        );
+        let s = a.join(" ");
+        assert!(!s.contains("semihosting"), "semihosting is TCG-only: {s}");
+        assert!(s.ends_with("-chardev file,id=uart,path=/run/out,,1 -serial chardev:uart"), "{s}");
+        assert!(s.contains("-device loader,file=/run/case.bin,addr="), "{s}");
+        let named = Execution::new(Accel::Kvm, Some("cortex-a76".into()));
+        assert_eq!(launch_args(&named, GicVersion::V2)[4..6], ["-cpu", "cortex-a76"]);
+        assert_eq!("kvm".parse::<Accel>(), Ok(Accel::Kvm));
+        assert!("hvf".parse::<Accel>().unwrap_err().contains("tcg or kvm"));
+    }
+
+    #[test]
+    fn kvm_runs_are_refused_with_every_reason() {
+        let kvm = Execution::new(Accel::Kvm, None);
+        assert_eq!(Execution::default().refusal("7.2.22", "x86_64", false), None);
+        let why = kvm.refusal("10.0.2", "x86_64", false).unwrap();
+        assert!(why.contains("QEMU 10.0.2 accepts virtualization=on (EL2 for the guest) with TCG only"), "{why}");
+        assert!(why.contains("this host is x86_64 without /dev/kvm"), "{why}");
+        assert!(why.contains("semihosting"), "{why}");
+        // On a capable host with QEMU 10.1, only the kernel's output channel remains.
+        let why = kvm.refusal("10.1.0", "aarch64", true).unwrap();
+        assert!(!why.contains("QEMU 10.1.0") && !why.contains("this host") && why.contains("PL011"), "{why}");
+        assert!(version_at_least("10.1.0", KVM_EL2_SINCE) && version_at_least("11.0", KVM_EL2_SINCE));
+        assert!(!version_at_least("10.0.2", KVM_EL2_SINCE) && !version_at_least("9.2.4", KVM_EL2_SINCE));
+        assert!(kvm.unsupported_gic(GicVersion::V4).is_some() && kvm.unsupported_gic(GicVersion::V3).is_none());
+        assert!(Execution::default().unsupported_gic(GicVersion::V4).is_none());
     }
 
     #[test]

@@ -94,6 +94,8 @@ pub struct Options {
     pub kernel: PathBuf,
     /// QEMU.
     pub qemu: Qemu,
+    /// Accelerator and CPU model QEMU runs the kernel with.
+    pub exec: qemu::Execution,
     /// GIC versions to run.
     pub gics: Vec<GicVersion>,
     /// Case-name substrings; empty runs all.
@@ -429,6 +431,10 @@ pub fn run_on(
                 ));
                 continue;
             }
+            if let Some(why) = opts.exec.unsupported_gic(v) {
+                report.runs.push(RunReport::simple(&cf.name, Some(v), Outcome::Skip, format!("    {why}\n")));
+                continue;
+            }
             let image = match case.compile(v) {
                 Ok(i) => i,
                 Err(e) => {
@@ -525,6 +531,7 @@ fn run_one(opts: &Options, log_root: &Path, devs: &[Deviation], job: &Job) -> Ru
     let dir = log_root.join(name).join(job.gic.name());
     let launch = qemu::Launch {
         qemu: &opts.qemu,
+        exec: &opts.exec,
         kernel: &opts.kernel,
         case_image: &job.image,
         gic: job.gic,

@@ -31,6 +31,7 @@ fn setup() -> &'static (PathBuf, Qemu) {
 fn opts(cases: PathBuf, expected: PathBuf, log: &str, filters: &[&str]) -> Options {
     let (kernel, qemu) = setup().clone();
     Options {
+        exec: runner::qemu::Execution::default(),
         cases_dir: cases,
         expected_dir: expected,
         kernel,
@@ -141,6 +142,7 @@ fn header_reports_what_the_hardware_advertises() {
         let dir = std::env::temp_dir().join(format!("gicv-e2e-{}-hdr-{}", std::process::id(), v.name()));
         let res = runner::qemu::run(&runner::qemu::Launch {
             qemu,
+            exec: &runner::qemu::Execution::default(),
             kernel,
             case_image: &case.compile(v).unwrap(),
             gic: v,

@@ -88,6 +88,7 @@ impl Fixture {
             expected_dir: self.dir.join("expected"),
             kernel: self.dir.join("kernel.elf"),
             qemu: runner::qemu::find(Some(&self.dir.join("fake-qemu"))).unwrap(),
+            exec: runner::qemu::Execution::default(),
             gics: vec![GicVersion::V3],
             filters: filters.iter().map(|s| s.to_string()).collect(),
             jobs: 2,

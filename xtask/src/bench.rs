@@ -63,6 +63,7 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
             let d = dir.join(format!("{}-{i}", v.name()));
             let r = qemu::run(&qemu::Launch {
                 qemu: &q,
+                exec: &qemu::Execution::default(),
                 kernel: &kernel,
                 case_image: &image,
                 gic: v,
@@ -92,6 +93,7 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
         expected_dir: root.join("expected"),
         kernel,
         qemu: q.clone(),
+        exec: qemu::Execution::default(),
         gics: GicVersion::ALL.to_vec(),
         filters: vec![],
         jobs: 1,
