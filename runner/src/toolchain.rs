@@ -191,17 +191,6 @@ pub fn kernel_from_messages(stdout: &str) -> Option<PathBuf> {
         .next_back()
 }
 
-/// Everything a test run needs, prepared: target, kernel, QEMU.
-///
-/// # Errors
-/// The first thing that could not be prepared, with what to do.
-pub fn prepare(root: &Path, qemu: Option<&Path>) -> Result<(PathBuf, Qemu), String> {
-    ensure_target()?;
-    let kernel = build_kernel(root)?;
-    let q = ensure_qemu(qemu)?;
-    Ok((kernel, q))
-}
-
 /// The QEMUs of a run: each of `explicit` in order (probed), or when it is
 /// empty the default one ([`ensure_qemu`]).
 ///
