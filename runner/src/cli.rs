@@ -46,10 +46,11 @@ pub struct ReportArgs {
     #[arg(long, default_value = ".")]
     pub root: PathBuf,
     /// The run's results.json (default: the latest run's, under the logs
-    /// directory `run` uses).
+    /// directory `run` uses). Give it once per shard to draw the shards of
+    /// a `--partition`ed run as one matrix.
     #[arg(long, value_name = "FILE")]
-    pub results: Option<PathBuf>,
-    /// Where to write the page (default: report.html next to the results).
+    pub results: Vec<PathBuf>,
+    /// Where to write the page (default: report.html next to the (first) results).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Also take a screenshot of the whole page with headless Chromium.
@@ -351,9 +352,14 @@ fn report_cmd(a: &ReportArgs) -> i32 {
 }
 
 fn write_report(a: &ReportArgs) -> Result<(), String> {
-    let path =
-        a.results.clone().unwrap_or_else(|| default_out(&a.root, None).join("latest").join(crate::results::FILE));
-    let results = crate::results::Results::load(&path)?;
+    let paths = if a.results.is_empty() {
+        vec![default_out(&a.root, None).join("latest").join(crate::results::FILE)]
+    } else {
+        a.results.clone()
+    };
+    let loaded = paths.iter().map(|p| crate::results::Results::load(p)).collect::<Result<Vec<_>, _>>()?;
+    let results = crate::results::Results::merge(loaded)?;
+    let path = &paths[0];
     let page = a.output.clone().unwrap_or_else(|| path.with_file_name("report.html"));
     std::fs::write(&page, crate::html::render(&results)).map_err(|e| format!("{}: {e}", page.display()))?;
     let runs: usize = results.qemus.iter().map(|q| q.runs.len()).sum();

@@ -118,6 +118,43 @@ impl Results {
         Results { format: FORMAT, elapsed_s: elapsed.as_secs_f64(), cases, qemus }
     }
 
+    /// One set of results from several (the shards of a run, `--partition`):
+    /// the runs of each QEMU version together, in the order versions first
+    /// appear, with the cases of all; the wall time is the sum of theirs.
+    ///
+    /// # Errors
+    /// No results given, or a result (case, GIC version, QEMU version) that
+    /// two of them both have.
+    pub fn merge(all: Vec<Results>) -> Result<Results, String> {
+        let mut it = all.into_iter();
+        let mut merged = it.next().ok_or("no results to merge")?;
+        for r in it {
+            merged.elapsed_s += r.elapsed_s;
+            merged.cases.extend(r.cases);
+            for q in r.qemus {
+                let Some(m) = merged.qemus.iter_mut().find(|m| m.version == q.version) else {
+                    merged.qemus.push(q);
+                    continue;
+                };
+                for run in q.runs {
+                    if m.runs.iter().any(|x| x.case == run.case && x.gic == run.gic) {
+                        return Err(format!(
+                            "{} {} on QEMU {} is in two of the results: merge the shards of one run, each once",
+                            run.gic.as_deref().unwrap_or("--"),
+                            run.case,
+                            q.version
+                        ));
+                    }
+                    m.runs.push(run);
+                }
+            }
+        }
+        for q in &mut merged.qemus {
+            q.runs.sort_by(|a, b| (&a.case, &a.gic).cmp(&(&b.case, &b.gic)));
+        }
+        Ok(merged)
+    }
+
     /// Writes `dir/results.json`; returns its path.
     ///
     /// # Errors
@@ -185,5 +222,26 @@ mod tests {
         assert!(Results::load(&path).unwrap_err().contains("results format 9"));
         let _ = std::fs::remove_dir_all(&dir);
         assert!(Results::load(&path).unwrap_err().contains("written by every run"));
+    }
+
+    #[test]
+    fn shards_merge_into_one_run_and_overlaps_are_refused() {
+        let shard = |case: &str, version: &str| {
+            let run = RunReport::simple(case, Some(GicVersion::V3), Outcome::Pass, String::new());
+            let mut s = SuiteReport { runs: vec![run], qemu_version: version.into(), ..SuiteReport::default() };
+            s.cases.insert(case.into(), CaseInfo::default());
+            s
+        };
+        let a = Results::from_reports(&[shard("lr/b", "7.2.22"), shard("lr/b", "10.0.2")], Duration::from_secs(2));
+        let b = Results::from_reports(&[shard("lr/a", "7.2.22"), shard("lr/a", "10.0.2")], Duration::from_secs(3));
+        let m = Results::merge(vec![a.clone(), b]).unwrap();
+        assert_eq!(m.elapsed_s, 5.0);
+        assert_eq!(m.cases.len(), 2);
+        assert_eq!(m.qemus.len(), 2);
+        let cases: Vec<&str> = m.qemus[1].runs.iter().map(|r| r.case.as_str()).collect();
+        assert_eq!((m.qemus[1].version.as_str(), cases), ("10.0.2", vec!["lr/a", "lr/b"]));
+        let e = Results::merge(vec![a.clone(), a]).unwrap_err();
+        assert!(e.contains("v3 lr/b on QEMU 7.2.22 is in two of the results"), "{e}");
+        assert!(Results::merge(vec![]).is_err());
     }
 }

@@ -147,7 +147,7 @@ fn ci(a: RunArgs, also_qemu: &[PathBuf]) -> i32 {
         &mut || {
             let report = ReportArgs {
                 root: root.clone(),
-                results: None,
+                results: vec![],
                 output: None,
                 screenshot: None,
                 screenshot_height: None,
