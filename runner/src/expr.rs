@@ -49,6 +49,8 @@ use std::fmt;
 use gic_case::GicVersion;
 use serde_json::{Map, Value};
 
+use crate::text::echo;
+
 /// A parsed expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
@@ -251,7 +253,7 @@ pub fn parse(src: &str) -> Result<Expr, (usize, String)> {
     let e = p.expr()?;
     p.ws();
     if p.i < p.s.len() {
-        return Err((p.i, format!("unexpected `{}`; expected an operator or the end", &src[p.i..])));
+        return Err((p.i, format!("unexpected `{}`; expected an operator or the end", echo(&src[p.i..]))));
     }
     Ok(e)
 }
@@ -353,7 +355,8 @@ impl Parser<'_> {
         }
         let word_len = self.s[start..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
         if word_len == 0 {
-            let what = self.s.get(start).map_or("the end".to_string(), |b| format!("`{}`", *b as char));
+            let rest = String::from_utf8_lossy(&self.s[start.min(self.s.len())..]).into_owned();
+            let what = rest.chars().next().map_or("the end".to_string(), |c| format!("`{}`", echo(&c.to_string())));
             return Err((start, format!("expected a number, a name or a function call, found {what}")));
         }
         let word = std::str::from_utf8(&self.s[start..start + word_len]).unwrap_or_default().to_string();
@@ -610,6 +613,15 @@ mod tests {
         assert!(parse("rng(1)").unwrap_err().1.starts_with("unknown function `rng`"));
         assert_eq!(parse("hex(1, 2)").unwrap_err(), (0, "`hex` takes 1 argument(s), not 2".to_string()));
         assert_eq!(parse("1 2").unwrap_err(), (2, "unexpected `2`; expected an operator or the end".to_string()));
+        // Invisible characters are shown escaped (found by parser_props mutating a `requires:` line).
+        assert_eq!(
+            parse("pri_bits\0== 5").unwrap_err(),
+            (8, "unexpected `\\u{0}== 5`; expected an operator or the end".to_string())
+        );
+        assert_eq!(
+            parse("1 + \u{200b}").unwrap_err().1,
+            "expected a number, a name or a function call, found `\\u{200b}`"
+        );
         let no_header = Params::from_header(GicVersion::V3, &Map::new());
         assert!(eval(&parse("num_lrs").unwrap(), &no_header).unwrap_err().contains("not a name of this run's header"));
         assert!(eval(&parse("range(0,3) + 1").unwrap(), &no_header).unwrap_err().contains("needs a number"));

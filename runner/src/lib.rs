@@ -22,4 +22,5 @@ pub mod qemu;
 pub mod report;
 pub mod results;
 pub mod suite;
+pub mod text;
 pub mod toolchain;

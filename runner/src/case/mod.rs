@@ -20,6 +20,8 @@ use gic_case::regs::{self, Access, RegId, RegInfo, Side};
 use gic_case::vif::{self, VifReg};
 use gic_case::GicVersion;
 
+use crate::text::echo;
+
 /// A located error in a case file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseError {
@@ -186,33 +188,6 @@ fn tokenize(line: &str) -> Vec<Tok> {
         toks.push(Tok { text: cur, col: start + 1 });
     }
     toks
-}
-
-/// Most characters of one token an error message shows.
-const ECHO_MAX_CHARS: usize = 40;
-
-/// Text from the case file as error messages quote it: printable ASCII as
-/// written; tab, CR, LF and `\` as `\t`, `\r`, `\n`, `\\`; every other
-/// character as `\u{…}`, so a byte-order mark, a zero-width or no-break
-/// space, a control character or a look-alike letter (Cyrillic `у` in
-/// `phys`) cannot hide. Cut after 40 characters, marked `…`.
-fn echo(s: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i == ECHO_MAX_CHARS {
-            out.push('…');
-            break;
-        }
-        match c {
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\n' => out.push_str("\\n"),
-            '\\' => out.push_str("\\\\"),
-            ' '..='~' => out.push(c),
-            _ => out.extend(c.escape_unicode()),
-        }
-    }
-    out
 }
 
 /// `found `x`` for a message, or `found nothing` for empty text.
