@@ -19,12 +19,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use gic_case::proto::Outcome;
 use scraper::{Html, Selector};
-use wait_timeout::ChildExt;
 
 use crate::html;
 use crate::results::Results;
@@ -66,40 +65,24 @@ fn chromium(bin: &Path, page: &Path, args: &[String]) -> Result<String, String> 
     let profile =
         std::env::temp_dir().join(format!("gicv-chromium-{}-{:?}", std::process::id(), std::thread::current().id()));
     let _ = std::fs::remove_dir_all(&profile);
-    let out_path = profile.with_extension("out");
-    let err_path = profile.with_extension("err");
-    let out = std::fs::File::create(&out_path).map_err(|e| format!("{}: {e}", out_path.display()))?;
-    let err = std::fs::File::create(&err_path).map_err(|e| format!("{}: {e}", err_path.display()))?;
     let mut cmd = Command::new(bin);
     cmd.args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run"])
         .arg("--disable-dev-shm-usage")
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
-        .arg(format!("file://{}", page.display()))
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err);
+        .arg(format!("file://{}", page.display()));
     let shown = format!("{} … {}", bin.display(), args.join(" "));
-    let mut g = crate::procs::Group::spawn(&mut cmd).map_err(|e| format!("cannot run {shown}: {e}; {INSTALL_HINT}"))?;
-    let status = g.child.wait_timeout(BOUND).map_err(|e| e.to_string())?;
-    let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
-    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
-    let _ = std::fs::remove_file(&out_path);
-    let _ = std::fs::remove_file(&err_path);
-    let result = match status {
-        None => {
-            g.kill();
-            Err(format!("`{shown}` did not finish within {} s", BOUND.as_secs()))
-        }
+    let r = crate::procs::run_bounded(&mut cmd, BOUND);
+    let _ = std::fs::remove_dir_all(&profile);
+    let r = r.map_err(|e| format!("cannot run {shown}: {e}; {INSTALL_HINT}"))?;
+    match r.status {
+        None => Err(format!("`{shown}` did not finish within {} s", BOUND.as_secs())),
         Some(s) if !s.success() => {
-            let tail: Vec<&str> = stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+            let tail: Vec<&str> = r.stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
             Err(format!("`{shown}` failed ({s}):\n{}", tail.join("\n")))
         }
-        Some(_) => Ok(stdout),
-    };
-    drop(g);
-    let _ = std::fs::remove_dir_all(&profile);
-    result
+        Some(_) => Ok(r.stdout),
+    }
 }
 
 /// The DOM Chromium builds from `page`, serialized (`--dump-dom`), at [`WIDTH`].
@@ -170,17 +153,17 @@ pub fn check_dom(results: &Results, dom: &str) -> Result<DomCheck, String> {
     let doc = Html::parse_document(dom);
     let mut problems = Vec::new();
     type Key = (String, String, String);
+    // What each cell must show: the run's result for it, as the page picks it.
     let mut expected: BTreeMap<Key, (Outcome, String)> = BTreeMap::new();
     let cols = html::columns(results);
-    for (qi, q) in results.qemus.iter().enumerate() {
-        for s in &q.runs {
-            let first = s.detail.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").to_string();
-            for c in cols.iter().filter(|c| c.qemu == qi && s.gic.as_deref().is_none_or(|g| g == c.gic.name())) {
-                let key = (s.case.clone(), c.gic.name().to_string(), q.version.clone());
-                // A result for the GIC version itself wins over the case's one for none.
-                if s.gic.is_some() || !expected.contains_key(&key) {
-                    expected.insert(key, (s.outcome(), first.clone()));
-                }
+    let cases: std::collections::BTreeSet<&str> =
+        results.qemus.iter().flat_map(|q| q.runs.iter().map(|s| s.case.as_str())).collect();
+    for case in cases {
+        for &c in &cols {
+            if let Some(s) = html::cell(results, case, c) {
+                let first = s.detail.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").to_string();
+                let key = (case.to_string(), c.gic.name().to_string(), results.qemus[c.qemu].version.clone());
+                expected.insert(key, (s.outcome(), first));
             }
         }
     }

@@ -76,6 +76,47 @@ impl Drop for Group {
     }
 }
 
+/// What [`run_bounded`] saw.
+#[derive(Debug)]
+pub struct Bounded {
+    /// The exit status, or `None` when the bound passed (the group was killed).
+    pub status: Option<std::process::ExitStatus>,
+    /// Standard output, lossily decoded.
+    pub stdout: String,
+    /// Standard error, lossily decoded.
+    pub stderr: String,
+}
+
+/// Runs `cmd` in its own process group with standard input closed and its
+/// output in temporary files (so a chatty child never blocks on a full
+/// pipe); kills the group when it has not finished after `bound`.
+///
+/// # Errors
+/// The output files cannot be created, or the spawn (or wait) failed.
+pub fn run_bounded(cmd: &mut Command, bound: std::time::Duration) -> std::io::Result<Bounded> {
+    use wait_timeout::ChildExt;
+    let base = std::env::temp_dir().join(format!("gicv-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let (out_path, err_path) = (base.with_extension("out"), base.with_extension("err"));
+    let out = std::fs::File::create(&out_path)?;
+    let err = std::fs::File::create(&err_path)?;
+    cmd.stdin(std::process::Stdio::null()).stdout(out).stderr(err);
+    let spawned = Group::spawn(cmd);
+    let waited = spawned.and_then(|mut g| {
+        let status = g.child.wait_timeout(bound)?;
+        if status.is_none() {
+            g.kill();
+        }
+        Ok(status)
+    });
+    let read = |p: &std::path::Path| {
+        let text = std::fs::read(p).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        let _ = std::fs::remove_file(p);
+        text
+    };
+    let (stdout, stderr) = (read(&out_path), read(&err_path));
+    Ok(Bounded { status: waited?, stdout, stderr })
+}
+
 /// Number of process groups currently registered (for tests and reports).
 pub fn live() -> usize {
     registry().groups.len()

@@ -62,22 +62,11 @@ pub fn find(explicit: Option<&Path>) -> Result<Qemu, String> {
 /// Runs `path args…` with a time bound; returns (exit success, stdout + stderr).
 fn probe_run(path: &Path, args: &[&str], bound: Duration) -> Result<(bool, String), String> {
     let shown = format!("{} {}", path.display(), args.join(" "));
-    let dir = std::env::temp_dir();
-    let out_path = dir.join(format!("gicv-probe-{}-{:?}.out", std::process::id(), std::thread::current().id()));
-    let out = fs::File::create(&out_path).map_err(|e| format!("{}: {e}", out_path.display()))?;
-    let err = out.try_clone().map_err(|e| e.to_string())?;
-    let mut cmd = Command::new(path);
-    cmd.args(args).stdin(Stdio::null()).stdout(out).stderr(err);
-    let mut g = Group::spawn(&mut cmd).map_err(|e| format!("cannot run `{shown}`: {e}; {INSTALL_HINT}"))?;
-    let status = g.child.wait_timeout(bound).map_err(|e| e.to_string())?;
-    let text = fs::read(&out_path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-    let _ = fs::remove_file(&out_path);
-    match status {
-        Some(st) => Ok((st.success(), text)),
-        None => {
-            g.kill();
-            Err(format!("`{shown}` did not finish within {}s: is it really QEMU? {INSTALL_HINT}", bound.as_secs()))
-        }
+    let r = crate::procs::run_bounded(Command::new(path).args(args), bound)
+        .map_err(|e| format!("cannot run `{shown}`: {e}; {INSTALL_HINT}"))?;
+    match r.status {
+        Some(st) => Ok((st.success(), r.stdout + &r.stderr)),
+        None => Err(format!("`{shown}` did not finish within {}s: is it really QEMU? {INSTALL_HINT}", bound.as_secs())),
     }
 }
 
