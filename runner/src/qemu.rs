@@ -23,8 +23,9 @@ pub const QEMU_BIN: &str = "qemu-system-aarch64";
 
 /// How to get QEMU on Debian/Ubuntu, for error messages.
 pub const INSTALL_HINT: &str =
-    "install it with `sudo apt-get update && sudo apt-get install -y --no-install-recommends \
-qemu-system-arm` (Debian/Ubuntu; gives qemu-system-aarch64), or pass another build with --qemu PATH";
+    "install it with `sudo apt-get update && sudo apt-get install -y --no-install-recommends --no-remove \
+qemu-system-arm` (Debian/Ubuntu; gives qemu-system-aarch64), or unpack Debian's without installing it with \
+`.ci/install-qemu bookworm` (or bookworm-backports) and pass the path it prints with --qemu PATH";
 
 /// How long a probe of the QEMU binary (`--version`, `-machine help`,
 /// `-cpu help`) may take before the binary is declared unusable.

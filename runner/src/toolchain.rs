@@ -62,16 +62,66 @@ pub struct Machine<'a> {
     pub install: &'a dyn Fn() -> Result<(), String>,
 }
 
+/// The `apt-get` arguments that install `package` without prompting,
+/// without recommended packages and **without removing anything**:
+/// `--no-remove` (APT::Get::Remove=false) makes apt stop with an error
+/// where it would otherwise remove an installed package to make room
+/// (e.g. bookworm's `qemu-system-arm` 7.2 next to `qemu-utils` 10.0 from
+/// backports, which Breaks `qemu-system-common` << 8.0).
+pub fn apt_install_args(package: &str) -> Vec<&str> {
+    vec!["install", "-y", "-q", "--no-install-recommends", "--no-remove", package]
+}
+
+/// What stopped an `apt-get install` in its output (run with `LC_ALL=C`):
+/// the packages listed under "The following packages will be REMOVED:",
+/// or the lines under "The following packages have unmet dependencies:"
+/// (apt's resolver gives up instead of removing, with `--no-remove`).
+/// `None` when the output shows neither.
+pub fn apt_conflict(output: &str) -> Option<String> {
+    let block = |title: &str| -> Option<Vec<String>> {
+        let mut lines = output.lines().skip_while(|l| !l.starts_with(title));
+        lines.next()?;
+        Some(lines.take_while(|l| l.starts_with(' ')).map(|l| l.trim().to_string()).collect::<Vec<_>>())
+    };
+    let removed: Vec<String> = block("The following packages will be REMOVED:")
+        .unwrap_or_default()
+        .join(" ")
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    if !removed.is_empty() {
+        return Some(format!("it would remove {}", removed.join(", ")));
+    }
+    let unmet = block("The following packages have unmet dependencies:").unwrap_or_default();
+    (!unmet.is_empty()).then(|| format!("it conflicts with installed packages ({})", unmet.join("; ")))
+}
+
 fn apt_install() -> Result<(), String> {
-    eprintln!("gicv: {QEMU_BIN} not found; installing qemu-system-arm with apt-get");
-    // `run`: stdout and stderr shown, stdin closed (nothing can prompt).
+    eprintln!("gicv: {QEMU_BIN} not found; installing qemu-system-arm with apt-get (nothing is removed)");
     let sh = Shell::new().map_err(|_| "`apt-get update` failed".to_string())?;
+    // `run`: stdout and stderr shown, stdin closed (nothing can prompt).
     cmd!(sh, "apt-get update -q").quiet().run().map_err(|_| "`apt-get update` failed".to_string())?;
-    cmd!(sh, "apt-get install -y -q --no-install-recommends qemu-system-arm")
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .quiet()
-        .run()
-        .map_err(|_| "`apt-get install qemu-system-arm` failed".to_string())
+    let args = apt_install_args("qemu-system-arm");
+    // Captured (and then shown) so that a conflict can be named.
+    let out = Command::from(
+        cmd!(sh, "apt-get {args...}").env("DEBIAN_FRONTEND", "noninteractive").env("LC_ALL", "C").quiet(),
+    )
+    .stdin(Stdio::null())
+    .output()
+    .map_err(|e| format!("cannot run apt-get: {e}"))?;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    eprint!("{text}");
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(match apt_conflict(&text) {
+        Some(what) => format!(
+            "`apt-get install qemu-system-arm` stopped: {what}, and this project never removes a package; \
+             unpack Debian's QEMU next to what is installed with `.ci/install-qemu bookworm` and pass the path \
+             it prints with --qemu PATH"
+        ),
+        None => "`apt-get install qemu-system-arm` failed (apt's output is above)".to_string(),
+    })
 }
 
 impl Machine<'static> {
@@ -278,5 +328,42 @@ mod tests {
             Some(PathBuf::from("/elsewhere/aarch64-unknown-none/release/testkernel"))
         );
         assert_eq!(kernel_from_messages("not json\n"), None);
+    }
+
+    #[test]
+    fn apt_install_never_removes_a_package() {
+        let args = apt_install_args("qemu-system-arm");
+        assert!(args.contains(&"--no-remove"), "{args:?}");
+        assert_eq!(args.last(), Some(&"qemu-system-arm"));
+    }
+
+    /// apt 2.6's output (LC_ALL=C) on a machine with qemu-utils 10.0 from
+    /// bookworm-backports, `apt-get install --no-remove qemu-system-arm`.
+    const UNMET: &str = "Reading package lists...\nSome packages could not be installed. This may mean that you have\n\
+requested an impossible situation or if you are using the unstable\n\
+The following information may help to resolve the situation:\n\n\
+The following packages have unmet dependencies:\n \
+qemu-utils : Breaks: qemu-system-common (< 1:8.0+dfsg-5~) but 1:7.2+dfsg-7+deb12u18+b2 is to be installed\n\
+E: Error, pkgProblemResolver::Resolve generated breaks, this may be caused by held packages.\n";
+
+    /// apt's output when the resolver finds a solution that removes packages.
+    const REMOVED: &str = "Reading package lists...\nThe following packages will be REMOVED:\n  qemu-utils \
+qemu-block-extra\nThe following NEW packages will be installed:\n  qemu-system-arm\n\
+E: Packages need to be removed but remove is disabled.\n";
+
+    #[test]
+    fn apt_conflicts_are_named() {
+        assert_eq!(apt_conflict(REMOVED).as_deref(), Some("it would remove qemu-utils, qemu-block-extra"));
+        let unmet = apt_conflict(UNMET).unwrap();
+        assert!(unmet.contains("qemu-utils : Breaks: qemu-system-common (< 1:8.0+dfsg-5~)"), "{unmet}");
+        assert_eq!(apt_conflict("E: Unable to locate package qemu-system-arm\n"), None);
+    }
+
+    #[test]
+    fn a_refused_install_says_what_to_run_instead() {
+        let refuse = || Err("`apt-get install qemu-system-arm` stopped: it would remove qemu-utils".to_string());
+        let m = Machine { path: vec![], system_dirs: vec![], can_install: true, install: &refuse };
+        let e = m.locate_qemu().unwrap_err();
+        assert!(e.contains("it would remove qemu-utils") && e.contains(".ci/install-qemu bookworm"), "{e}");
     }
 }
