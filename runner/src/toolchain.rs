@@ -196,17 +196,45 @@ pub fn build_kernel(root: &Path) -> Result<PathBuf, String> {
 /// Cargo's failure, with the command to reproduce it; no executable in
 /// cargo's messages.
 pub fn build_kernel_into(root: &Path, target_dir: Option<&Path>) -> Result<PathBuf, String> {
+    cargo_build_kernel(root, target_dir, &["--release"])
+}
+
+/// Builds the guest-mode test kernel (the EL1 kernel that boots as a VM,
+/// `testkernel/src/guest_view.rs`: profile `guest`, features `guest` only)
+/// and writes its flat arm64 Image (Linux `booting.rst` header) next to
+/// the ELF, as `testkernel.img`; returns the Image's path. QEMU boots it
+/// with `-kernel` (entry at EL1, x0 = the DTB) as it boots Linux.
+///
+/// # Errors
+/// Cargo's failure, with the command to reproduce it; an ELF that does not
+/// make an arm64 Image ([`gic_devtree::image::ImageError`]); the Image
+/// cannot be written.
+pub fn build_guest_image(root: &Path) -> Result<PathBuf, String> {
+    let elf = cargo_build_kernel(root, None, &["--profile", "guest", "--no-default-features", "--features", "guest"])?;
+    let bytes = std::fs::read(&elf).map_err(|e| format!("cannot read {}: {e}", elf.display()))?;
+    let (_, image) = gic_devtree::image::elf_to_flat(&bytes).map_err(|e| format!("{}: {e}", elf.display()))?;
+    gic_devtree::image::Arm64Header::read(&image).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let out = elf.with_extension("img");
+    std::fs::write(&out, &image).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    Ok(out)
+}
+
+/// `cargo build <profile…>` of the test kernel for [`KERNEL_TARGET`],
+/// without the host build's flags; the executable cargo reports.
+fn cargo_build_kernel(root: &Path, target_dir: Option<&Path>, profile: &[&str]) -> Result<PathBuf, String> {
     let dir = root.join("testkernel");
     let sh = Shell::new().map_err(|e| format!("cannot run cargo: {e}"))?;
     sh.change_dir(&dir);
     let cargo = sh.var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut build =
-        cmd!(sh, "{cargo} build --release --quiet --message-format=json-render-diagnostics --target {KERNEL_TARGET}")
-            // The host build's flags (coverage, sanitizers) must not leak into the kernel.
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("CARGO_BUILD_TARGET")
-            .quiet();
+    let mut build = cmd!(
+        sh,
+        "{cargo} build {profile...} --quiet --message-format=json-render-diagnostics --target {KERNEL_TARGET}"
+    )
+    // The host build's flags (coverage, sanitizers) must not leak into the kernel.
+    .env_remove("RUSTFLAGS")
+    .env_remove("CARGO_ENCODED_RUSTFLAGS")
+    .env_remove("CARGO_BUILD_TARGET")
+    .quiet();
     if let Some(t) = target_dir {
         build = build.env("CARGO_TARGET_DIR", t);
     }
@@ -222,8 +250,9 @@ pub fn build_kernel_into(root: &Path, target_dir: Option<&Path>) -> Result<PathB
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !out.status.success() {
         return Err(format!(
-            "building the test kernel failed; reproduce with `cd {} && cargo build --release --target {KERNEL_TARGET}`",
-            dir.display()
+            "building the test kernel failed; reproduce with `cd {} && cargo build {} --target {KERNEL_TARGET}`",
+            dir.display(),
+            profile.join(" ")
         ));
     }
     kernel_from_messages(&String::from_utf8_lossy(&out.stdout))

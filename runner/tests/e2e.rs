@@ -162,3 +162,44 @@ fn header_reports_what_the_hardware_advertises() {
         assert!(out.ended && out.events.is_empty());
     }
 }
+
+/// Guest mode (issue 21, first step): the guest-mode kernel, as a Linux
+/// arm64 Image, booted by QEMU's Linux loader at EL1 on `virt` without EL2
+/// (`virtualization=off`), finds its GIC, CPUs and PSCI conduit in the
+/// device tree QEMU generates, starts the second CPU with PSCI CPU_ON and
+/// reports them. Checks every header field against what QEMU's `virt`
+/// board documents for its GIC (hw/arm/virt.c memory map: GICD at
+/// 0x0800_0000; GICv2's GICC at 0x0801_0000; GICv3's redistributors at
+/// 0x080a_0000) and the boot protocol's promises (EL1, x0 = the DTB).
+#[test]
+fn guest_mode_boots_at_el1_and_finds_its_gic_in_the_device_tree() {
+    let (_, qemu) = setup();
+    let image = toolchain::build_guest_image(&root()).unwrap_or_else(|e| panic!("{e}"));
+    for gic in [2u32, 3] {
+        let mut cmd = std::process::Command::new(&qemu.path);
+        cmd.args(["-M", &format!("virt,virtualization=off,gic-version={gic}")])
+            .args(["-cpu", "max", "-smp", "2", "-m", "256M", "-nic", "none", "-nodefaults", "-display", "none"])
+            .args(["-semihosting-config", "enable=on,target=native,chardev=semi", "-chardev", "stdio,id=semi"])
+            .arg("-kernel")
+            .arg(&image);
+        let done = runner::procs::run_bounded(&mut cmd, std::time::Duration::from_secs(60)).unwrap();
+        let lines: Vec<serde_json::Value> =
+            done.stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}"))).collect();
+        let context = format!("GICv{gic}: status {:?}\n{}\n{}", done.status, done.stdout, done.stderr);
+        assert_eq!(done.status.and_then(|s| s.code()), Some(0), "{context}");
+        assert_eq!(lines.len(), 2, "{context}");
+        let h = &lines[0]["header"];
+        assert_eq!(h["view"], "guest", "{context}");
+        assert_eq!(h["EL"], 1, "{context}");
+        assert_eq!(h["gic"], format!("v{gic}"), "{context}");
+        assert_eq!(h["GICD"], "0x8000000", "{context}");
+        match gic {
+            2 => assert_eq!(h["GICC"], "0x8010000", "{context}"),
+            _ => assert_eq!(h["GICR"], "0x80a0000", "{context}"),
+        }
+        assert_eq!(h["psci"], "hvc", "{context}");
+        assert_eq!(h["cpus"], 2, "{context}");
+        assert_eq!(h["online"].as_array().map(|a| a.len()), Some(2), "both CPUs came up: {context}");
+        assert_eq!(lines[1], serde_json::json!({"end": "ok"}), "{context}");
+    }
+}

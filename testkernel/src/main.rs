@@ -9,30 +9,58 @@
 //! (EL2 interrupts), `hyp` (the scripted hypervisor loop), `guest` (EL1) ←
 //! `interp` (the case interpreter). `traps` (guest accesses trapped to EL2,
 //! and the emulation of guest SGIs) sits with `dispatch` and `hyp`.
+//!
+//! With the `guest` feature (and without the default `el2`) the same crate
+//! builds the guest-mode kernel instead: entered at EL1 as a Linux arm64
+//! Image, hardware from the device tree (`guest_view`, on `platform` only);
+//! the items marked `cfg(not(feature = "guest"))` are the EL2 kernel's.
 #![no_std]
 #![no_main]
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
+#[cfg(all(feature = "guest", feature = "el2"))]
+compile_error!("`guest` builds the EL1 guest-mode kernel: build it with --no-default-features --features guest");
+
+#[cfg(not(feature = "guest"))]
 mod dispatch;
+#[cfg(not(feature = "guest"))]
 mod gic;
+#[cfg(not(feature = "guest"))]
 mod guest;
+#[cfg(feature = "guest")]
+mod guest_view;
+#[cfg(not(feature = "guest"))]
 mod hyp;
+#[cfg(not(feature = "guest"))]
 mod interp;
+// Guest mode uses part of the platform layer (output, PSCI, bounded waits);
+// the EL2 kernel uses the rest (case steps, IRQ masking, timer outputs, outboxes).
+#[cfg_attr(feature = "guest", allow(dead_code))]
 mod platform;
+#[cfg(not(feature = "guest"))]
 mod traps;
 
+#[cfg(not(feature = "guest"))]
 use core::sync::atomic::Ordering;
 
-use gic_case::proto::{self, KernelExit};
+#[cfg(not(feature = "guest"))]
+use gic_case::proto;
+use gic_case::proto::KernelExit;
+#[cfg(not(feature = "guest"))]
 use gic_case::vif::VifReg;
+#[cfg(not(feature = "guest"))]
 use gic_case::GicVersion;
 
 use platform::out::{exit, Line};
 
 use aarch64_rt::entry;
+#[cfg(not(feature = "guest"))]
 entry!(main);
+#[cfg(feature = "guest")]
+entry!(guest_view::main);
 
 /// Per-PE initialisation: GIC CPU interface and virtual interface, EL1 guest state.
+#[cfg(not(feature = "guest"))]
 pub fn init_this_pe() {
     // Timers off: their PPIs must stay quiet unless a case drives them.
     for kind in gic_case::op::TimerKind::ALL {
@@ -42,6 +70,7 @@ pub fn init_this_pe() {
     guest::init();
 }
 
+#[cfg(not(feature = "guest"))]
 fn load_case() -> (GicVersion, u32, &'static [u32]) {
     let base = proto::CASE_LOAD_ADDR as *const u32;
     // SAFETY: the runner loads the case image at CASE_LOAD_ADDR, in RAM that
@@ -67,6 +96,7 @@ fn load_case() -> (GicVersion, u32, &'static [u32]) {
     (v, cpus, ops)
 }
 
+#[cfg(not(feature = "guest"))]
 fn header(cpus: u32) {
     let a = gic::advertised();
     let mut l = Line::new();
@@ -97,6 +127,7 @@ fn header(cpus: u32) {
     l.emit();
 }
 
+#[cfg(not(feature = "guest"))]
 fn main(_x0: u64, _x1: u64, _x2: u64, _x3: u64) -> ! {
     let (want, cpus, ops) = load_case();
     let found = gic::detect();

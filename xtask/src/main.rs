@@ -100,7 +100,7 @@ fn main() {
 fn ci(a: RunArgs, also_qemu: &[PathBuf]) -> i32 {
     let root = a.root.clone();
     let kernel = root.join("testkernel");
-    let total = 8;
+    let total = 9;
     let mut n = 0;
     let mut failed: Vec<String> = Vec::new();
     let mut step = |name: &str, what: &str, run: &mut dyn FnMut() -> bool| {
@@ -123,6 +123,15 @@ fn ci(a: RunArgs, also_qemu: &[PathBuf]) -> i32 {
         "cd testkernel && cargo clippy --release --target aarch64-unknown-none -- -D warnings",
         &mut || {
             cargo(&kernel, &["clippy", "--release", "--target", toolchain::KERNEL_TARGET, "--", "-D", "warnings"], true)
+        },
+    );
+    step(
+        "clippy (guest-mode testkernel)",
+        "cd testkernel && cargo clippy --profile guest --no-default-features --features guest --target aarch64-unknown-none -- -D warnings",
+        &mut || {
+            let args = ["clippy", "--profile", "guest", "--no-default-features", "--features", "guest"];
+            let target = ["--target", toolchain::KERNEL_TARGET, "--", "-D", "warnings"];
+            cargo(&kernel, &[&args[..], &target[..]].concat(), true)
         },
     );
     step("host tests", "cargo test --workspace", &mut || cargo(&root, &["test", "--workspace"], false));

@@ -1,10 +1,12 @@
 //! Platform layer: QEMU `virt` facts, per-PE identity, bounded time,
 //! semihosting output, PSCI, and the exception vectors.
 
+#[cfg(not(feature = "guest"))]
 pub mod exceptions;
 pub mod out;
 pub mod psci;
 pub mod timer;
+#[cfg(not(feature = "guest"))]
 pub mod uart;
 
 use core::sync::atomic::{AtomicU16, Ordering};

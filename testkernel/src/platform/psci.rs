@@ -1,5 +1,6 @@
-//! Starting secondary PEs with PSCI CPU_ON over SMC (QEMU `virt` with EL2
-//! emulated uses the SMC conduit).
+//! Starting secondary PEs with PSCI CPU_ON. The EL2 kernel uses the SMC
+//! conduit (QEMU `virt` with EL2 emulated answers SMCs); guest mode uses
+//! the conduit the device tree's `/psci` `method` names ([`start_via`]).
 
 use aarch64_rt::Stack;
 
@@ -9,16 +10,27 @@ const STACK_PAGES: usize = 8;
 
 static mut SECONDARY_STACKS: [Stack<STACK_PAGES>; MAX_CPUS] = [const { Stack::new() }; MAX_CPUS];
 
-/// Starts PE `cpu` (MPIDR Aff0 = `cpu`) running `entry`.
+/// Starts PE `cpu` (MPIDR Aff0 = `cpu`) running `entry`, over SMC.
 ///
 /// # Errors
 /// The PSCI error, e.g. when QEMU was started with fewer PEs.
+#[cfg(not(feature = "guest"))]
 pub fn start(cpu: usize, entry: fn(usize) -> !) -> Result<(), smccc::psci::Error> {
+    start_via::<smccc::Smc>(cpu, cpu as u64, entry)
+}
+
+/// Starts the PE whose `MPIDR_EL1` affinity is `mpidr` running
+/// `entry(cpu)`, with CPU_ON over the conduit `C` (`smccc::Smc` or
+/// `smccc::Hvc`); `cpu` (1..MAX_CPUS) picks its stack.
+///
+/// # Errors
+/// The PSCI error, e.g. when the PE does not exist or is already on.
+pub fn start_via<C: smccc::Call>(cpu: usize, mpidr: u64, entry: fn(usize) -> !) -> Result<(), smccc::psci::Error> {
     assert!(cpu > 0 && cpu < MAX_CPUS);
     // SAFETY: each secondary stack is handed to exactly one PE, once (the
     // caller starts every PE at most once), and nothing else touches it.
     let stack = unsafe { &raw mut SECONDARY_STACKS[cpu] };
     // SAFETY: the stack is reserved for this PE (above); the MMU is off on
     // every PE, so it is accessible with the same attributes on both.
-    unsafe { aarch64_rt::start_core::<smccc::Smc, _, STACK_PAGES>(cpu as u64, stack, move || entry(cpu)) }
+    unsafe { aarch64_rt::start_core::<C, _, STACK_PAGES>(mpidr, stack, move || entry(cpu)) }
 }
