@@ -158,6 +158,23 @@ fn deviation_problems(root: &Path, cases: &[suite::CaseFile], selected: &dyn Fn(
                 ));
             }
         }
+        // Two entries that could both apply to one run: which one explains
+        // it would depend on their order in the file.
+        for other in entries.iter().take_while(|o| !std::ptr::eq(*o, entry)) {
+            let o = &other.deviation;
+            let shared: Vec<&str> = d.gic.iter().filter(|g| o.gic.contains(g)).map(String::as_str).collect();
+            if o.case == d.case && !shared.is_empty() && crate::deviations::ranges_overlap(&o.qemu, &d.qemu) {
+                problems.push(format!(
+                    "{}: it overlaps the entry at line {} for GIC {} (QEMU `{}` and `{}` share versions); one run \
+                     would match either: merge them, or make the QEMU ranges disjoint",
+                    at(entry.at),
+                    other.at.0,
+                    shared.join(", "),
+                    o.qemu,
+                    d.qemu
+                ));
+            }
+        }
         let steps = steps(case);
         for (s, pos) in d.seen.iter().map(|x| x.step).zip(&entry.steps_at) {
             if !u16::try_from(s).is_ok_and(|s| steps.contains(&s)) {

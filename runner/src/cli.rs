@@ -82,8 +82,8 @@ pub struct RunArgs {
     /// Test kernel ELF (default: build testkernel/ and use it).
     #[arg(long)]
     pub kernel: Option<PathBuf>,
-    /// Parallel QEMU processes (default: number of cores).
-    #[arg(long, short)]
+    /// Parallel QEMU processes, at least 1 (default: number of cores).
+    #[arg(long, short, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Repository root (holds cases/, expected/, testkernel/).
     #[arg(long, default_value = ".")]
@@ -130,6 +130,16 @@ pub struct ListArgs {
     pub filters: Vec<String>,
 }
 
+/// `--jobs N`: a whole number of at least 1 (0 is refused rather than
+/// read as "cores": leave the option out for that).
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("0 jobs would run nothing; give at least 1, or leave --jobs out to use every core".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a number of parallel QEMU processes (1 or more)")),
+    }
+}
+
 fn parse_gics(list: &[String]) -> Result<Vec<GicVersion>, String> {
     let mut v: Vec<GicVersion> = list
         .iter()
@@ -140,8 +150,16 @@ fn parse_gics(list: &[String]) -> Result<Vec<GicVersion>, String> {
     Ok(v)
 }
 
+/// Exit status of a run (or `report`) whose files could not all be
+/// written (results.json, JUnit, TAP, the HTML page, a golden): a full
+/// disk, a missing directory, no permission. What was written before stays
+/// as it was; `latest` keeps naming the previous run. (0: all passed; 1:
+/// something failed; 2: usage or setup error, nothing run.)
+pub const EXIT_WRITE: i32 = 3;
+
 /// Runs the command line; returns the process exit code (0 = all good,
-/// 1 = a run failed, 2 = usage or setup error).
+/// 1 = a run failed, 2 = usage or setup error, [`EXIT_WRITE`] = its files
+/// could not be written).
 pub fn main(cli: Cli) -> i32 {
     let code = match cli.cmd {
         Cmd::Run(a) => run(a, false),
@@ -315,7 +333,7 @@ fn run(a: RunArgs, bless: bool) -> i32 {
                 print!("{text}");
                 Ok(())
             } else {
-                std::fs::write(dest, text).map_err(|e| format!("{}: {e}", dest.display()))
+                crate::files::write(dest, text.as_bytes())
             }
         });
         if let Err(e) = res {
@@ -330,8 +348,12 @@ fn run(a: RunArgs, bless: bool) -> i32 {
         }
     }
     say(&report::render(&reps, elapsed));
-    if !written {
-        return 2;
+    if !written || reps.iter().any(|s| !s.unwritten.is_empty()) {
+        eprintln!("error: the run's files are incomplete (see above); `latest` still names the previous run");
+        return EXIT_WRITE;
+    }
+    if let Some(s) = reps.first() {
+        suite::link_latest(&opts.out_dir, &s.run_dir);
     }
     if bless {
         i32::from(reps.iter().any(suite::SuiteReport::bless_failed))
@@ -344,14 +366,32 @@ fn run(a: RunArgs, bless: bool) -> i32 {
 fn report_cmd(a: &ReportArgs) -> i32 {
     match write_report(a) {
         Ok(()) => 0,
-        Err(e) => {
+        Err(ReportError::Failed(e)) => {
             eprintln!("error: {e}");
             1
+        }
+        Err(ReportError::Write(e)) => {
+            eprintln!("error: writing the page: {e}");
+            EXIT_WRITE
         }
     }
 }
 
-fn write_report(a: &ReportArgs) -> Result<(), String> {
+/// Why `report` stopped: the exit status differs.
+enum ReportError {
+    /// Results unusable, Chromium's check failed, …: exit 1.
+    Failed(String),
+    /// The page (or screenshot) could not be written: [`EXIT_WRITE`].
+    Write(String),
+}
+
+impl From<String> for ReportError {
+    fn from(e: String) -> Self {
+        ReportError::Failed(e)
+    }
+}
+
+fn write_report(a: &ReportArgs) -> Result<(), ReportError> {
     let paths = if a.results.is_empty() {
         vec![default_out(&a.root, None).join("latest").join(crate::results::FILE)]
     } else {
@@ -361,7 +401,7 @@ fn write_report(a: &ReportArgs) -> Result<(), String> {
     let results = crate::results::Results::merge(loaded)?;
     let path = &paths[0];
     let page = a.output.clone().unwrap_or_else(|| path.with_file_name("report.html"));
-    std::fs::write(&page, crate::html::render(&results)).map_err(|e| format!("{}: {e}", page.display()))?;
+    crate::files::write(&page, crate::html::render(&results).as_bytes()).map_err(ReportError::Write)?;
     let runs: usize = results.qemus.iter().map(|q| q.runs.len()).sum();
     println!(
         "gicv report: {} ({} cases, {runs} results, QEMU {})",
@@ -377,7 +417,7 @@ fn write_report(a: &ReportArgs) -> Result<(), String> {
     let checked = crate::browser::check_dom(&results, &dom);
     if a.check {
         if let Err(e) = &checked {
-            return Err(format!("the matrix in Chromium's DOM does not match the run:\n{e}"));
+            return Err(format!("the matrix in Chromium's DOM does not match the run:\n{e}").into());
         }
     }
     // The page measures itself; a page that did not still gets a tall screenshot.
@@ -418,6 +458,15 @@ fn absolute(p: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn zero_jobs_is_refused() {
+        let e = Cli::try_parse_from(["gicv-runner", "run", "--jobs", "0"]).unwrap_err().to_string();
+        assert!(e.contains("0 jobs would run nothing"), "{e}");
+        let ok = Cli::try_parse_from(["gicv-runner", "run", "-j", "3"]).unwrap();
+        assert!(matches!(ok.cmd, Cmd::Run(RunArgs { jobs: Some(3), .. })));
+    }
 
     #[test]
     fn logs_follow_out_then_cargo_target_dir_then_the_checkout() {

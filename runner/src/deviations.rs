@@ -366,6 +366,58 @@ pub fn version_in(range: &str, version: &str) -> bool {
     })
 }
 
+/// Whether some QEMU version lies in both ranges (each a conjunction of
+/// comparators, as in `qemu = ">=7.2, <10.0"`). Versions are read as dense
+/// (between 7.2 and 7.2.1 lie 7.2.0.1, …), so only an exact bound shared by
+/// two inclusive comparators makes a single common point. `false` when a
+/// range does not parse (that is reported on its own).
+pub fn ranges_overlap(a: &str, b: &str) -> bool {
+    let (Ok(mut r), Ok(rb)) = (parse_range(a), parse_range(b)) else { return false };
+    r.extend(rb);
+    // The tightest lower and upper bound of the conjunction: (version, inclusive).
+    let mut lo: Option<(Vec<u64>, bool)> = None;
+    let mut hi: Option<(Vec<u64>, bool)> = None;
+    let tighter_lo = |cur: &Option<(Vec<u64>, bool)>, v: &[u64], inc: bool| match cur {
+        None => true,
+        Some((c, ci)) => match cmp_versions(v, c) {
+            Ordering::Greater => true,
+            Ordering::Equal => *ci && !inc,
+            Ordering::Less => false,
+        },
+    };
+    let tighter_hi = |cur: &Option<(Vec<u64>, bool)>, v: &[u64], inc: bool| match cur {
+        None => true,
+        Some((c, ci)) => match cmp_versions(v, c) {
+            Ordering::Less => true,
+            Ordering::Equal => *ci && !inc,
+            Ordering::Greater => false,
+        },
+    };
+    for (op, v) in &r {
+        let (is_lo, is_hi, inc) = match op.as_str() {
+            ">=" => (true, false, true),
+            ">" => (true, false, false),
+            "<=" => (false, true, true),
+            "<" => (false, true, false),
+            _ => (true, true, true),
+        };
+        if is_lo && tighter_lo(&lo, v, inc) {
+            lo = Some((v.clone(), inc));
+        }
+        if is_hi && tighter_hi(&hi, v, inc) {
+            hi = Some((v.clone(), inc));
+        }
+    }
+    match (lo, hi) {
+        (Some((l, li)), Some((h, hi))) => match cmp_versions(&l, &h) {
+            Ordering::Less => true,
+            Ordering::Equal => li && hi,
+            Ordering::Greater => false,
+        },
+        _ => true,
+    }
+}
+
 /// How a failing run's differences stand against deviation `d`: the
 /// differences it does not record, and the recorded ones that did not occur.
 /// Both empty: the run deviates exactly as recorded (XFAIL).
@@ -383,6 +435,19 @@ pub fn find<'a>(devs: &'a [Deviation], case: &str, gic: GicVersion, qemu_version
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlapping_ranges() {
+        assert!(ranges_overlap(">=7.2", ">=7.2"));
+        assert!(ranges_overlap(">=7.2, <10.0", ">=9.0"));
+        assert!(ranges_overlap("=7.2.22", ">=7.2, <=7.2.22"));
+        assert!(ranges_overlap("<=8.0", ">=8.0"));
+        assert!(!ranges_overlap("<8.0", ">=8.0"));
+        assert!(!ranges_overlap(">=7.2, <10.0", ">=10.0.0"));
+        assert!(!ranges_overlap("=7.2.22", "=10.0.2"));
+        assert!(ranges_overlap(">7.2", "<7.2.1"), "7.2.0.1 lies in both");
+        assert!(!ranges_overlap(">7.2", "<=7.2.0"));
+    }
 
     #[test]
     fn version_ranges() {

@@ -16,6 +16,7 @@ use gic_case::proto::Outcome;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::suite::RunReport;
+use crate::text;
 
 /// The results of one QEMU binary: its version and its runs.
 pub struct QemuResults<'a> {
@@ -27,12 +28,13 @@ pub struct QemuResults<'a> {
 
 /// The test's name: `v3 lr/basic-group0 (QEMU 7.2.22)`.
 fn test_name(r: &RunReport, qemu: &str) -> String {
-    format!("{} {} (QEMU {qemu})", r.gic.map_or("--", |g| g.name()), r.case)
+    format!("{} {} (QEMU {qemu})", r.gic.map_or("--", |g| g.name()), text::escape_controls(&r.case))
 }
 
 /// The first line of a run's detail, unindented (the reason or the first difference).
 fn headline(r: &RunReport) -> String {
-    r.detail.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or(r.outcome.name()).to_string()
+    let first = r.detail.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or(r.outcome.name());
+    text::escape_controls(first).into_owned()
 }
 
 /// The JUnit XML document: one `<testsuite>` per QEMU version, named
@@ -56,12 +58,14 @@ pub fn junit(results: &[QemuResults]) -> Result<String, String> {
                     } else {
                         why
                     });
-                    s.set_description(r.detail.clone());
+                    s.set_description(text::escape_controls(&r.detail).into_owned());
                     s
                 }
                 o => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    s.set_type(o.name()).set_message(headline(r)).set_description(r.detail.clone());
+                    s.set_type(o.name())
+                        .set_message(headline(r))
+                        .set_description(text::escape_controls(&r.detail).into_owned());
                     s
                 }
             };
@@ -101,7 +105,7 @@ pub fn tap(results: &[QemuResults]) -> String {
                 out.push_str(&format!("  outcome: {}\n", r.outcome.name()));
                 out.push_str("  detail: |\n");
                 for l in r.detail.lines() {
-                    out.push_str(&format!("    {}\n", l.strip_prefix("    ").unwrap_or(l)));
+                    out.push_str(&format!("    {}\n", text::escape_controls(l.strip_prefix("    ").unwrap_or(l))));
                 }
                 out.push_str("  ...\n");
             }
@@ -178,5 +182,29 @@ mod tests {
         assert!(t.contains("\nok 5 - v4 hw/e (QEMU 7.2.22) # TODO known deviation no longer seen"));
         assert!(t.contains("\nnot ok 6 - v4 hw/f (QEMU 7.2.22) (CRASH)\n"));
         assert_eq!(t.matches("\nnot ok ").count(), 3);
+    }
+
+    /// What the kernel or QEMU printed (ESC sequences, a NUL, a BEL, a
+    /// right-to-left override) and a file name with ESC reach TAP and
+    /// JUnit escaped.
+    #[test]
+    fn control_characters_from_a_run_are_escaped_in_tap_and_junit() {
+        let runs = vec![
+            run(
+                "lr/\u{1b}[2Jx",
+                GicVersion::V3,
+                Outcome::Crash,
+                "    malformed line: \u{1b}[31mred\u{0}\u{7}\n    more\u{202e}\n",
+            ),
+            run("lr/y", GicVersion::V3, Outcome::XFail, "    known deviation: \u{1b}[1m\n"),
+        ];
+        let both = [QemuResults { version: "7.2.22", runs: &runs }];
+        let t = tap(&both);
+        assert!(!crate::text::has_raw_controls(&t), "{t:?}");
+        assert!(t.contains("not ok 1 - v3 lr/\\u{1b}[2Jx (QEMU 7.2.22) (CRASH)\n"), "{t}");
+        assert!(t.contains("\n    malformed line: \\u{1b}[31mred\\u{0}\\u{7}\n    more\\u{202e}\n"), "{t}");
+        let xml = junit(&both).unwrap();
+        assert!(!crate::text::has_raw_controls(&xml), "{xml:?}");
+        assert!(Report::deserialize_from_str(&xml).is_ok());
     }
 }

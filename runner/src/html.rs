@@ -23,6 +23,7 @@ use gic_case::GicVersion;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use crate::results::{Results, StoredRun};
+use crate::text;
 
 /// The background colour of each outcome's cells (sRGB), used by the page's
 /// style sheet and by the screenshot check.
@@ -174,8 +175,40 @@ d.dataset.height = d.scrollHeight; \
 if (m) { var b = m.getBoundingClientRect(); d.dataset.matrixTop = b.top + window.scrollY; \
 d.dataset.matrixBottom = b.bottom + window.scrollY; } })();";
 
+/// `r` with [`text::escape_controls`] applied to every text a page shows;
+/// borrowed when nothing needs it.
+fn shown(r: &Results) -> std::borrow::Cow<'_, Results> {
+    use std::borrow::Cow;
+    let esc = |s: &str| text::escape_controls(s).into_owned();
+    let clean = |s: &str| matches!(text::escape_controls(s), Cow::Borrowed(_));
+    let all_clean = r.cases.iter().all(|(k, i)| clean(k) && clean(&i.aim) && clean(&i.spec))
+        && r.qemus.iter().all(|q| clean(&q.version) && q.runs.iter().all(|s| clean(&s.case) && clean(&s.detail)));
+    if all_clean {
+        return Cow::Borrowed(r);
+    }
+    let mut out = r.clone();
+    out.cases = r
+        .cases
+        .iter()
+        .map(|(k, i)| (esc(k), crate::suite::CaseInfo { aim: esc(&i.aim), spec: esc(&i.spec) }))
+        .collect();
+    for q in &mut out.qemus {
+        q.version = esc(&q.version);
+        for s in &mut q.runs {
+            s.case = esc(&s.case);
+            s.detail = esc(&s.detail);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// The whole page for `r`, as HTML5 text.
 pub fn render(r: &Results) -> String {
+    // Text from outside (case names, QEMU's and the kernel's output in the
+    // details) with control and invisible format characters escaped: maud
+    // escapes markup, not those.
+    let shown = shown(r);
+    let r = shown.as_ref();
     let cols = columns(r);
     let areas = areas(r);
     let gics: Vec<GicVersion> = cols.iter().map(|c| c.gic).collect::<BTreeSet<_>>().into_iter().collect();
@@ -426,5 +459,25 @@ mod tests {
         assert!(page.contains(r#"data-case="lr/bad" data-gic="v3" data-qemu="10.0.2" data-outcome="ERROR""#));
         assert_eq!(columns(&r), vec![Column { gic: GicVersion::V3, qemu: 0 }, Column { gic: GicVersion::V3, qemu: 1 }]);
         assert!(page.contains("Outcomes that differ between QEMU versions (1)"));
+    }
+
+    #[test]
+    fn control_characters_in_results_are_escaped_on_the_page() {
+        let mut cases = BTreeMap::new();
+        cases.insert("lr/\u{1b}a".to_string(), CaseInfo { aim: "aim\u{7}".into(), spec: "IHI0069H".into() });
+        let r = Results {
+            format: 1,
+            elapsed_s: 1.0,
+            cases,
+            qemus: vec![QemuRun {
+                version: "7.2.22".into(),
+                path: "/q".into(),
+                runs: vec![run("lr/\u{1b}a", Some("v3"), Outcome::Crash, "    \u{1b}[31m\u{0}\u{2028}x\n")],
+            }],
+        };
+        let page = render(&r);
+        assert!(!crate::text::has_raw_controls(&page), "raw control characters on the page");
+        assert!(page.contains("\\u{1b}[31m\\u{0}\\u{2028}x"), "the detail, escaped");
+        assert!(page.contains("lr/\\u{1b}a"), "the case name, escaped");
     }
 }

@@ -14,6 +14,7 @@ pub mod compare;
 pub mod deviations;
 pub mod events;
 pub mod expr;
+pub mod files;
 pub mod formats;
 pub mod golden;
 pub mod html;

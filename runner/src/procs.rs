@@ -44,6 +44,13 @@ pub struct Group {
 
 impl Group {
     /// Spawns `cmd` as the leader of a new process group and registers it.
+    /// The child gets SIGKILL when the runner dies, however it dies (the
+    /// parent-death signal, set between fork and exec, so even SIGKILL to
+    /// the runner, which no handler sees, leaves no QEMU behind). It is
+    /// kept across exec, so a `--qemu` wrapper that `exec`s QEMU passes it
+    /// on; what a wrapper forks does not inherit it. Linux sends it when
+    /// the *thread* that spawned the child ends: the runner's threads wait
+    /// for the children they spawn.
     ///
     /// # Errors
     /// The spawn error, or `Interrupted` when the runner is stopping after a
@@ -53,6 +60,24 @@ impl Group {
         let mut reg = registry();
         if reg.stopping {
             return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "the runner is stopping after a signal"));
+        }
+        let parent = nix::unistd::getpid();
+        // SAFETY: the closure runs in the forked child before exec and only
+        // makes async-signal-safe system calls (prctl, getppid, kill); it
+        // touches no lock and allocates nothing.
+        unsafe {
+            cmd.pre_exec(move || {
+                if nix::libc::prctl(nix::libc::PR_SET_PDEATHSIG, nix::libc::SIGKILL as nix::libc::c_ulong, 0, 0, 0) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The runner may have died between fork and prctl: then no
+                // signal will come, and the child was adopted by another.
+                if nix::unistd::getppid() != parent {
+                    nix::libc::kill(nix::libc::getpid(), nix::libc::SIGKILL);
+                }
+                Ok(())
+            });
         }
         let child = cmd.process_group(0).spawn()?;
         let pgid = i32::try_from(child.id()).expect("PIDs fit in i32");

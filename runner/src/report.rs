@@ -10,12 +10,13 @@ use gic_case::proto::Outcome;
 use gic_case::GicVersion;
 
 use crate::suite::{RunReport, SuiteReport};
+use crate::text;
 
 /// The one-line form of a result.
 pub fn line(r: &RunReport) -> String {
     let gic = r.gic.map_or("--", |g| g.name());
     let t = if r.elapsed.is_zero() { String::new() } else { format!(" ({:.2}s)", r.elapsed.as_secs_f64()) };
-    format!("{:<7} {gic} {}{t}", r.outcome.name(), r.case)
+    format!("{:<7} {gic} {}{t}", r.outcome.name(), text::escape_controls(&r.case))
 }
 
 /// The progress line shown on a terminal while a run goes on:
@@ -50,7 +51,7 @@ pub fn render(reports: &[SuiteReport], elapsed: std::time::Duration) -> String {
         }
         for r in noteworthy {
             let _ = writeln!(out, "{}", line(r));
-            out.push_str(&r.detail);
+            out.push_str(&text::escape_controls(&r.detail));
             if let Some(l) = &r.log {
                 let _ = writeln!(out, "    log: {}", l.display());
             }
@@ -189,5 +190,17 @@ mod tests {
         assert!(r.contains("Outcomes that differ between QEMU versions: none"), "{r}");
         assert!(r.contains("Summary (QEMU 7.2.22, 10.0.2):\n  GIC   QEMU"), "{r}");
         assert!(r.ends_with("gicv: 2 passed, 0 failed, 0 skipped (over 2 QEMUs)\n"), "{r}");
+    }
+
+    #[test]
+    fn control_characters_from_a_run_are_escaped_in_the_text_report() {
+        let mut r =
+            RunReport::simple("lr/\u{1b}x", Some(GicVersion::V3), Outcome::Crash, "    \u{1b}[2J\u{0}\n".into());
+        r.elapsed = std::time::Duration::from_millis(5);
+        let s = SuiteReport { runs: vec![r.clone()], qemu_version: "7.2.22".into(), ..SuiteReport::default() };
+        let text = render(&[s], std::time::Duration::from_secs(1));
+        assert!(!crate::text::has_raw_controls(&text), "{text:?}");
+        assert!(text.contains("lr/\\u{1b}x") && text.contains("    \\u{1b}[2J\\u{0}\n"), "{text}");
+        assert!(!crate::text::has_raw_controls(&line(&r)));
     }
 }

@@ -155,14 +155,16 @@ impl Results {
         Ok(merged)
     }
 
-    /// Writes `dir/results.json`; returns its path.
+    /// Writes `dir/results.json` atomically ([`crate::files::write_atomic`]);
+    /// returns its path.
     ///
     /// # Errors
-    /// The file cannot be written.
+    /// The file cannot be written (a full disk said as such); an older
+    /// `results.json` is then left as it was.
     pub fn write(&self, dir: &Path) -> Result<PathBuf, String> {
         let path = dir.join(FILE);
         let text = serde_json::to_string_pretty(self).map_err(|e| format!("{}: {e}", path.display()))?;
-        std::fs::write(&path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+        crate::files::write(&path, (text + "\n").as_bytes())?;
         Ok(path)
     }
 
@@ -187,7 +189,55 @@ impl Results {
                 r.format
             ));
         }
+        r.validate().map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(r)
+    }
+
+    /// Checks what the reports rely on, so that no result is silently
+    /// dropped, shown as something else or hidden behind another: each
+    /// QEMU version once; in each QEMU, each (case, GIC version) once; a
+    /// known GIC version name and outcome name; a case listed in `cases`,
+    /// unless the result belongs to no GIC version and is an ERROR (a case
+    /// that does not parse, a golden without a case).
+    ///
+    /// # Errors
+    /// The first offending result, located as `qemus[i] (QEMU v) runs[j]`.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut versions = std::collections::BTreeSet::new();
+        for (i, q) in self.qemus.iter().enumerate() {
+            if !versions.insert(q.version.as_str()) {
+                return Err(format!("qemus[{i}]: QEMU {} appears twice; results are kept once per version", q.version));
+            }
+            let mut seen = std::collections::BTreeMap::new();
+            for (j, r) in q.runs.iter().enumerate() {
+                let at = format!("qemus[{i}] (QEMU {}) runs[{j}]", q.version);
+                let gic = r.gic.as_deref();
+                let what = format!("{} {}", gic.unwrap_or("--"), r.case);
+                if let Some(g) = gic {
+                    if GicVersion::from_name(g).is_none() {
+                        let known: Vec<&str> = GicVersion::ALL.iter().map(|v| v.name()).collect();
+                        return Err(format!("{at}: {what}: unknown GIC version {g:?} (known: {})", known.join(", ")));
+                    }
+                }
+                let Some(outcome) = Outcome::from_name(&r.outcome) else {
+                    let known: Vec<&str> = Outcome::ALL.iter().map(|o| o.name()).collect();
+                    return Err(format!("{at}: {what}: unknown outcome {:?} (known: {})", r.outcome, known.join(", ")));
+                };
+                let caseless_error = gic.is_none() && outcome == Outcome::Error;
+                if !caseless_error && !self.cases.contains_key(&r.case) {
+                    return Err(format!(
+                        "{at}: {what}: the case is not in \"cases\" (only an ERROR for no GIC version may be)"
+                    ));
+                }
+                if let Some(k) = seen.insert((r.case.as_str(), gic), j) {
+                    return Err(format!(
+                        "{at}: {what} is also runs[{k}] ({} and {}): one result per case and GIC version",
+                        q.runs[k].outcome, r.outcome
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -243,5 +293,51 @@ mod tests {
         let e = Results::merge(vec![a.clone(), a]).unwrap_err();
         assert!(e.contains("v3 lr/b on QEMU 7.2.22 is in two of the results"), "{e}");
         assert!(Results::merge(vec![]).is_err());
+    }
+
+    /// A results file as a user (or a broken tool) might hand to `report`.
+    fn file_with(runs: &str) -> String {
+        format!(
+            "{{\"format\":1,\"elapsed_s\":1.0,\"cases\":{{\"lr/a\":{{\"aim\":\"\",\"spec\":\"\"}}}},\
+             \"qemus\":[{{\"version\":\"7.2.22\",\"path\":\"/q\",\"runs\":[{runs}]}}]}}"
+        )
+    }
+
+    fn load_text(name: &str, text: &str) -> Result<Results, String> {
+        let dir = std::env::temp_dir().join(format!("gicv-results-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(FILE);
+        std::fs::write(&path, text).unwrap();
+        let r = Results::load(&path);
+        let _ = std::fs::remove_dir_all(&dir);
+        r
+    }
+
+    #[test]
+    fn a_result_given_twice_is_refused_not_hidden() {
+        let pass = r#"{"case":"lr/a","gic":"v3","outcome":"PASS"}"#;
+        let fail = r#"{"case":"lr/a","gic":"v3","outcome":"FAIL"}"#;
+        let e = load_text("dup", &file_with(&format!("{pass},{fail}"))).unwrap_err();
+        assert!(e.contains("qemus[0] (QEMU 7.2.22) runs[1]: v3 lr/a is also runs[0] (PASS and FAIL)"), "{e}");
+        // Different GIC versions of one case are two results.
+        let v2 = r#"{"case":"lr/a","gic":"v2","outcome":"FAIL"}"#;
+        assert!(load_text("two-gics", &file_with(&format!("{pass},{v2}"))).is_ok());
+    }
+
+    #[test]
+    fn unknown_gic_outcome_or_case_is_refused_with_its_location() {
+        let e = load_text("gic", &file_with(r#"{"case":"lr/a","gic":"v5","outcome":"PASS"}"#)).unwrap_err();
+        assert!(e.contains("runs[0]: v5 lr/a: unknown GIC version \"v5\" (known: v2, v3, v4)"), "{e}");
+        let e = load_text("outcome", &file_with(r#"{"case":"lr/a","gic":"v3","outcome":"OK"}"#)).unwrap_err();
+        assert!(e.contains("runs[0]: v3 lr/a: unknown outcome \"OK\""), "{e}");
+        let e = load_text("case", &file_with(r#"{"case":"lr/zz","gic":"v3","outcome":"FAIL"}"#)).unwrap_err();
+        assert!(e.contains("runs[0]: v3 lr/zz: the case is not in \"cases\""), "{e}");
+        // A case that did not parse has no entry in `cases`, and says so as an ERROR for no GIC.
+        assert!(load_text("unparsed", &file_with(r#"{"case":"lr/zz","outcome":"ERROR"}"#)).is_ok());
+        let twice = file_with("").replace(
+            r#"[{"version":"7.2.22","path":"/q","runs":[]}]"#,
+            r#"[{"version":"7.2.22","path":"/q","runs":[]},{"version":"7.2.22","path":"/r","runs":[]}]"#,
+        );
+        assert!(load_text("qemu", &twice).unwrap_err().contains("qemus[1]: QEMU 7.2.22 appears twice"));
     }
 }

@@ -18,6 +18,7 @@ use crate::events;
 use crate::expr::Params;
 use crate::golden::Golden;
 use crate::qemu::{self, Qemu};
+use crate::text;
 
 /// A case file found on disk.
 #[derive(Debug)]
@@ -202,6 +203,9 @@ pub struct SuiteReport {
     pub qemu_path: PathBuf,
     /// Aim and spec sections of every case that parsed, by name.
     pub cases: BTreeMap<String, CaseInfo>,
+    /// Files this run had to write and could not (goldens of `bless`);
+    /// the run then exits with [`crate::cli::EXIT_WRITE`].
+    pub unwritten: Vec<PathBuf>,
 }
 
 /// What a case says of itself, for reports.
@@ -306,6 +310,8 @@ fn prune_runs(out_dir: &Path, keep: &Path) {
 }
 
 /// Points `<out_dir>/latest` at `run_dir` (replacing the link atomically).
+/// The command line does it once the run's results are written, so that
+/// `latest` never names a run whose results.json is missing.
 pub fn link_latest(out_dir: &Path, run_dir: &Path) {
     let Some(name) = run_dir.file_name() else { return };
     let tmp = out_dir.join(format!(".latest-{}", std::process::id()));
@@ -379,6 +385,24 @@ pub fn run_on(
     if !unmatched.is_empty() {
         return Err(unmatched.join("\n"));
     }
+    let matching: Vec<&CaseFile> = cases.iter().filter(|c| matches_filter(&c.name, &opts.filters)).collect();
+    let selected: Vec<&CaseFile> = matching
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| opts.partition.is_none_or(|p| p.has(*i)))
+        .map(|(_, c)| *c)
+        .collect();
+    if let (Some(p), true) = (opts.partition, selected.is_empty()) {
+        // An empty shard would pass with "0 passed": a CI matrix wider than the suite.
+        return Err(format!(
+            "--partition {}/{} selects no case: the selection has {} case(s), so at most {} shards can each \
+             have one",
+            p.k,
+            p.n,
+            matching.len(),
+            matching.len()
+        ));
+    }
     let run_dir = new_run_dir(&opts.out_dir)?;
     // The results known without running (the same for every QEMU).
     let mut report = SuiteReport::default();
@@ -386,12 +410,6 @@ pub fn run_on(
     let mut goldens: BTreeMap<String, Option<Golden>> = BTreeMap::new();
     let mut infos = BTreeMap::new();
 
-    let selected = cases
-        .iter()
-        .filter(|c| matches_filter(&c.name, &opts.filters))
-        .enumerate()
-        .filter(|(i, _)| opts.partition.is_none_or(|p| p.has(*i)))
-        .map(|(_, c)| c);
     for cf in selected {
         let case = match &cf.parsed {
             Ok(c) => {
@@ -517,7 +535,6 @@ pub fn run_on(
         }
         reports.push(report);
     }
-    link_latest(&opts.out_dir, &run_dir.path);
     Ok(reports)
 }
 
@@ -544,7 +561,8 @@ fn run_one(opts: &Options, log_root: &Path, devs: &[Deviation], job: &Job) -> Ru
     let res = match qemu::run(&launch) {
         Ok(res) => res,
         Err(e) => {
-            r.detail = format!("    {e}\n");
+            r.detail = text::escape_controls(&format!("    {e}\n")).into_owned();
+            disk_full_is_the_cause(&mut r, &dir);
             return r;
         }
     };
@@ -563,12 +581,35 @@ fn run_one(opts: &Options, log_root: &Path, devs: &[Deviation], job: &Job) -> Ru
         }
     });
     r.outcome = outcome;
-    r.detail = detail;
+    // QEMU's stderr and the kernel's malformed lines may hold anything.
+    r.detail = text::escape_controls(&detail).into_owned();
+    disk_full_is_the_cause(&mut r, &dir);
     let _ = fs::write(
         dir.join("result.txt"),
         format!("{} {} {}\n{}\ncommand: {}\n", outcome.name(), job.gic.name(), name, r.detail, res.command),
     );
     r
+}
+
+/// When a run did not end cleanly (CRASH, TIMEOUT, ERROR) and the file
+/// system of its log directory `dir` is full, the output the runner read
+/// back may simply have been cut short: the result becomes an ERROR that
+/// says so, the original verdict kept below it.
+fn disk_full_is_the_cause(r: &mut RunReport, dir: &Path) {
+    if !matches!(r.outcome, Outcome::Crash | Outcome::Timeout | Outcome::Error) {
+        return;
+    }
+    let Some(existing) = dir.ancestors().find(|d| d.is_dir()) else { return };
+    if let Some(e) = crate::files::disk_full_at(existing) {
+        r.detail = format!(
+            "    the disk is full ({}: {e}): the run's output may be cut short, so this is not a verdict on the \
+             GIC; free space and run again. Without that, it would read:\n    {} {}",
+            existing.display(),
+            r.outcome.name(),
+            r.detail.trim_start()
+        );
+        r.outcome = Outcome::Error;
+    }
 }
 
 /// "step N (line L)" for a step of `case`.
@@ -868,7 +909,11 @@ fn bless(
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         }
-        fs::write(&path, &new_text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Err(e) = crate::files::write(&path, new_text.as_bytes()) {
+            report.refused.push((cf.name.clone(), format!("the golden could not be written: {e}"), true));
+            report.unwritten.push(path);
+            continue;
+        }
         let diff = similar::TextDiff::from_lines(&old_text, &new_text)
             .unified_diff()
             .header(&format!("{} (before)", path.display()), &format!("{} (blessed)", path.display()))

@@ -161,6 +161,7 @@ fn check_rejects_deviation_entries_for_missing_cases_versions_and_steps() {
     s.check_fails_with(&[
         "error: expected/deviations.toml:12:8: deviation for t/basic-grup1: no case t/basic-grup1 (cases/t/basic-grup1.case); the entry can never apply: rename it with its case or delete it; did you mean t/basic-group1?",
         "error: expected/deviations.toml:21:8: deviation for t/a: gic v2 is not a version of the case (its `gic:` header lists v3, v4); list only versions it runs on",
+        "error: expected/deviations.toml:27:1: deviation for t/a: it overlaps the entry at line 19 for GIC v4 (QEMU `>=7.2` and `>=7.2` share versions); one run would match either: merge them, or make the QEMU ranges disjoint",
         "error: expected/deviations.toml:31:61: deviation for t/a: step 4 is not a step of the case (its steps are 1-3); list steps whose events differ",
         "error: expected/deviations.toml:32:55: deviation for t/a: step 9 is not a step of the case (its steps are 1-3); list steps whose events differ",
     ]);
@@ -214,4 +215,26 @@ fn check_accepts_byte_order_marks() {
         .file("expected/deviations.toml", format!("\u{feff}{DEVIATION}"));
     let (code, out, err) = s.run("check", &[]);
     assert_eq!((code, err.as_str()), (0, ""), "{out}");
+}
+
+/// Issue 19: two entries that could both explain one run (same case, a
+/// shared GIC version, QEMU ranges with a version in common) are flagged;
+/// disjoint ranges are how a fix in a later QEMU is recorded, and pass.
+#[test]
+fn check_rejects_deviation_entries_that_overlap() {
+    let s = Suite::new("devs-overlap");
+    s.case("a").file(
+        "expected/deviations.toml",
+        format!(
+            "{DEVIATION}\n{DEVIATION}\n{}\n{}\n{}",
+            DEVIATION.replace(">=7.2", ">=7.2, <10.0").replace("[\"v3\"]", "[\"v4\"]"),
+            DEVIATION.replace(">=7.2", ">=9.0").replace("[\"v3\"]", "[\"v4\"]"),
+            DEVIATION.replace(">=7.2", ">=10.0").replace("[\"v3\"]", "[\"v2\"]"),
+        ),
+    );
+    s.check_fails_with(&[
+        "error: expected/deviations.toml:9:1: deviation for t/a: it overlaps the entry at line 1 for GIC v3 (QEMU `>=7.2` and `>=7.2` share versions); one run would match either: merge them, or make the QEMU ranges disjoint",
+        "error: expected/deviations.toml:25:1: deviation for t/a: it overlaps the entry at line 17 for GIC v4 (QEMU `>=7.2, <10.0` and `>=9.0` share versions); one run would match either: merge them, or make the QEMU ranges disjoint",
+        "error: expected/deviations.toml:35:8: deviation for t/a: gic v2 is not a version of the case (its `gic:` header lists v3, v4); list only versions it runs on",
+    ]);
 }

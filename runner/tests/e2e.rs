@@ -203,3 +203,47 @@ fn guest_mode_boots_at_el1_and_finds_its_gic_in_the_device_tree() {
         assert_eq!(lines[1], serde_json::json!({"end": "ok"}), "{context}");
     }
 }
+
+/// A full disk (issue 19): the run's log directory on a 1 MiB tmpfs that a
+/// filler file has filled, in a private mount namespace (`unshare -rm`:
+/// user and mount namespaces, no privilege needed where the kernel allows
+/// them). The case's result must be an ERROR that names the full disk (not
+/// a CRASH "no header record"); results.json, JUnit and TAP must not be
+/// left empty or half-written (an existing JUnit file keeps its content);
+/// `latest` must not be pointed at the run; the exit status is 3.
+#[test]
+fn a_full_disk_is_reported_as_such_and_leaves_no_empty_files() {
+    let (kernel, qemu) = setup();
+    let script = r#"D=$1; shift
+mount -t tmpfs -o size=1m tmpfs "$D" || { echo "cannot mount a tmpfs"; exit 90; }
+mkdir "$D/out" && printf old > "$D/old.xml"
+head -c 4000000 /dev/zero > "$D/filler" 2>/dev/null
+"$@"; echo "exit=$?"
+cd "$D" && find . -printf '%p %s %y\n' | sort"#;
+    let dir = std::env::temp_dir().join(format!("gicv-e2e-{}-full", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let d = dir.display().to_string();
+    let out = std::process::Command::new("unshare")
+        .args(["-rm", "sh", "-c", script, "sh", &d, env!("CARGO_BIN_EXE_gicv-runner"), "run", "--root"])
+        .arg(root())
+        .arg("--kernel")
+        .arg(kernel)
+        .arg("--qemu")
+        .arg(&qemu.path)
+        .args(["--gic", "v3", "--out", &format!("{d}/out"), "--junit", &format!("{d}/old.xml")])
+        .args(["--tap", &format!("{d}/new.tap"), "lr/basic-group0"])
+        .output()
+        .expect("unshare (util-linux) runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let _ = fs::remove_dir_all(&dir);
+    assert!(!text.contains("cannot mount a tmpfs"), "this test needs `unshare -rm` with tmpfs mounts:\n{text}");
+    assert!(text.contains("exit=3"), "exit status 3 for files not written:\n{text}");
+    assert!(text.contains("ERROR   v3 lr/basic-group0"), "an ERROR, not a CRASH:\n{text}");
+    assert!(text.contains("the disk is full"), "{text}");
+    assert!(text.contains("./old.xml 3 f"), "the JUnit file keeps its old content:\n{text}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let files = stdout.split("exit=3").nth(1).unwrap_or_default();
+    assert!(!files.contains("new.tap") && !files.contains("results.json"), "no empty report files:\n{text}");
+    assert!(!files.contains("/.gicv-"), "no temporary file left:\n{text}");
+    assert!(!files.contains("./out/latest"), "`latest` not pointed at the run:\n{text}");
+}

@@ -15,7 +15,8 @@ const HEADER: &str = r#"{"header":{"schema":1,"gic":"v3"}}"#;
 /// QEMU built without seccomp, then prints the kernel output found in
 /// `behaviour/<gic>.out`, exits with `behaviour/<gic>.code`, sleeps when
 /// `<gic>.hang` exists, leaves a grandchild named by `<gic>.grandchild`
-/// running, or kills itself with the signal in `<gic>.signal`.
+/// running, kills itself with the signal in `<gic>.signal`, or writes its
+/// PID to `<gic>.pid` and becomes `sleep 300` when `<gic>.execsleep` exists.
 const FAKE_QEMU: &str = r#"#!/bin/sh
 case "$1" in
   --version) echo "QEMU emulator version 9.9.9 (fake)"; exit 0;;
@@ -34,6 +35,7 @@ done
 [ -f "$dir/$gic.stderr" ] && cat "$dir/$gic.stderr" >&2
 [ -f "$dir/$gic.grandchild" ] && { sh -c 'sleep 300; :' "$(cat "$dir/$gic.grandchild")" & }
 [ -f "$dir/$gic.hang" ] && sleep 30
+[ -f "$dir/$gic.execsleep" ] && { echo $$ > "$dir/$gic.pid"; exec sleep 300; }
 [ -f "$dir/$gic.signal" ] && kill -"$(cat "$dir/$gic.signal")" $$
 exit $(cat "$dir/$gic.code" 2>/dev/null || echo 0)
 "#;
@@ -102,8 +104,13 @@ impl Fixture {
         self.suite(bless, filters).runs
     }
 
+    /// A run as the command line does it: the suite, then `latest` linked
+    /// (the command line links it once the run's files are written).
     fn suite(&self, bless: bool, filters: &[&str]) -> SuiteReport {
-        suite::run(&self.opts(bless, filters), &|_| {}).unwrap()
+        let o = self.opts(bless, filters);
+        let rep = suite::run(&o, &|_| {}).unwrap();
+        suite::link_latest(&o.out_dir, &rep.run_dir);
+        rep
     }
 
     fn read(&self, rel: &str) -> String {
@@ -763,4 +770,88 @@ fn several_qemus_run_in_one_directory_and_their_differences_are_tabled() {
     // The same version twice cannot be told apart.
     let e = runner::toolchain::ensure_qemus(&[f.dir.join("fake-qemu"), f.dir.join("fake-qemu")]).unwrap_err();
     assert!(e.contains("are both QEMU 9.9.9"), "{e}");
+}
+
+/// Issue 19: what the kernel prints (here ESC sequences, a BEL and a NUL
+/// in a line that is not JSON) reaches the result's detail escaped, so no
+/// report prints it raw.
+#[test]
+fn control_characters_in_the_kernel_output_are_escaped_at_the_source() {
+    let f = Fixture::new("controls");
+    f.case("t/a", CASE);
+    f.golden("t/a", r#"{"all":[{"step":1,"op":"guest ack","INTID":27}]}"#);
+    f.behave("v3", &format!("{HEADER}\n\u{1b}[2J\u{1b}[31mboom\u{7}\u{0}\n"), 0);
+    let r = only(&f.run(false, &[]), "t/a");
+    assert_eq!(r.outcome, Outcome::Crash);
+    assert!(!r.detail.chars().any(|c| c.is_control() && c != '\n'), "{:?}", r.detail);
+    assert!(r.detail.contains("\\u{1b}[2J\\u{1b}[31mboom\\u{7}\\u{0}"), "{}", r.detail);
+}
+
+/// Issue 19: a shard that selects no case is an error, not a green "0 passed".
+#[test]
+fn a_shard_without_cases_is_an_error() {
+    let f = Fixture::new("emptyshard");
+    f.case("t/a", CASE);
+    f.case("t/b", CASE);
+    let mut o = f.opts(false, &[]);
+    o.partition = Some("3/3".parse().unwrap());
+    let e = suite::run(&o, &|_| {}).unwrap_err();
+    assert!(e.contains("--partition 3/3 selects no case: the selection has 2 case(s)"), "{e}");
+    o.partition = Some("2/2".parse().unwrap());
+    f.golden("t/b", r#"{"all":[{"step":1,"op":"guest ack","INTID":27}]}"#);
+    f.behave("v3", &out(&[r#"{"step":1,"op":"guest ack","INTID":27}"#], true), 0);
+    let runs = suite::run(&o, &|_| {}).unwrap().runs;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(only(&runs, "t/b").outcome, Outcome::Pass);
+}
+
+/// Issue 19: SIGKILL to the runner (no handler can run) must not leave a
+/// hung QEMU running for ever: QEMU gets the parent-death signal.
+#[test]
+fn qemu_dies_with_a_runner_killed_by_sigkill() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let f = Fixture::new("pdeathsig");
+    f.case("t/a", &CASE.replace("timeout: 1s", "timeout: 120s"));
+    f.golden("t/a", r#"{"all":[{"step":1,"op":"guest ack","INTID":27}]}"#);
+    fs::write(f.dir.join("behaviour/v3.execsleep"), "").unwrap();
+    let mut runner = std::process::Command::new(env!("CARGO_BIN_EXE_gicv-runner"))
+        .args(["run", "--gic", "v3", "--root"])
+        .arg(&f.dir)
+        .arg("--kernel")
+        .arg(f.dir.join("kernel.elf"))
+        .arg("--qemu")
+        .arg(f.dir.join("fake-qemu"))
+        .arg("--out")
+        .arg(f.dir.join("logs"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid_file = f.dir.join("behaviour/v3.pid");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let qemu = loop {
+        if let Some(p) = fs::read_to_string(&pid_file).ok().and_then(|s| s.trim().parse::<i32>().ok()) {
+            break Pid::from_raw(p);
+        }
+        assert!(std::time::Instant::now() < deadline, "the fake QEMU never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    runner.kill().unwrap(); // SIGKILL
+    runner.wait().unwrap();
+    // Gone, or a zombie waiting for whoever adopted it to reap it.
+    let alive = || {
+        kill(qemu, None).is_ok()
+            && !fs::read_to_string(format!("/proc/{qemu}/stat"))
+                .is_ok_and(|s| s.rsplit(')').next().is_some_and(|t| t.trim_start().starts_with('Z')))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while alive() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let survived = alive();
+    if survived {
+        let _ = kill(qemu, Signal::SIGKILL);
+    }
+    assert!(!survived, "QEMU (pid {qemu}) outlived the runner killed with SIGKILL");
 }
