@@ -14,9 +14,9 @@
 
 use std::path::Path;
 
+use crate::case::inputs::{self, nearest, unmatched_filters};
 use crate::case::Case;
-use crate::golden::{describe_steps, Golden};
-use crate::suite;
+use crate::judge::golden::{describe_steps, Golden};
 
 /// `list` (print each case with its versions and aim) and `check` (parse
 /// every case, golden and the deviations file without running anything),
@@ -27,7 +27,7 @@ use crate::suite;
 /// Returns the exit code: 0, or 2 when something is wrong, a filter that
 /// matches no case included.
 pub fn list(root: &Path, filters: &[String], check: bool) -> i32 {
-    let cases = match suite::discover(&root.join("cases")) {
+    let cases = match inputs::discover(&root.join("cases")) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -51,7 +51,7 @@ pub fn list(root: &Path, filters: &[String], check: bool) -> i32 {
             let gics: Vec<&str> = case.gics.iter().map(|g| g.name()).collect();
             println!("{:<36} {:<9} smp {}  {}", case.name, gics.join(","), case.smp, case.aim);
         }
-        let gp = suite::golden_path(&root.join("expected"), &case.name);
+        let gp = inputs::golden_path(&root.join("expected"), &case.name);
         match Golden::load_for_case(&gp, &case.name, &steps(case)) {
             Ok(g) => {
                 let missing = g.missing_versions(&case.gics);
@@ -71,7 +71,7 @@ pub fn list(root: &Path, filters: &[String], check: bool) -> i32 {
         }
     }
     let expected = root.join("expected");
-    for p in suite::orphan_goldens(&expected, &cases) {
+    for p in inputs::orphan_goldens(&expected, &cases) {
         let rel = p.strip_prefix(&expected).unwrap_or(&p).to_string_lossy().replace('\\', "/");
         if selected(rel.strip_suffix(".json").unwrap_or(&rel)) {
             problems.push(format!("{}: golden without a case", p.display()));
@@ -92,12 +92,12 @@ pub fn list(root: &Path, filters: &[String], check: bool) -> i32 {
 /// Register, however many there are), a GICv3 active-priority value (how
 /// many ICH_AP*R<n>_EL2 there are depends on the preemption bits), an idle
 /// running priority (0xff or 0xf8). Each should be an expression
-/// (`crate::expr`).
+/// (`crate::case::expr`).
 pub fn implementation_defined_literals(g: &Golden) -> Vec<String> {
     let mut out = Vec::new();
     for e in g.entries.iter().flat_map(|(_, ev)| ev) {
         let step = e.get("step").and_then(serde_json::Value::as_u64).unwrap_or(0);
-        let literal = |k: &str| e.get(k).is_some_and(|v| crate::expr::source_of(v).is_none());
+        let literal = |k: &str| e.get(k).is_some_and(|v| crate::case::expr::source_of(v).is_none());
         let why = match e.get("op").and_then(serde_json::Value::as_str) {
             Some("read elrsr") if literal("LRs") && e["LRs"].as_array().is_some_and(|a| !a.is_empty()) => {
                 Some("`LRs` lists empty List Registers, so it depends on how many there are; write it as \"=range(0, num_lrs)\" or \"=without(range(0, num_lrs), …)\"")
@@ -125,9 +125,9 @@ fn steps(case: &Case) -> Vec<u16> {
 /// Problems of `expected/deviations.toml`: it does not parse, or an entry
 /// for a selected case name names a case, a version or a step that does
 /// not exist (such an entry can never apply, or applies to less than it says).
-fn deviation_problems(root: &Path, cases: &[suite::CaseFile], selected: &dyn Fn(&str) -> bool) -> Vec<String> {
+fn deviation_problems(root: &Path, cases: &[inputs::CaseFile], selected: &dyn Fn(&str) -> bool) -> Vec<String> {
     let path = root.join("expected/deviations.toml");
-    let entries = match crate::deviations::load_located(&path) {
+    let entries = match crate::judge::deviations::load_located(&path) {
         Ok(e) => e,
         Err(e) => return vec![e],
     };
@@ -163,7 +163,7 @@ fn deviation_problems(root: &Path, cases: &[suite::CaseFile], selected: &dyn Fn(
         for other in entries.iter().take_while(|o| !std::ptr::eq(*o, entry)) {
             let o = &other.deviation;
             let shared: Vec<&str> = d.gic.iter().filter(|g| o.gic.contains(g)).map(String::as_str).collect();
-            if o.case == d.case && !shared.is_empty() && crate::deviations::ranges_overlap(&o.qemu, &d.qemu) {
+            if o.case == d.case && !shared.is_empty() && crate::judge::deviations::ranges_overlap(&o.qemu, &d.qemu) {
                 problems.push(format!(
                     "{}: it overlaps the entry at line {} for GIC {} (QEMU `{}` and `{}` share versions); one run \
                      would match either: merge them, or make the QEMU ranges disjoint",
@@ -187,77 +187,4 @@ fn deviation_problems(root: &Path, cases: &[suite::CaseFile], selected: &dyn Fn(
         }
     }
     problems
-}
-
-/// One message per filter that matches no case name, in filter order:
-/// `no case matches `lr/bsic``, followed by `; did you mean lr/basic-group0,
-/// lr/basic-group1?` when some names come close. A filter matches a name
-/// that contains it (as `run`, `bless`, `list` and `check` select cases);
-/// the empty filter matches every name, and no filters select everything,
-/// so both give no message. Callers print each as an error and exit 2.
-pub fn unmatched_filters(names: &[&str], filters: &[String]) -> Vec<String> {
-    filters
-        .iter()
-        .filter(|f| !names.iter().any(|n| n.contains(f.as_str())))
-        .map(|f| {
-            let near = nearest(names, f);
-            if near.is_empty() {
-                format!("no case matches `{f}`")
-            } else {
-                format!("no case matches `{f}`; did you mean {}?", near.join(", "))
-            }
-        })
-        .collect()
-}
-
-/// Up to three of `names` closest to `word`, closest first, if any is close:
-/// within a quarter of `word`'s length (at least 1) of edits of some part of
-/// the name, as a filter matches part of a name. Ties go to the name closer
-/// as a whole, then to the first in order.
-fn nearest<'a>(names: &[&'a str], word: &str) -> Vec<&'a str> {
-    let limit = (word.chars().count() / 4).max(1);
-    let mut scored: Vec<(usize, usize, &str)> = names
-        .iter()
-        .map(|n| (substring_distance(word, n), strsim::levenshtein(word, n), *n))
-        .filter(|(d, _, _)| *d <= limit)
-        .collect();
-    scored.sort();
-    let best = scored.first().map_or(0, |s| s.0);
-    scored.into_iter().take_while(|s| s.0 == best).take(3).map(|s| s.2).collect()
-}
-
-/// Fewest single-character edits (insert, delete, substitute) that turn
-/// `pattern` into some substring of `text` (Sellers' algorithm).
-fn substring_distance(pattern: &str, text: &str) -> usize {
-    let t: Vec<char> = text.chars().collect();
-    let mut prev = vec![0; t.len() + 1];
-    for (i, pc) in pattern.chars().enumerate() {
-        let mut cur = vec![i + 1; t.len() + 1];
-        for (j, tc) in t.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(pc != *tc)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev.into_iter().min().unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn substring_distance_counts_edits_to_the_closest_part() {
-        assert_eq!(substring_distance("basic", "lr/basic-group0"), 0);
-        assert_eq!(substring_distance("lr/bsic", "lr/basic-group0"), 1);
-        assert_eq!(substring_distance("spi-eio", "hw/spi-eoi"), 1); // "spi-eo"
-        assert_eq!(substring_distance("zzz", "lr/basic"), 3);
-        assert_eq!(substring_distance("", "lr/basic"), 0);
-    }
-
-    #[test]
-    fn nearest_prefers_close_parts_then_close_wholes() {
-        let names = ["lr/basic-group1", "lr/basic-group0", "lr/basic", "hw/basic-spi"];
-        assert_eq!(nearest(&names, "lr/basc"), ["lr/basic", "lr/basic-group0", "lr/basic-group1"]);
-        assert!(nearest(&names, "timer").is_empty());
-    }
 }

@@ -6,7 +6,9 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 use gic_case::GicVersion;
 
-use crate::{check, report, suite, toolchain};
+use crate::launch::toolchain;
+use crate::report::text as report;
+use crate::{check, suite};
 
 /// GIC virtualization conformance suite: run cases under QEMU and compare
 /// them with spec-derived goldens.
@@ -107,7 +109,7 @@ pub struct RunArgs {
     /// an arm64 host). KVM runs are composed but refused for now, with the
     /// reasons and the command line they would use (see README).
     #[arg(long, default_value = "tcg", value_name = "tcg|kvm")]
-    pub accel: crate::qemu::Accel,
+    pub accel: crate::launch::qemu::Accel,
     /// CPU model for `-cpu` (default: `max` with TCG, `host` with KVM).
     #[arg(long, value_name = "MODEL")]
     pub cpu: Option<String>,
@@ -168,7 +170,7 @@ pub fn main(cli: Cli) -> i32 {
         Cmd::Check(a) => check::list(&a.root, &a.filters, true),
         Cmd::Report(a) => report_cmd(&a),
     };
-    crate::procs::settle();
+    crate::launch::procs::settle();
     code
 }
 
@@ -208,8 +210,8 @@ fn writable(dir: &Path) -> bool {
 }
 
 fn run(a: RunArgs, bless: bool) -> i32 {
-    crate::procs::kill_all_on_panic();
-    if let Err(e) = crate::procs::install_signal_handlers() {
+    crate::launch::procs::kill_all_on_panic();
+    if let Err(e) = crate::launch::procs::install_signal_handlers() {
         eprintln!("warning: cannot handle SIGINT/SIGTERM ({e}); an interrupted run may leave QEMU behind");
     }
     let gics = match parse_gics(&a.gic) {
@@ -235,12 +237,12 @@ fn run(a: RunArgs, bless: bool) -> i32 {
             return 2;
         }
     };
-    let exec = crate::qemu::Execution::new(a.accel, a.cpu.clone());
+    let exec = crate::launch::qemu::Execution::new(a.accel, a.cpu.clone());
     let has_kvm = Path::new("/dev/kvm").exists();
     for q in &qemus {
         if let Some(why) = exec.refusal(&q.version, std::env::consts::ARCH, has_kvm) {
             let gic = if gics.contains(&GicVersion::V3) { GicVersion::V3 } else { gics[0] };
-            let l = crate::qemu::Launch {
+            let l = crate::launch::qemu::Launch {
                 qemu: q,
                 exec: &exec,
                 kernel: &kernel,
@@ -250,7 +252,7 @@ fn run(a: RunArgs, bless: bool) -> i32 {
                 timeout: std::time::Duration::ZERO,
                 dir: Path::new("."),
             };
-            let line = crate::qemu::command_line(&l, Path::new("case.bin"), Path::new("kernel-output.txt"));
+            let line = crate::launch::qemu::command_line(&l, Path::new("case.bin"), Path::new("kernel-output.txt"));
             eprintln!(
                 "error: --accel {} with QEMU {}: not run: {why}.\nThe command line a {} run would use:\n  {line}",
                 format!("{:?}", a.accel).to_lowercase(),
@@ -297,7 +299,7 @@ fn run(a: RunArgs, bless: bool) -> i32 {
     // With several QEMUs each line names its QEMU.
     let terminal = !to_stderr && std::io::IsTerminal::is_terminal(&std::io::stdout());
     let several = qemus.len() > 1;
-    let progress = |q: &crate::qemu::Qemu, r: &suite::RunReport, p: suite::Progress| {
+    let progress = |q: &crate::launch::qemu::Qemu, r: &crate::report::RunReport, p: suite::Progress| {
         let line = if several { format!("{} (QEMU {})", report::line(r), q.version) } else { report::line(r) };
         if terminal {
             let status = report::progress_line(p.done, p.total, start.elapsed());
@@ -320,11 +322,11 @@ fn run(a: RunArgs, bless: bool) -> i32 {
     };
     let elapsed = start.elapsed();
     let results: Vec<_> =
-        reps.iter().map(|s| crate::formats::QemuResults { version: &s.qemu_version, runs: &s.runs }).collect();
+        reps.iter().map(|s| crate::report::formats::QemuResults { version: &s.qemu_version, runs: &s.runs }).collect();
     let mut written = true;
     let documents = [
-        (a.junit.as_deref(), "JUnit", crate::formats::junit(&results)),
-        (a.tap.as_deref(), "TAP", Ok(crate::formats::tap(&results))),
+        (a.junit.as_deref(), "JUnit", crate::report::formats::junit(&results)),
+        (a.tap.as_deref(), "TAP", Ok(crate::report::formats::tap(&results))),
     ];
     for (dest, what, doc) in documents {
         let Some(dest) = dest else { continue };
@@ -342,7 +344,7 @@ fn run(a: RunArgs, bless: bool) -> i32 {
         }
     }
     if let Some(dir) = reps.first().map(|s| s.run_dir.clone()) {
-        if let Err(e) = crate::results::Results::from_reports(&reps, elapsed).write(&dir) {
+        if let Err(e) = crate::report::results::Results::from_reports(&reps, elapsed).write(&dir) {
             eprintln!("error: writing the run's results: {e}");
             written = false;
         }
@@ -356,9 +358,9 @@ fn run(a: RunArgs, bless: bool) -> i32 {
         suite::link_latest(&opts.out_dir, &s.run_dir);
     }
     if bless {
-        i32::from(reps.iter().any(suite::SuiteReport::bless_failed))
+        i32::from(reps.iter().any(crate::report::SuiteReport::bless_failed))
     } else {
-        i32::from(reps.iter().any(suite::SuiteReport::failed))
+        i32::from(reps.iter().any(crate::report::SuiteReport::failed))
     }
 }
 
@@ -393,15 +395,15 @@ impl From<String> for ReportError {
 
 fn write_report(a: &ReportArgs) -> Result<(), ReportError> {
     let paths = if a.results.is_empty() {
-        vec![default_out(&a.root, None).join("latest").join(crate::results::FILE)]
+        vec![default_out(&a.root, None).join("latest").join(crate::report::results::FILE)]
     } else {
         a.results.clone()
     };
-    let loaded = paths.iter().map(|p| crate::results::Results::load(p)).collect::<Result<Vec<_>, _>>()?;
-    let results = crate::results::Results::merge(loaded)?;
+    let loaded = paths.iter().map(|p| crate::report::results::Results::load(p)).collect::<Result<Vec<_>, _>>()?;
+    let results = crate::report::results::Results::merge(loaded)?;
     let path = &paths[0];
     let page = a.output.clone().unwrap_or_else(|| path.with_file_name("report.html"));
-    crate::files::write(&page, crate::html::render(&results).as_bytes()).map_err(ReportError::Write)?;
+    crate::files::write(&page, crate::report::html::render(&results).as_bytes()).map_err(ReportError::Write)?;
     let runs: usize = results.qemus.iter().map(|q| q.runs.len()).sum();
     println!(
         "gicv report: {} ({} cases, {runs} results, QEMU {})",
@@ -412,9 +414,9 @@ fn write_report(a: &ReportArgs) -> Result<(), ReportError> {
     if a.screenshot.is_none() && !a.check {
         return Ok(());
     }
-    let chromium = crate::browser::find_chromium()?;
-    let dom = crate::browser::dump_dom(&chromium, &page)?;
-    let checked = crate::browser::check_dom(&results, &dom);
+    let chromium = crate::report::browser::find_chromium()?;
+    let dom = crate::report::browser::dump_dom(&chromium, &page)?;
+    let checked = crate::report::browser::check_dom(&results, &dom);
     if a.check {
         if let Err(e) = &checked {
             return Err(format!("the matrix in Chromium's DOM does not match the run:\n{e}").into());
@@ -423,7 +425,7 @@ fn write_report(a: &ReportArgs) -> Result<(), ReportError> {
     // The page measures itself; a page that did not still gets a tall screenshot.
     let height = a.screenshot_height.unwrap_or_else(|| checked.as_ref().map_or(8000, |c| c.height.max(600)));
     let png = a.screenshot.clone().unwrap_or_else(|| page.with_extension("png"));
-    crate::browser::screenshot(&chromium, &page, &png, height)?;
+    crate::report::browser::screenshot(&chromium, &page, &png, height)?;
     let Some(c) = checked.ok().filter(|_| a.check) else {
         println!("gicv report: screenshot {}", png.display());
         return Ok(());
@@ -436,7 +438,7 @@ fn write_report(a: &ReportArgs) -> Result<(), ReportError> {
         c.columns
     );
     let bytes = std::fs::read(&png).map_err(|e| format!("{}: {e}", png.display()))?;
-    let s = crate::browser::check_screenshot(&bytes, &c)
+    let s = crate::report::browser::check_screenshot(&bytes, &c)
         .map_err(|e| format!("the screenshot {} does not show the matrix:\n{e}", png.display()))?;
     let seen: Vec<String> = s.pixels.iter().map(|(o, n)| format!("{} {n}", o.name())).collect();
     println!(

@@ -1,88 +1,25 @@
 //! Running the suite: discover cases and goldens, run every (case, GIC
 //! version) in parallel, decide each outcome, bless when asked.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use gic_case::proto::{KernelExit, Outcome};
 use gic_case::GicVersion;
 use serde_json::Value;
 
-use crate::case::{self, Case, CaseError};
-use crate::compare;
-use crate::deviations::{self, Deviation};
-use crate::events;
-use crate::expr::Params;
-use crate::golden::Golden;
-use crate::qemu::{self, Qemu};
+use crate::case::expr::Params;
+use crate::case::inputs::{discover, golden_path, matches_filter, orphan_goldens, CaseFile};
+use crate::case::Case;
+use crate::judge::compare;
+use crate::judge::deviations::{self, Deviation};
+use crate::judge::golden::Golden;
+use crate::launch::events;
+use crate::launch::qemu::{self, Qemu};
+use crate::report::{CaseInfo, RunReport, SuiteReport};
 use crate::text;
-
-/// A case file found on disk.
-#[derive(Debug)]
-pub struct CaseFile {
-    /// `group/name`.
-    pub name: String,
-    /// Path of the `.case` file.
-    pub path: PathBuf,
-    /// Parsed case, or the located error.
-    pub parsed: Result<Case, CaseError>,
-}
-
-/// Finds every `*.case` under `cases_dir`, sorted by name, each parsed.
-///
-/// # Errors
-/// When the directory cannot be read.
-pub fn discover(cases_dir: &Path) -> Result<Vec<CaseFile>, String> {
-    let mut files = Vec::new();
-    walk(cases_dir, "case", &mut files).map_err(|e| format!("{}: {e}", cases_dir.display()))?;
-    files.sort();
-    Ok(files
-        .into_iter()
-        .map(|path| {
-            let name = rel_name(cases_dir, &path, "case");
-            let parsed = fs::read_to_string(&path)
-                .map_err(|e| CaseError { file: path.clone(), line: 1, col: 1, msg: format!("cannot read: {e}") })
-                .and_then(|text| case::parse(&path, &name, &text));
-            CaseFile { name, path, parsed }
-        })
-        .collect())
-}
-
-fn walk(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for e in fs::read_dir(dir)? {
-        let p = e?.path();
-        if p.is_dir() {
-            walk(&p, ext, out)?;
-        } else if p.extension().is_some_and(|x| x == ext) {
-            out.push(p);
-        }
-    }
-    Ok(())
-}
-
-fn rel_name(base: &Path, p: &Path, ext: &str) -> String {
-    let rel = p.strip_prefix(base).unwrap_or(p).to_string_lossy().replace('\\', "/");
-    rel.strip_suffix(&format!(".{ext}")).unwrap_or(&rel).to_string()
-}
-
-/// Goldens with no case (`expected/x/y.json` without `cases/x/y.case`).
-pub fn orphan_goldens(expected_dir: &Path, cases: &[CaseFile]) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    if walk(expected_dir, "json", &mut files).is_err() {
-        return Vec::new();
-    }
-    let names: BTreeSet<&str> = cases.iter().map(|c| c.name.as_str()).collect();
-    files.sort();
-    files.into_iter().filter(|p| !names.contains(rel_name(expected_dir, p, "json").as_str())).collect()
-}
-
-/// Path of a case's golden.
-pub fn golden_path(expected_dir: &Path, name: &str) -> PathBuf {
-    expected_dir.join(format!("{name}.json"))
-}
 
 /// What to run and how.
 #[derive(Debug, Clone)]
@@ -149,107 +86,11 @@ impl Partition {
     }
 }
 
-/// One (case, GIC version) result.
-#[derive(Debug, Clone)]
-pub struct RunReport {
-    /// Case name, or a golden path for orphan goldens.
-    pub case: String,
-    /// GIC version, if the result is for one.
-    pub gic: Option<GicVersion>,
-    /// Outcome.
-    pub outcome: Outcome,
-    /// Explanation lines (diff, crash, reason), already indented.
-    pub detail: String,
-    /// Wall time of the QEMU run.
-    pub elapsed: Duration,
-    /// The run's log directory.
-    pub log: Option<PathBuf>,
-    /// Events, when the kernel finished cleanly (for bless).
-    pub events: Option<Vec<Value>>,
-    /// What the run's header says the GIC implements, for a run that
-    /// finished (goldens' expressions are evaluated with it).
-    pub params: Option<Params>,
-}
-
-impl RunReport {
-    pub(crate) fn simple(case: &str, gic: Option<GicVersion>, outcome: Outcome, detail: String) -> Self {
-        RunReport {
-            case: case.to_string(),
-            gic,
-            outcome,
-            detail,
-            elapsed: Duration::ZERO,
-            log: None,
-            events: None,
-            params: None,
-        }
-    }
-}
-
-/// Everything a suite run produced.
-#[derive(Debug, Default)]
-pub struct SuiteReport {
-    /// Results in (case, version) order.
-    pub runs: Vec<RunReport>,
-    /// Golden files written by `bless`, with the change shown.
-    pub blessed: Vec<(PathBuf, String)>,
-    /// Cases `bless` did not write: (case, why, whether that fails the bless).
-    pub refused: Vec<(String, String, bool)>,
-    /// This run's own directory (logs of every QEMU run).
-    pub run_dir: PathBuf,
-    /// Version of the QEMU these results are from, e.g. `7.2.22`.
-    pub qemu_version: String,
-    /// That QEMU's binary.
-    pub qemu_path: PathBuf,
-    /// Aim and spec sections of every case that parsed, by name.
-    pub cases: BTreeMap<String, CaseInfo>,
-    /// Files this run had to write and could not (goldens of `bless`);
-    /// the run then exits with [`crate::cli::EXIT_WRITE`].
-    pub unwritten: Vec<PathBuf>,
-}
-
-/// What a case says of itself, for reports.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CaseInfo {
-    /// `aim:` text.
-    pub aim: String,
-    /// `spec:` text (section citations).
-    pub spec: String,
-}
-
-impl SuiteReport {
-    /// Whether anything failed, crashed, timed out or errored.
-    pub fn failed(&self) -> bool {
-        self.runs.iter().any(|r| r.outcome.is_failure())
-    }
-
-    /// Whether a `bless` did not do all it was asked: a case it had to
-    /// refuse, or a run that did not finish (CRASH, TIMEOUT, ERROR). FAIL is
-    /// expected there: it is how a changed golden shows.
-    pub fn bless_failed(&self) -> bool {
-        self.refused.iter().any(|(_, _, fails)| *fails)
-            || self.runs.iter().any(|r| matches!(r.outcome, Outcome::Crash | Outcome::Timeout | Outcome::Error))
-    }
-
-    /// Count of each outcome.
-    pub fn counts(&self) -> BTreeMap<Outcome, usize> {
-        let mut m = BTreeMap::new();
-        for r in &self.runs {
-            *m.entry(r.outcome).or_default() += 1;
-        }
-        m
-    }
-}
-
 struct Job {
     case: Arc<Case>,
     gic: GicVersion,
     golden: Option<Vec<Value>>,
     image: Vec<u32>,
-}
-
-fn matches_filter(name: &str, filters: &[String]) -> bool {
-    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
 }
 
 /// How many finished run directories `out_dir` keeps (older ones are removed).
@@ -381,7 +222,7 @@ pub fn run_on(
         return Err(BLESS_NEEDS_NAMES.into());
     }
     let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
-    let unmatched = crate::check::unmatched_filters(&names, &opts.filters);
+    let unmatched = crate::case::inputs::unmatched_filters(&names, &opts.filters);
     if !unmatched.is_empty() {
         return Err(unmatched.join("\n"));
     }
@@ -711,7 +552,7 @@ fn classify(
         None => {
             let how = match (res.exit_code, res.signal) {
                 (Some(c), _) => format!("exited with status {c}"),
-                (None, Some(sig)) => format!("was killed by {}", crate::procs::signal_name(sig)),
+                (None, Some(sig)) => format!("was killed by {}", crate::launch::procs::signal_name(sig)),
                 (None, None) => "ended without an exit status".to_string(),
             };
             (

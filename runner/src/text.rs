@@ -40,7 +40,7 @@ fn hides(c: char) -> bool {
         || matches!(c, '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
-/// `s` as reports show it: every character [`hides`] says is unsafe as
+/// `s` as reports show it: every character `hides` says is unsafe as
 /// `\u{…}` (ESC as `\u{1b}`), everything else as it is, line feeds
 /// included (details are multi-line). Idempotent: its output has nothing
 /// left to escape. Used for whatever a run brings in from outside: the

@@ -193,8 +193,9 @@ fn list_and_check_reject_filters_that_match_no_case() {
 #[test]
 fn unmatched_filters_name_each_and_suggest_near_names() {
     let names = ["lr/basic-group0", "lr/basic-group1", "lr/pmr-masks-pending", "hw/spi-eoi"];
-    let f =
-        |fs: &[&str]| runner::check::unmatched_filters(&names, &fs.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    let f = |fs: &[&str]| {
+        runner::case::inputs::unmatched_filters(&names, &fs.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    };
     assert!(f(&[]).is_empty());
     assert!(f(&["lr/", "group1", "hw/spi-eoi", ""]).is_empty());
     assert_eq!(

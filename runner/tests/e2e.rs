@@ -10,9 +10,9 @@ use std::sync::OnceLock;
 
 use gic_case::proto::Outcome;
 use gic_case::GicVersion;
-use runner::qemu::Qemu;
+use runner::launch::qemu::Qemu;
+use runner::launch::toolchain;
 use runner::suite::{self, Options};
-use runner::toolchain;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -23,7 +23,7 @@ fn setup() -> &'static (PathBuf, Qemu) {
     S.get_or_init(|| {
         toolchain::ensure_target().unwrap_or_else(|e| panic!("{e}"));
         let kernel = toolchain::build_kernel(&root()).unwrap_or_else(|e| panic!("{e}"));
-        let qemu = runner::qemu::find(None).unwrap_or_else(|e| panic!("{e}"));
+        let qemu = runner::launch::qemu::find(None).unwrap_or_else(|e| panic!("{e}"));
         (kernel, qemu)
     })
 }
@@ -31,7 +31,7 @@ fn setup() -> &'static (PathBuf, Qemu) {
 fn opts(cases: PathBuf, expected: PathBuf, log: &str, filters: &[&str]) -> Options {
     let (kernel, qemu) = setup().clone();
     Options {
-        exec: runner::qemu::Execution::default(),
+        exec: runner::launch::qemu::Execution::default(),
         cases_dir: cases,
         expected_dir: expected,
         kernel,
@@ -140,9 +140,9 @@ fn header_reports_what_the_hardware_advertises() {
     let _ = e;
     for v in GicVersion::ALL {
         let dir = std::env::temp_dir().join(format!("gicv-e2e-{}-hdr-{}", std::process::id(), v.name()));
-        let res = runner::qemu::run(&runner::qemu::Launch {
+        let res = runner::launch::qemu::run(&runner::launch::qemu::Launch {
             qemu,
-            exec: &runner::qemu::Execution::default(),
+            exec: &runner::launch::qemu::Execution::default(),
             kernel,
             case_image: &case.compile(v).unwrap(),
             gic: v,
@@ -151,7 +151,7 @@ fn header_reports_what_the_hardware_advertises() {
             dir: &dir,
         })
         .unwrap();
-        let out = runner::events::parse(&res.output);
+        let out = runner::launch::events::parse(&res.output);
         let h = out.header.expect("header line");
         assert_eq!(h["gic"], v.name());
         assert_eq!(h["ArchRev"], if v == GicVersion::V2 { 2 } else { v as u32 });
@@ -182,7 +182,7 @@ fn guest_mode_boots_at_el1_and_finds_its_gic_in_the_device_tree() {
             .args(["-semihosting-config", "enable=on,target=native,chardev=semi", "-chardev", "stdio,id=semi"])
             .arg("-kernel")
             .arg(&image);
-        let done = runner::procs::run_bounded(&mut cmd, std::time::Duration::from_secs(60)).unwrap();
+        let done = runner::launch::procs::run_bounded(&mut cmd, std::time::Duration::from_secs(60)).unwrap();
         let lines: Vec<serde_json::Value> =
             done.stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}"))).collect();
         let context = format!("GICv{gic}: status {:?}\n{}\n{}", done.status, done.stdout, done.stderr);

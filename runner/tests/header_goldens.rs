@@ -9,9 +9,9 @@
 use std::path::{Path, PathBuf};
 
 use gic_case::GicVersion;
-use runner::compare::compare;
-use runner::expr::{value_for_run, Params, Val};
-use runner::golden::Golden;
+use runner::case::expr::{value_for_run, Params, Val};
+use runner::judge::compare::compare;
+use runner::judge::golden::Golden;
 use runner::suite;
 use serde_json::{json, Value};
 
@@ -33,11 +33,11 @@ fn params(v: GicVersion, (lrs, pri, pre): (u32, u32, u32)) -> Params {
 }
 
 fn golden(name: &str) -> Golden {
-    Golden::load(&suite::golden_path(&root().join("expected"), name)).unwrap()
+    Golden::load(&runner::case::inputs::golden_path(&root().join("expected"), name)).unwrap()
 }
 
 fn case(name: &str) -> runner::case::Case {
-    let cases = suite::discover(&root().join("cases")).unwrap();
+    let cases = runner::case::inputs::discover(&root().join("cases")).unwrap();
     cases.into_iter().find(|c| c.name == name).unwrap().parsed.unwrap()
 }
 
@@ -50,7 +50,7 @@ fn value_at(g: &Golden, v: GicVersion, step: u64, field: &str, p: &Params) -> Va
 
 #[test]
 fn every_committed_golden_evaluates_for_every_header() {
-    let cases = suite::discover(&root().join("cases")).unwrap();
+    let cases = runner::case::inputs::discover(&root().join("cases")).unwrap();
     let mut evaluated = 0;
     for cf in &cases {
         let c = cf.parsed.as_ref().unwrap();
@@ -60,7 +60,7 @@ fn every_committed_golden_evaluates_for_every_header() {
                 let p = params(v, h);
                 for e in g.for_version(v).unwrap() {
                     for (k, x) in e.as_object().unwrap() {
-                        if runner::expr::source_of(x).is_some() {
+                        if runner::case::expr::source_of(x).is_some() {
                             value_for_run(x, &p).unwrap_or_else(|err| {
                                 panic!("{} {} {:?} step {} {k}: {err}", c.name, v.name(), h, e["step"])
                             });
@@ -76,7 +76,7 @@ fn every_committed_golden_evaluates_for_every_header() {
 
 #[test]
 fn committed_goldens_write_no_implementation_defined_literal() {
-    let cases = suite::discover(&root().join("cases")).unwrap();
+    let cases = runner::case::inputs::discover(&root().join("cases")).unwrap();
     for cf in &cases {
         let g = golden(&cf.name);
         let found = runner::check::implementation_defined_literals(&g);

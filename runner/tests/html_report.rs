@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use gic_case::proto::Outcome;
-use runner::browser;
-use runner::results::{QemuRun, Results, StoredRun};
-use runner::suite::CaseInfo;
+use runner::report::browser;
+use runner::report::results::{QemuRun, Results, StoredRun};
+use runner::report::CaseInfo;
 
 fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("gicv-html-{}-{name}", std::process::id()));
@@ -69,7 +69,7 @@ fn sample() -> Results {
         q.push(run("lr/unusable", None, Outcome::Error, "    golden unusable: expected/lr/unusable.json:1:2: …\n"));
     }
     Results {
-        format: runner::results::FORMAT,
+        format: runner::report::results::FORMAT,
         elapsed_s: 12.5,
         cases,
         qemus: vec![
@@ -86,7 +86,7 @@ fn the_matrix_renders_in_chromium_with_every_result_in_its_cell() {
     let dir = scratch("chromium");
     let results = sample();
     let page = dir.join("report.html");
-    std::fs::write(&page, runner::html::render(&results)).unwrap();
+    std::fs::write(&page, runner::report::html::render(&results)).unwrap();
 
     let dom = browser::dump_dom(&chromium, &page).unwrap();
     assert!(!dom.contains("<script>alert"), "text is escaped in the DOM too");
@@ -119,7 +119,7 @@ fn the_matrix_renders_in_chromium_with_every_result_in_its_cell() {
 #[test]
 fn the_dom_check_finds_a_wrong_missing_or_extra_cell() {
     let results = sample();
-    let page = runner::html::render(&results);
+    let page = runner::report::html::render(&results);
     let cell = r#"data-case="maintenance/case-03" data-gic="v3" data-qemu="10.0.2" data-outcome="PASS""#;
     assert_eq!(page.matches(cell).count(), 1);
 

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use gic_case::proto::Outcome;
 use gic_case::GicVersion;
-use runner::suite::{self, Options, RunReport, SuiteReport};
+use runner::report::{RunReport, SuiteReport};
+use runner::suite::{self, Options};
 
 const HEADER: &str = r#"{"header":{"schema":1,"gic":"v3"}}"#;
 
@@ -89,8 +90,8 @@ impl Fixture {
             cases_dir: self.dir.join("cases"),
             expected_dir: self.dir.join("expected"),
             kernel: self.dir.join("kernel.elf"),
-            qemu: runner::qemu::find(Some(&self.dir.join("fake-qemu"))).unwrap(),
-            exec: runner::qemu::Execution::default(),
+            qemu: runner::launch::qemu::find(Some(&self.dir.join("fake-qemu"))).unwrap(),
+            exec: runner::launch::qemu::Execution::default(),
             gics: vec![GicVersion::V3],
             filters: filters.iter().map(|s| s.to_string()).collect(),
             jobs: 2,
@@ -531,7 +532,7 @@ fn timeout_kills_everything_a_wrapper_started() {
     let r = only(&f.run(false, &[]), "t/a");
     assert_eq!(r.outcome, Outcome::Timeout);
     assert!(eventually(2, || processes_with(&marker) == 0), "{} processes left behind", processes_with(&marker));
-    assert_eq!(runner::procs::live(), 0);
+    assert_eq!(runner::launch::procs::live(), 0);
 }
 
 fn signal_the_runner(sig: nix::sys::signal::Signal, code: i32) {
@@ -648,21 +649,21 @@ fn qemu_probe_rejects_what_is_not_qemu_system_aarch64() {
         p
     };
     let bound = std::time::Duration::from_secs(1);
-    let e = runner::qemu::probe(Path::new("/bin/true"), bound).unwrap_err();
+    let e = runner::launch::qemu::probe(Path::new("/bin/true"), bound).unwrap_err();
     assert!(e.contains("is not QEMU"), "{e}");
-    let e = runner::qemu::probe(&script("version3", "echo 'mytool version 3'"), bound).unwrap_err();
+    let e = runner::launch::qemu::probe(&script("version3", "echo 'mytool version 3'"), bound).unwrap_err();
     assert!(e.contains("is not QEMU"), "{e}");
     let arm32 = script(
         "arm32",
         "case \"$2\" in help) [ \"$1\" = -machine ] && echo 'virt  QEMU ARM Virtual Machine' || echo '  cortex-a15'; exit 0;; esac\necho 'QEMU emulator version 7.2.22'",
     );
-    let e = runner::qemu::probe(&arm32, bound).unwrap_err();
+    let e = runner::launch::qemu::probe(&arm32, bound).unwrap_err();
     assert!(e.contains("is not qemu-system-aarch64"), "{e}");
     let start = std::time::Instant::now();
-    let e = runner::qemu::probe(&script("hangs", "sleep 30"), bound).unwrap_err();
+    let e = runner::launch::qemu::probe(&script("hangs", "sleep 30"), bound).unwrap_err();
     assert!(e.contains("did not finish within 1s"), "{e}");
     assert!(start.elapsed() < std::time::Duration::from_secs(10));
-    let q = runner::qemu::probe(&f.dir.join("fake-qemu"), bound).unwrap();
+    let q = runner::launch::qemu::probe(&f.dir.join("fake-qemu"), bound).unwrap();
     assert_eq!((q.version.as_str(), q.sandbox), ("9.9.9", false));
 }
 
@@ -728,8 +729,8 @@ fn several_qemus_run_in_one_directory_and_their_differences_are_tabled() {
     write_script(&other.join("fake-qemu"), &FAKE_QEMU.replace("9.9.9", "10.1.0"));
     fs::write(other.join("behaviour/v3.out"), out(&[r#"{"step":1,"op":"guest ack","INTID":1023}"#], true)).unwrap();
     let qemus = [
-        runner::qemu::find(Some(&f.dir.join("fake-qemu"))).unwrap(),
-        runner::qemu::find(Some(&other.join("fake-qemu"))).unwrap(),
+        runner::launch::qemu::find(Some(&f.dir.join("fake-qemu"))).unwrap(),
+        runner::launch::qemu::find(Some(&other.join("fake-qemu"))).unwrap(),
     ];
     let seen = std::sync::Mutex::new(Vec::new());
     let reports = suite::run_on(&f.opts(false, &[]), &qemus, &|q, r, p| {
@@ -752,7 +753,7 @@ fn several_qemus_run_in_one_directory_and_their_differences_are_tabled() {
     assert!(seen.iter().all(|s| s.3 == 4) && seen.iter().any(|s| s.2 == 4), "{seen:?}");
     assert_eq!(seen.iter().filter(|s| s.0 == "10.1.0").count(), 2);
 
-    let rows = runner::report::differing(&reports);
+    let rows = runner::report::text::differing(&reports);
     assert_eq!(
         rows,
         vec![
@@ -760,7 +761,7 @@ fn several_qemus_run_in_one_directory_and_their_differences_are_tabled() {
             ("t/b".to_string(), Some(GicVersion::V3), vec![Some(Outcome::Pass), Some(Outcome::Fail)]),
         ]
     );
-    let text = runner::report::render(&reports, std::time::Duration::from_secs(1));
+    let text = runner::report::text::render(&reports, std::time::Duration::from_secs(1));
     assert!(text.contains("Details (QEMU 10.1.0):") && !text.contains("Details (QEMU 9.9.9)"), "{text}");
     assert!(text.contains("gicv: 2 passed, 2 failed, 0 skipped (over 2 QEMUs)"), "{text}");
 
@@ -768,7 +769,7 @@ fn several_qemus_run_in_one_directory_and_their_differences_are_tabled() {
     let e = suite::run_on(&f.opts(true, &["t/a"]), &qemus, &|_, _, _| {}).unwrap_err();
     assert!(e.contains("give --qemu once"), "{e}");
     // The same version twice cannot be told apart.
-    let e = runner::toolchain::ensure_qemus(&[f.dir.join("fake-qemu"), f.dir.join("fake-qemu")]).unwrap_err();
+    let e = runner::launch::toolchain::ensure_qemus(&[f.dir.join("fake-qemu"), f.dir.join("fake-qemu")]).unwrap_err();
     assert!(e.contains("are both QEMU 9.9.9"), "{e}");
 }
 

@@ -19,8 +19,10 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use gic_case::GicVersion;
-use runner::results::Results;
-use runner::{case, formats, html, qemu, report, suite, toolchain};
+use runner::launch::{qemu, toolchain};
+use runner::report::results::Results;
+use runner::report::{formats, html, text as report};
+use runner::{case, suite};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -192,7 +194,7 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
         share * 100.0,
         if share < 0.05 { "within" } else { "OVER" }
     );
-    if reps.iter().any(suite::SuiteReport::failed) {
+    if reps.iter().any(runner::report::SuiteReport::failed) {
         let _ = writeln!(s, "  note: some runs did not pass; see `cargo xtask test`");
     }
     Ok(s)

@@ -19,7 +19,7 @@ use std::process::Command;
 
 use clap::{Args, Parser, Subcommand};
 use runner::cli::{self, Cli, Cmd, ListArgs, ReportArgs, RunArgs};
-use runner::toolchain;
+use runner::launch::toolchain;
 use xshell::{cmd, Shell};
 
 #[derive(Parser)]
@@ -185,7 +185,7 @@ fn ci(a: RunArgs, also_qemu: &[PathBuf]) -> i32 {
 }
 
 /// `cargo <args>` in `dir`; `kernel`: without the host build's flags, as
-/// `runner::toolchain::build_kernel` builds the test kernel.
+/// `runner::launch::toolchain::build_kernel` builds the test kernel.
 fn cargo(dir: &Path, args: &[&str], kernel: bool) -> bool {
     let cannot_run = |e: &dyn std::fmt::Display| eprintln!("gicv ci: cannot run cargo {}: {e}", args.join(" "));
     let sh = match Shell::new() {

@@ -7,6 +7,8 @@
 //! the line and the column of the offending token, and what was expected.
 
 mod crosspe;
+pub mod expr;
+pub mod inputs;
 mod its;
 
 use std::fmt;
@@ -135,7 +137,7 @@ pub struct Case {
     /// `timeout:` for one QEMU run.
     pub timeout: Duration,
     /// `requires:` lines as (line, expression): conditions on what the GIC
-    /// implements (its header, see [`crate::expr`]) without which the
+    /// implements (its header, see [`crate::case::expr`]) without which the
     /// scenario cannot exist; a run on a GIC that does not meet one SKIPs.
     pub requires: Vec<(usize, String)>,
     /// The statements.
@@ -988,7 +990,7 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
                         timeout = Duration::from_secs(secs);
                     }
                     "requires" => {
-                        if let Err((at, msg)) = crate::expr::parse(value) {
+                        if let Err((at, msg)) = crate::case::expr::parse(value) {
                             return Err(p.err(
                                 vcol + value[..at.min(value.len())].chars().count(),
                                 format!("`requires:` {msg}"),
@@ -1179,8 +1181,8 @@ impl Case {
     /// The `requires:` conditions that are not met by a GIC with parameters
     /// `p`, each as (line, expression, why); an expression that cannot be
     /// evaluated for this GIC counts as not met.
-    pub fn unmet_requirements(&self, p: &crate::expr::Params) -> Vec<(usize, String, String)> {
-        use crate::expr::{eval, parse, Val};
+    pub fn unmet_requirements(&self, p: &crate::case::expr::Params) -> Vec<(usize, String, String)> {
+        use crate::case::expr::{eval, parse, Val};
         self.requires
             .iter()
             .filter_map(|(line, src)| {
@@ -1472,11 +1474,11 @@ mod tests {
             parse_str("aim: a\nspec: s\ngic: v3\nrequires: pri_bits == 5  # why\nrequires: num_lrs >= 2\nread hcr\n")
                 .unwrap();
         assert_eq!(c.requires, [(4, "pri_bits == 5".to_string()), (5, "num_lrs >= 2".to_string())]);
-        let p = crate::expr::Params::synthetic(GicVersion::V3, 1, 8, 7);
+        let p = crate::case::expr::Params::synthetic(GicVersion::V3, 1, 8, 7);
         let unmet = c.unmet_requirements(&p);
         assert_eq!(unmet.len(), 2);
         assert_eq!(unmet[0], (4, "pri_bits == 5".to_string(), "it does not hold".to_string()));
-        assert!(c.unmet_requirements(&crate::expr::Params::synthetic(GicVersion::V3, 4, 5, 5)).is_empty());
+        assert!(c.unmet_requirements(&crate::case::expr::Params::synthetic(GicVersion::V3, 4, 5, 5)).is_empty());
         assert_eq!(
             parse_str("aim: a\nspec: s\ngic: v3\nrequires: pri_bit == 5\n").unwrap_err().to_string(),
             "cases/t/x.case:4:11: `requires:` unknown name `pri_bit`; names: num_lrs, pri_bits, pre_bits, bpr0_min, bpr1_min, idle_priority, ListRegs, PRIbits, PREbits, cpus, ArchRev"
@@ -1773,7 +1775,7 @@ mod tests {
     #[test]
     fn every_committed_case_parses_and_compiles() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let cases = crate::suite::discover(&root.join("cases")).unwrap();
+        let cases = crate::case::inputs::discover(&root.join("cases")).unwrap();
         assert!(cases.len() >= 8, "expected the committed cases, found {}", cases.len());
         for c in cases {
             let case = c.parsed.unwrap();

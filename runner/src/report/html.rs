@@ -13,7 +13,7 @@
 //! and the log directory.
 //!
 //! Cells carry `data-case`, `data-gic`, `data-qemu` and `data-outcome`, so
-//! tools (and [`crate::browser::check_dom`]) can read the matrix back.
+//! tools (and [`crate::report::browser::check_dom`]) can read the matrix back.
 //! Templates are [maud](https://maud.lambda.xyz), which escapes all text.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,7 +22,7 @@ use gic_case::proto::Outcome;
 use gic_case::GicVersion;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use crate::results::{Results, StoredRun};
+use crate::report::results::{Results, StoredRun};
 use crate::text;
 
 /// The background colour of each outcome's cells (sRGB), used by the page's
@@ -190,7 +190,7 @@ fn shown(r: &Results) -> std::borrow::Cow<'_, Results> {
     out.cases = r
         .cases
         .iter()
-        .map(|(k, i)| (esc(k), crate::suite::CaseInfo { aim: esc(&i.aim), spec: esc(&i.spec) }))
+        .map(|(k, i)| (esc(k), crate::report::CaseInfo { aim: esc(&i.aim), spec: esc(&i.spec) }))
         .collect();
     for q in &mut out.qemus {
         q.version = esc(&q.version);
@@ -407,8 +407,8 @@ fn cell_markup(r: &Results, case: &str, c: Column) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::QemuRun;
-    use crate::suite::CaseInfo;
+    use crate::report::results::QemuRun;
+    use crate::report::CaseInfo;
 
     fn run(case: &str, gic: Option<&str>, o: Outcome, detail: &str) -> StoredRun {
         StoredRun {

@@ -1,7 +1,7 @@
 //! Comparing a run's events with the golden, and rendering the difference
 //! for a terminal: a field-level list first (what differs at which step),
 //! then a line diff of the two event lists. Golden values written as
-//! expressions (`"=…"`, [`crate::expr`]) are evaluated against the run's
+//! expressions (`"=…"`, [`crate::case::expr`]) are evaluated against the run's
 //! header.
 
 use std::collections::BTreeSet;
@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
-use crate::expr::{self, Params};
+use crate::case::expr::{self, Params};
 
 /// One difference between expected and actual events.
 #[derive(Debug, Clone, PartialEq, Eq)]

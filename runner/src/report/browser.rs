@@ -1,4 +1,4 @@
-//! Checking the HTML matrix ([`crate::html`]) the way a reader sees it:
+//! Checking the HTML matrix ([`crate::report::html`]) the way a reader sees it:
 //! Chromium in headless mode loads the page from the file system, and
 //!
 //! - [`check_dom`] reads the DOM Chromium built (`--dump-dom`, parsed with
@@ -25,8 +25,8 @@ use std::time::Duration;
 use gic_case::proto::Outcome;
 use scraper::{Html, Selector};
 
-use crate::html;
-use crate::results::Results;
+use crate::report::html;
+use crate::report::results::Results;
 
 /// How long one Chromium run may take.
 pub const BOUND: Duration = Duration::from_secs(90);
@@ -54,7 +54,7 @@ pub fn find_chromium() -> Result<PathBuf, String> {
     }
     ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]
         .iter()
-        .find_map(|n| crate::qemu::which(n))
+        .find_map(|n| crate::launch::qemu::which(n))
         .ok_or_else(|| format!("Chromium was not found on PATH; {INSTALL_HINT}"))
 }
 
@@ -72,7 +72,7 @@ fn chromium(bin: &Path, page: &Path, args: &[String]) -> Result<String, String> 
         .args(args)
         .arg(format!("file://{}", page.display()));
     let shown = format!("{} … {}", bin.display(), args.join(" "));
-    let r = crate::procs::run_bounded(&mut cmd, BOUND);
+    let r = crate::launch::procs::run_bounded(&mut cmd, BOUND);
     let _ = std::fs::remove_dir_all(&profile);
     let r = r.map_err(|e| format!("cannot run {shown}: {e}; {INSTALL_HINT}"))?;
     match r.status {

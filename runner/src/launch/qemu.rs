@@ -16,7 +16,7 @@ use gic_case::proto::CASE_LOAD_ADDR;
 use gic_case::GicVersion;
 use wait_timeout::ChildExt;
 
-use crate::procs::Group;
+use crate::launch::procs::Group;
 
 /// The QEMU binary name the suite needs.
 pub const QEMU_BIN: &str = "qemu-system-aarch64";
@@ -63,7 +63,7 @@ pub fn find(explicit: Option<&Path>) -> Result<Qemu, String> {
 /// Runs `path args…` with a time bound; returns (exit success, stdout + stderr).
 fn probe_run(path: &Path, args: &[&str], bound: Duration) -> Result<(bool, String), String> {
     let shown = format!("{} {}", path.display(), args.join(" "));
-    let r = crate::procs::run_bounded(Command::new(path).args(args), bound)
+    let r = crate::launch::procs::run_bounded(Command::new(path).args(args), bound)
         .map_err(|e| format!("cannot run `{shown}`: {e}; {INSTALL_HINT}"))?;
     match r.status {
         Some(st) => Ok((st.success(), r.stdout + &r.stderr)),

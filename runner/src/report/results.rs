@@ -1,6 +1,6 @@
 //! A run's results on disk: `<run directory>/results.json`, written after
 //! every `run` (one or several QEMUs) and read by `cargo xtask report` to
-//! draw the HTML conformance matrix ([`crate::html`]).
+//! draw the HTML conformance matrix ([`crate::report::html`]).
 //!
 //! Shape (format 1):
 //!
@@ -24,7 +24,7 @@ use gic_case::proto::Outcome;
 use gic_case::GicVersion;
 use serde::{Deserialize, Serialize};
 
-use crate::suite::{CaseInfo, SuiteReport};
+use crate::report::{CaseInfo, SuiteReport};
 
 /// The format number written to, and accepted from, `results.json`.
 pub const FORMAT: u32 = 1;
@@ -244,7 +244,7 @@ impl Results {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::suite::RunReport;
+    use crate::report::RunReport;
     use std::time::Duration;
 
     #[test]

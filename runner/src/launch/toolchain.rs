@@ -3,14 +3,14 @@
 //!
 //! `rustup`, `apt-get`, `id` and `cargo` are driven with xshell, without
 //! echoing them (`quiet`). QEMU is launched with `std::process` instead
-//! (own process group, time bound, signals): see [`crate::qemu`].
+//! (own process group, time bound, signals): see [`crate::launch::qemu`].
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use xshell::{cmd, Shell};
 
-use crate::qemu::{self, Qemu, INSTALL_HINT, QEMU_BIN};
+use crate::launch::qemu::{self, Qemu, INSTALL_HINT, QEMU_BIN};
 
 /// The kernel's Rust target.
 pub const KERNEL_TARGET: &str = "aarch64-unknown-none";

@@ -92,11 +92,13 @@ impl Golden {
             (Some(all), Some(own)) => {
                 let mut out: Vec<Value> = all.clone();
                 for o in own {
-                    match out.iter().position(|e| crate::compare::key_of(e) == crate::compare::key_of(o)) {
+                    match out.iter().position(|e| crate::judge::compare::key_of(e) == crate::judge::compare::key_of(o))
+                    {
                         Some(i) => out[i] = o.clone(),
                         None => {
-                            let step = crate::compare::key_of(o).0;
-                            let at = out.iter().position(|e| crate::compare::key_of(e).0 > step).unwrap_or(out.len());
+                            let step = crate::judge::compare::key_of(o).0;
+                            let at =
+                                out.iter().position(|e| crate::judge::compare::key_of(e).0 > step).unwrap_or(out.len());
                             out.insert(at, o.clone());
                         }
                     }
@@ -149,7 +151,7 @@ impl Golden {
             .iter()
             .flat_map(|(_, e)| e)
             .filter_map(Value::as_object)
-            .any(|o| o.values().any(|v| crate::expr::source_of(v).is_some()))
+            .any(|o| o.values().any(|v| crate::case::expr::source_of(v).is_some()))
     }
 
     /// Versions of `wanted` this golden gives no events for.
@@ -500,7 +502,7 @@ fn object<'de, A: MapAccess<'de>>(ctx: &Ctx, depth: usize, mut map: A) -> Result
 
 /// Any JSON value inside an event, objects without repeated keys; the
 /// depth is 0 for an event's own field values, which alone may be
-/// expressions (`"=…"`, see [`crate::expr`]), checked here.
+/// expressions (`"=…"`, see [`crate::case::expr`]), checked here.
 struct AnySeed<'c>(&'c Ctx<'c>, usize);
 
 impl<'de> DeserializeSeed<'de> for AnySeed<'_> {
@@ -528,7 +530,7 @@ impl<'de> Visitor<'de> for AnySeed<'_> {
         Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        if let Some(src) = crate::expr::source_of(&Value::String(v.to_owned())) {
+        if let Some(src) = crate::case::expr::source_of(&Value::String(v.to_owned())) {
             // serde_json has read the string and its closing quote; the expression starts
             // after the opening quote and `=` (exact for text without escapes).
             let open = self.0.here().saturating_sub(v.len() + 1);
@@ -538,7 +540,7 @@ impl<'de> Visitor<'de> for AnySeed<'_> {
                     format!("`{v}`: an expression (\"=…\") is a field's whole value, not inside a list or object"),
                 ));
             }
-            if let Err((at, msg)) = crate::expr::parse(src) {
+            if let Err((at, msg)) = crate::case::expr::parse(src) {
                 return Err(self.0.fail(open + 2 + at, format!("expression `{v}`: {msg}")));
             }
         }

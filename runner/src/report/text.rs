@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use gic_case::proto::Outcome;
 use gic_case::GicVersion;
 
-use crate::suite::{RunReport, SuiteReport};
+use crate::report::{RunReport, SuiteReport};
 use crate::text;
 
 /// The one-line form of a result.

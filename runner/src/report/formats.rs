@@ -15,7 +15,7 @@
 use gic_case::proto::Outcome;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::suite::RunReport;
+use crate::report::RunReport;
 use crate::text;
 
 /// The results of one QEMU binary: its version and its runs.

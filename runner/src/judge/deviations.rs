@@ -19,7 +19,7 @@
 //!
 //! Each `seen` item is one difference: at `step`, in the event with `op`
 //! (and `cpu`, default 0), `field` has `value` (any TOML value; a string
-//! starting with `=` is a golden expression, [`crate::expr`]) or is
+//! starting with `=` is a golden expression, [`crate::case::expr`]) or is
 //! `absent`; or the golden's event is `missing` from the run, or the run
 //! has an `unexpected` one. A failing run is XFAIL only when its
 //! differences are exactly the recorded ones; any other difference, or a
@@ -37,8 +37,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use toml::Spanned;
 
-use crate::compare::Difference;
-use crate::expr::{self, Params};
+use crate::case::expr::{self, Params};
+use crate::judge::compare::Difference;
 
 /// One recorded difference of a deviation (see the module docs).
 #[derive(Debug, Clone, PartialEq)]
@@ -96,7 +96,7 @@ impl Seen {
             }
             (SeenKind::Missing, Difference::Missing { step, event })
             | (SeenKind::Unexpected, Difference::Unexpected { step, event }) => {
-                let (_, op, cpu) = crate::compare::key_of(&serde_json::from_str(event).unwrap_or_default());
+                let (_, op, cpu) = crate::judge::compare::key_of(&serde_json::from_str(event).unwrap_or_default());
                 (*step, op.as_str(), cpu) == (self.step, self.op.as_str(), self.cpu)
             }
             _ => false,
@@ -546,7 +546,7 @@ seen = [{ step = 3, op = "guest ack", field = "INTID", value = 0 }]
         let run = |eoicount: u64, lrs: Value| {
             [json!({"step":6,"op":"read hcr","EOIcount":eoicount}), json!({"step":8,"op":"read elrsr","LRs":lrs})]
         };
-        let diffs = |r: &[Value], p: &Params| crate::compare::compare(&golden, r, p).diffs;
+        let diffs = |r: &[Value], p: &Params| crate::judge::compare::compare(&golden, r, p).diffs;
         // As recorded: explained.
         let r = run(1, json!([1, 2, 3]));
         let dd = diffs(&r, &p);
