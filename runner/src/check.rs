@@ -49,7 +49,7 @@ pub fn list(root: &Path, filters: &[String], check: bool) -> i32 {
         };
         if !check {
             let gics: Vec<&str> = case.gics.iter().map(|g| g.name()).collect();
-            println!("{:<36} {:<9} smp {}  {}", case.name, gics.join(","), case.smp, case.aim);
+            println!("{:<36} {:<10} {:<9} smp {}  {}", case.name, case.view.name(), gics.join(","), case.smp, case.aim);
         }
         let gp = inputs::golden_path(&root.join("expected"), &case.name);
         match Golden::load_for_case(&gp, &case.name, &steps(case)) {

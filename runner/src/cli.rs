@@ -84,6 +84,11 @@ pub struct RunArgs {
     /// Test kernel ELF (default: build testkernel/ and use it).
     #[arg(long)]
     pub kernel: Option<PathBuf>,
+    /// Guest-mode test kernel, an arm64 Image, for the guest-view cases
+    /// under `guest/` (default: build it from testkernel/ when a selected
+    /// case needs it).
+    #[arg(long, value_name = "IMAGE")]
+    pub guest_kernel: Option<PathBuf>,
     /// Parallel QEMU processes, at least 1 (default: number of cores).
     #[arg(long, short, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
@@ -230,7 +235,28 @@ fn run(a: RunArgs, bless: bool) -> i32 {
         Some(k) => Err(format!("kernel {} does not exist", k.display())),
         None => toolchain::ensure_target().and_then(|()| toolchain::build_kernel(&a.root)),
     };
-    let (kernel, qemus) = match kernel.and_then(|k| Ok((k, toolchain::ensure_qemus(&a.qemu)?))) {
+    // The guest-mode kernel only when a selected case takes the guest's view.
+    let guest_image = || -> Result<Option<PathBuf>, String> {
+        if let Some(g) = &a.guest_kernel {
+            return if g.is_file() {
+                Ok(Some(absolute(g)))
+            } else {
+                Err(format!("guest kernel {} does not exist", g.display()))
+            };
+        }
+        let cases = crate::case::inputs::discover(&a.root.join("cases")).unwrap_or_default();
+        let wanted = cases.iter().any(|c| {
+            crate::case::View::of(&c.name) == crate::case::View::Guest
+                && crate::case::inputs::matches_filter(&c.name, &a.filters)
+        });
+        if wanted {
+            toolchain::build_guest_image(&a.root).map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let kernel = kernel.and_then(|k| Ok((k, guest_image()?)));
+    let ((kernel, guest_image), qemus) = match kernel.and_then(|k| Ok((k, toolchain::ensure_qemus(&a.qemu)?))) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
@@ -245,7 +271,7 @@ fn run(a: RunArgs, bless: bool) -> i32 {
             let l = crate::launch::qemu::Launch {
                 qemu: q,
                 exec: &exec,
-                kernel: &kernel,
+                target: crate::launch::target::Target::El2 { kernel: &kernel },
                 case_image: &[],
                 gic,
                 smp: 1,
@@ -268,6 +294,7 @@ fn run(a: RunArgs, bless: bool) -> i32 {
         cases_dir: a.root.join("cases"),
         expected_dir: a.root.join("expected"),
         kernel,
+        guest_image,
         qemu: qemus[0].clone(),
         gics,
         filters: a.filters.clone(),

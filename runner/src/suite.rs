@@ -12,12 +12,13 @@ use serde_json::Value;
 
 use crate::case::expr::Params;
 use crate::case::inputs::{discover, golden_path, matches_filter, orphan_goldens, CaseFile};
-use crate::case::Case;
+use crate::case::{Case, View};
 use crate::judge::compare;
 use crate::judge::deviations::{self, Deviation};
 use crate::judge::golden::Golden;
 use crate::launch::events;
 use crate::launch::qemu::{self, Qemu};
+use crate::launch::target::Target;
 use crate::report::{CaseInfo, RunReport, SuiteReport};
 use crate::text;
 
@@ -28,8 +29,11 @@ pub struct Options {
     pub cases_dir: PathBuf,
     /// `expected/`.
     pub expected_dir: PathBuf,
-    /// Kernel ELF.
+    /// The EL2 kernel's ELF (hypervisor-view cases).
     pub kernel: PathBuf,
+    /// The guest-mode kernel's arm64 Image (guest-view cases, `guest/`);
+    /// `None` when no selected case needs it (such a case is then an ERROR).
+    pub guest_image: Option<PathBuf>,
     /// QEMU.
     pub qemu: Qemu,
     /// Accelerator and CPU model QEMU runs the kernel with.
@@ -387,10 +391,19 @@ exact case name is given). Goldens are the spec's answer, not QEMU's: check ever
 fn run_one(opts: &Options, log_root: &Path, devs: &[Deviation], job: &Job) -> RunReport {
     let name = &job.case.name;
     let dir = log_root.join(name).join(job.gic.name());
+    let target = match (job.case.view, &opts.guest_image) {
+        (View::Hypervisor, _) => Target::El2 { kernel: &opts.kernel },
+        (View::Guest, Some(image)) => Target::Guest { image },
+        (View::Guest, None) => {
+            let mut r = RunReport::simple(name, Some(job.gic), Outcome::Error, String::new());
+            r.detail = "    a guest-view case needs the guest-mode kernel, and none was built or given\n".into();
+            return r;
+        }
+    };
     let launch = qemu::Launch {
         qemu: &opts.qemu,
         exec: &opts.exec,
-        kernel: &opts.kernel,
+        target,
         case_image: &job.image,
         gic: job.gic,
         smp: job.case.smp,

@@ -35,6 +35,7 @@ fn opts(cases: PathBuf, expected: PathBuf, log: &str, filters: &[&str]) -> Optio
         cases_dir: cases,
         expected_dir: expected,
         kernel,
+        guest_image: None,
         qemu,
         gics: GicVersion::ALL.to_vec(),
         filters: filters.iter().map(|s| s.to_string()).collect(),
@@ -143,7 +144,7 @@ fn header_reports_what_the_hardware_advertises() {
         let res = runner::launch::qemu::run(&runner::launch::qemu::Launch {
             qemu,
             exec: &runner::launch::qemu::Execution::default(),
-            kernel,
+            target: runner::launch::target::Target::El2 { kernel },
             case_image: &case.compile(v).unwrap(),
             gic: v,
             smp: 1,

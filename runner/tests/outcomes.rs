@@ -90,6 +90,7 @@ impl Fixture {
             cases_dir: self.dir.join("cases"),
             expected_dir: self.dir.join("expected"),
             kernel: self.dir.join("kernel.elf"),
+            guest_image: None,
             qemu: runner::launch::qemu::find(Some(&self.dir.join("fake-qemu"))).unwrap(),
             exec: runner::launch::qemu::Execution::default(),
             gics: vec![GicVersion::V3],

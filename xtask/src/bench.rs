@@ -90,7 +90,7 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
                 let r = qemu::run(&qemu::Launch {
                     qemu: q,
                     exec: &qemu::Execution::default(),
-                    kernel: &kernel,
+                    target: runner::launch::target::Target::El2 { kernel: &kernel },
                     case_image: &image,
                     gic: v,
                     smp: 1,
@@ -119,6 +119,7 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
         cases_dir: root.join("cases"),
         expected_dir: root.join("expected"),
         kernel,
+        guest_image: None,
         qemu: qemus[0].clone(),
         exec: qemu::Execution::default(),
         gics: GicVersion::ALL.to_vec(),

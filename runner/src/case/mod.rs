@@ -148,6 +148,44 @@ pub struct Case {
     pub requires: Vec<(usize, String)>,
     /// The statements.
     pub stmts: Vec<Stmt>,
+    /// Whose view of the GIC the case takes ([`View::of`] its name).
+    pub view: View,
+}
+
+/// Whose view of the GIC a case takes, which decides where it runs
+/// (`crate::launch::target`) and which statements it may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum View {
+    /// The hypervisor's: the test kernel at EL2 drives the virtualization
+    /// interface (List Registers, ICH_*/GICH_*, the vCPU's ICV_*/GICV_*)
+    /// and the physical GIC. Every case outside `guest/`.
+    Hypervisor,
+    /// A VM's: the test kernel at EL1 sees a GIC as a guest does, through
+    /// the distributor, redistributors, CPU interface (ICC_* or GICC_*) and
+    /// ITS, with no virtualization interface. Cases under `guest/`, which
+    /// any hypervisor must pass for its guests (on bare QEMU the GIC model
+    /// itself is the reference).
+    Guest,
+}
+
+impl View {
+    /// The view of the case named `name` (`group/name`): `guest/…` is
+    /// [`View::Guest`].
+    pub fn of(name: &str) -> View {
+        if name.starts_with("guest/") {
+            View::Guest
+        } else {
+            View::Hypervisor
+        }
+    }
+
+    /// `hypervisor` or `guest`, as `list` and the reports show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Hypervisor => "hypervisor",
+            View::Guest => "guest",
+        }
+    }
 }
 
 /// Default time limit of one QEMU run of a case.
@@ -167,6 +205,28 @@ mod tests {
 
     fn err(text: &str) -> String {
         parse_str(text).unwrap_err().to_string()
+    }
+
+    /// A guest-view case has what a VM has, and nothing of EL2.
+    #[test]
+    fn guest_view_cases_refuse_what_needs_the_hypervisor() {
+        let guest = |body: &str| parse(Path::new("cases/guest/x.case"), "guest/x", &format!("{HEAD}{body}"));
+        let ok = guest("read GICD_TYPER\nwrite GICD_ISENABLER1 0x10000\nphys pend spi 48\nphys ack\nphys eoi 48\n");
+        assert_eq!(ok.unwrap().view, View::Guest);
+        for (body, what) in [
+            ("read GICD_TYPER\nlr 0 = vintid 48 group 1 prio 0xa0 pending\n", ":5:1: a List Register needs"),
+            ("read lr 0\n", ":4:1: a List Register needs"),
+            ("read hcr\n", ":4:1: a register of the virtualization interface needs"),
+            ("read ICH_VTR_EL2\n", ":4:1: `ICH_VTR_EL2`, a register of the virtualization interface needs"),
+            ("guest read ICV_PMR_EL1\n", ":4:1: `ICV_PMR_EL1`, a register of the vCPU needs"),
+            ("guest ack group1\n", ":4:1: a vCPU operation needs"),
+            ("on cpu0 {\n  wait maintenance\n}\n", ":5:1: the maintenance interrupt needs"),
+        ] {
+            let e = guest(body).unwrap_err().to_string();
+            assert!(e.starts_with("cases/guest/x.case") && e.contains(what), "{body:?}: {e}");
+            assert!(e.contains("needs the hypervisor's view (EL2)"), "{e}");
+        }
+        assert_eq!(parse_str(&format!("{HEAD}read lr 0\n")).unwrap().view, View::Hypervisor);
     }
 
     #[test]

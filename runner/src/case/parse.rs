@@ -226,7 +226,11 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
     let gics = gics.ok_or_else(|| missing("gic"))?;
     let stmts = stack.pop().expect("root").3;
     check_cpus(file, &stmts, smp)?;
-    Ok(Case { file: file.to_path_buf(), name: name.to_string(), aim, spec, gics, smp, timeout, requires, stmts })
+    let view = View::of(name);
+    if view == View::Guest {
+        check_guest_view(file, &stmts)?;
+    }
+    Ok(Case { file: file.to_path_buf(), name: name.to_string(), aim, spec, gics, smp, timeout, requires, stmts, view })
 }
 
 pub(super) fn header_line(s: &str) -> Option<(&str, &str)> {

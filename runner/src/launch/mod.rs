@@ -7,14 +7,15 @@
 //! - [`procs`]: process groups, bounded runs, the runner's signals;
 //! - [`events`]: the kernel's JSON lines read back.
 //!
-//! Where a case runs is decided here: today the EL2 kernel on bare QEMU
-//! ([`qemu::run`]). Further run targets (the test kernel as a VM of bare
-//! QEMU at EL1, as a VM of KVM or Xen nested in QEMU, a run migrated
-//! across QEMU processes) belong here as siblings of [`qemu`], each
-//! producing the same [`qemu::RunResult`] for [`events`] and the judging
-//! stage.
+//! Where a case runs is decided here, in one place: [`target`] (the EL2
+//! kernel on QEMU with EL2, or the guest-mode kernel as a VM at EL1 on
+//! QEMU without it). Further run targets (a VM of KVM or Xen nested in
+//! QEMU, a run migrated across QEMU processes) are new variants there,
+//! each producing the same [`qemu::RunResult`] for [`events`] and the
+//! judging stage.
 
 pub mod events;
 pub mod procs;
 pub mod qemu;
+pub mod target;
 pub mod toolchain;

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use gic_case::proto::CASE_LOAD_ADDR;
 use gic_case::GicVersion;
 use wait_timeout::ChildExt;
 
@@ -276,8 +275,9 @@ pub struct Launch<'a> {
     pub qemu: &'a Qemu,
     /// Accelerator and CPU.
     pub exec: &'a Execution,
-    /// Kernel ELF (absolute: QEMU runs in `dir`).
-    pub kernel: &'a Path,
+    /// Where the run goes: machine, kernel (absolute: QEMU runs in `dir`)
+    /// and how the case reaches it.
+    pub target: super::target::Target<'a>,
     /// Compiled case image.
     pub case_image: &'a [u32],
     /// GIC version for `gic-version=`.
@@ -314,7 +314,7 @@ pub fn args(l: &Launch, image: &Path, out: &Path) -> Vec<String> {
         // seccomp: QEMU may not spawn, elevate privileges or use obsolete syscalls.
         a.extend(["-sandbox".into(), "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny".into()]);
     }
-    a.extend(["-M".into(), format!("virt,virtualization=on,gic-version={}", l.gic as u32)]);
+    a.extend(["-M".into(), l.target.machine(l.gic)]);
     if l.exec.accel == Accel::Kvm {
         a.extend(["-accel".into(), "kvm".into()]);
     }
@@ -328,11 +328,8 @@ pub fn args(l: &Launch, image: &Path, out: &Path) -> Vec<String> {
         "-nodefaults".into(),
         "-display".into(),
         "none".into(),
-        "-kernel".into(),
-        l.kernel.display().to_string(),
-        "-device".into(),
-        format!("loader,file={},addr={:#x},force-raw=on", opt_value(image), CASE_LOAD_ADDR),
     ]);
+    a.extend(l.target.boot_args(image));
     match l.exec.accel {
         // Semihosting (the kernel's output and exit) exists with TCG only.
         Accel::Tcg => a.extend([
@@ -427,7 +424,7 @@ mod tests {
         let l = Launch {
             qemu: &q,
             exec,
-            kernel: Path::new("/k/testkernel"),
+            target: super::super::target::Target::El2 { kernel: Path::new("/k/testkernel") },
             case_image: &[],
             gic,
             smp: 2,
