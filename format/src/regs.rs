@@ -181,10 +181,46 @@ struct MmioDef {
     access: Access,
     width: u8,
     count: u32,
+    /// Narrower accesses the spec allows to one register.
+    parts: Parts,
+}
+
+/// Narrower accesses a memory-mapped register allows besides its whole
+/// width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parts {
+    /// Whole-register accesses only.
+    Whole,
+    /// Byte accesses too (IHI 0069H 12.1.6 / IHI 0048B 4.1.4: "byte-accessible",
+    /// GICD_IPRIORITYR<n>, GICD_ITARGETSR<n>, GICD_{S,C}PENDSGIR<n>,
+    /// GICR_IPRIORITYR<n>).
+    Bytes,
+    /// 32-bit accesses to each half of a 64-bit register too (IHI 0069H
+    /// 12.1.6: GICD_IROUTER<n>, GICR_TYPER).
+    Halves,
+}
+
+/// Part of a register an access covers, when narrower than the register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// Byte `k` (0 = bits 7:0) of a byte-accessible 32-bit register.
+    Byte(u32),
+    /// Bits 31:0 of a 64-bit register.
+    Low,
+    /// Bits 63:32 of a 64-bit register.
+    High,
 }
 
 const fn m(name: &'static str, frame: Frame, offset: u32, access: Access, count: u32) -> MmioDef {
-    MmioDef { name, frame, offset, access, width: 32, count }
+    MmioDef { name, frame, offset, access, width: 32, count, parts: Parts::Whole }
+}
+
+const fn bytes(d: MmioDef) -> MmioDef {
+    MmioDef { parts: Parts::Bytes, ..d }
+}
+
+const fn m64(name: &'static str, frame: Frame, offset: u32, access: Access, count: u32) -> MmioDef {
+    MmioDef { name, frame, offset, access, width: 64, count, parts: Parts::Halves }
 }
 
 use Access::{Ro, Rw, Wo};
@@ -203,12 +239,14 @@ const MMIO: &[MmioDef] = &[
     m("GICD_ICPENDR", Gicd, 0x280, Rw, 32),
     m("GICD_ISACTIVER", Gicd, 0x300, Rw, 32),
     m("GICD_ICACTIVER", Gicd, 0x380, Rw, 32),
-    m("GICD_IPRIORITYR", Gicd, 0x400, Rw, 255),
+    bytes(m("GICD_IPRIORITYR", Gicd, 0x400, Rw, 255)),
     m("GICD_ICFGR", Gicd, 0xc00, Rw, 64),
-    m("GICD_ITARGETSR", Gicd, 0x800, Rw, 255),
+    bytes(m("GICD_ITARGETSR", Gicd, 0x800, Rw, 255)),
     m("GICD_SGIR", Gicd, 0xf00, Wo, 0),
-    m("GICD_CPENDSGIR", Gicd, 0xf10, Rw, 4),
-    m("GICD_SPENDSGIR", Gicd, 0xf20, Rw, 4),
+    bytes(m("GICD_CPENDSGIR", Gicd, 0xf10, Rw, 4)),
+    bytes(m("GICD_SPENDSGIR", Gicd, 0xf20, Rw, 4)),
+    // IHI 0069H 12.9.22: GICD_IROUTER<n> at 0x6000 + 8n; n < 32 is reserved (SGIs, PPIs).
+    m64("GICD_IROUTER", Gicd, 0x6000, Rw, 1020),
     m("GICC_CTLR", Gicc, 0x00, Rw, 0),
     m("GICC_PMR", Gicc, 0x04, Rw, 0),
     m("GICC_BPR", Gicc, 0x08, Rw, 0),
@@ -243,7 +281,7 @@ const MMIO: &[MmioDef] = &[
     m("GICV_DIR", Gicv, 0x1000, Wo, 0),
     m("GICR_CTLR", GicrRd, 0x00, Rw, 0),
     m("GICR_IIDR", GicrRd, 0x04, Ro, 0),
-    MmioDef { name: "GICR_TYPER", frame: GicrRd, offset: 0x08, access: Ro, width: 64, count: 0 },
+    m64("GICR_TYPER", GicrRd, 0x08, Ro, 0),
     m("GICR_WAKER", GicrRd, 0x14, Rw, 0),
     m("GICR_IGROUPR0", GicrSgi, 0x080, Rw, 0),
     m("GICR_ISENABLER0", GicrSgi, 0x100, Rw, 0),
@@ -252,7 +290,7 @@ const MMIO: &[MmioDef] = &[
     m("GICR_ICPENDR0", GicrSgi, 0x280, Rw, 0),
     m("GICR_ISACTIVER0", GicrSgi, 0x300, Rw, 0),
     m("GICR_ICACTIVER0", GicrSgi, 0x380, Rw, 0),
-    m("GICR_IPRIORITYR", GicrSgi, 0x400, Rw, 8),
+    bytes(m("GICR_IPRIORITYR", GicrSgi, 0x400, Rw, 8)),
     m("GICR_ICFGR", GicrSgi, 0xc00, Rw, 2),
 ];
 
@@ -279,13 +317,32 @@ pub struct RegInfo {
     pub id: RegId,
     /// Read/write rules.
     pub access: Access,
+    /// Narrower accesses it allows.
+    pub parts: Parts,
 }
 
 impl RegInfo {
+    /// The access to `part` of this register, when the spec allows it
+    /// ([`Parts`]): a byte (`Byte(k)`, k < 4) of a byte-accessible register,
+    /// or a 32-bit half of a 64-bit one. `None` otherwise.
+    pub fn narrowed(&self, part: Part) -> Option<RegInfo> {
+        let RegId::Mmio { frame, offset, width } = self.id else { return None };
+        let (at, w) = match (self.parts, part) {
+            (Parts::Bytes, Part::Byte(k)) if k < u32::from(width / 8) => (offset + k, 8),
+            (Parts::Halves, Part::Low) => (offset, 32),
+            (Parts::Halves, Part::High) => (offset + 4, 32),
+            _ => return None,
+        };
+        Some(RegInfo { id: RegId::Mmio { frame, offset: at, width: w }, access: self.access, parts: Parts::Whole })
+    }
+
     /// Whether the register exists on GIC version `v`.
     pub fn exists_on(&self, v: GicVersion) -> bool {
         match self.id {
             RegId::Sys(_) => v.is_v3_family(),
+            // GICv2's Distributor is 4 KiB (IHI 0048B 4.1.2); GICv3's is 64
+            // KiB, GICD_IROUTER<n> at 0x6000 (IHI 0069H 12.9).
+            RegId::Mmio { frame: Frame::Gicd, offset, .. } if offset >= 0x1000 => v.is_v3_family(),
             RegId::Mmio { frame, .. } => frame.exists_on(v),
         }
     }
@@ -306,7 +363,7 @@ impl RegInfo {
 /// entry; otherwise as [`lookup`].
 pub fn lookup_from(name: &str, side: Side) -> Option<RegInfo> {
     if let Some(e) = SYSREGS.iter().find(|e| e.1 == name && e.2 == side) {
-        return Some(RegInfo { id: RegId::Sys(e.0), access: e.3 });
+        return Some(RegInfo { id: RegId::Sys(e.0), access: e.3, parts: Parts::Whole });
     }
     lookup(name)
 }
@@ -355,7 +412,7 @@ pub fn icc_name_of_encoding(op0: u8, op1: u8, crn: u8, crm: u8, op2: u8) -> Opti
 /// `ICV_PMR_EL1`), or `None` if the suite does not know it.
 pub fn lookup(name: &str) -> Option<RegInfo> {
     if let Some(e) = SYSREGS.iter().find(|e| e.1 == name) {
-        return Some(RegInfo { id: RegId::Sys(e.0), access: e.3 });
+        return Some(RegInfo { id: RegId::Sys(e.0), access: e.3, parts: Parts::Whole });
     }
     for d in MMIO {
         let idx = if d.count == 0 {
@@ -378,6 +435,7 @@ pub fn lookup(name: &str) -> Option<RegInfo> {
         return Some(RegInfo {
             id: RegId::Mmio { frame: d.frame, offset: d.offset + idx * stride, width: d.width },
             access: d.access,
+            parts: d.parts,
         });
     }
     None
@@ -419,20 +477,39 @@ impl RegId {
 }
 
 /// The spec name of a register id, for event output: the name and, for an
-/// indexed register, its `<n>`. `None` for an offset no name covers.
+/// indexed register, its `<n>`. `None` for an offset no name covers. A
+/// narrower access ([`RegInfo::narrowed`]) is named after its register;
+/// [`part_of`] tells which part it is.
 pub fn name_of(id: RegId) -> Option<(&'static str, Option<u32>)> {
+    named(id).map(|(name, n, _)| (name, n))
+}
+
+/// Which part of its register `id` accesses, for a narrower access.
+pub fn part_of(id: RegId) -> Option<Part> {
+    named(id).and_then(|(_, _, p)| p)
+}
+
+fn named(id: RegId) -> Option<(&'static str, Option<u32>, Option<Part>)> {
     match id {
-        RegId::Sys(s) => Some((s.name(), None)),
+        RegId::Sys(s) => Some((s.name(), None, None)),
         RegId::Mmio { frame, offset, width } => MMIO.iter().find_map(|d| {
-            if d.frame != frame || d.width != width || offset < d.offset {
+            if d.frame != frame || offset < d.offset {
                 return None;
             }
             let stride = (d.width / 8) as u32;
             let rel = offset - d.offset;
+            let (idx, within) = (rel / stride, rel % stride);
+            let part = match (width == d.width, d.parts, width) {
+                (true, _, _) if within == 0 => None,
+                (false, Parts::Bytes, 8) => Some(Part::Byte(within)),
+                (false, Parts::Halves, 32) if within == 0 => Some(Part::Low),
+                (false, Parts::Halves, 32) if within == 4 => Some(Part::High),
+                _ => return None,
+            };
             if d.count == 0 {
-                (rel == 0).then_some((d.name, None))
-            } else if rel % stride == 0 && rel / stride < d.count {
-                Some((d.name, Some(rel / stride)))
+                (idx == 0).then_some((d.name, None, part))
+            } else if idx < d.count {
+                Some((d.name, Some(idx), part))
             } else {
                 None
             }

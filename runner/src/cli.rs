@@ -39,6 +39,21 @@ pub enum Cmd {
     /// that opens from the file system); optionally take its screenshot and
     /// check both in headless Chromium.
     Report(ReportArgs),
+    /// The spec coverage map: which registers, fields and statement
+    /// arguments the cases write (with which values) and read, per GIC
+    /// version, and what no case touches or touches with one value only.
+    Coverage(CoverageArgs),
+}
+
+/// Options of `coverage`.
+#[derive(Args, Debug, Clone)]
+pub struct CoverageArgs {
+    /// Repository root.
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// Also list every item with its values and the cases that use them.
+    #[arg(long)]
+    pub detail: bool,
 }
 
 /// Options of `report`.
@@ -174,6 +189,16 @@ pub fn main(cli: Cli) -> i32 {
         Cmd::List(a) => check::list(&a.root, &a.filters, false),
         Cmd::Check(a) => check::list(&a.root, &a.filters, true),
         Cmd::Report(a) => report_cmd(&a),
+        Cmd::Coverage(a) => match crate::case::inputs::discover(&a.root.join("cases")) {
+            Ok(cases) => {
+                print!("{}", crate::report::coverage::render(&crate::report::coverage::compute(&cases), a.detail));
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                2
+            }
+        },
     };
     crate::launch::procs::settle();
     code

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clap::{Args, Parser, Subcommand};
-use runner::cli::{self, Cli, Cmd, ListArgs, ReportArgs, RunArgs};
+use runner::cli::{self, Cli, Cmd, CoverageArgs, ListArgs, ReportArgs, RunArgs};
 use runner::launch::toolchain;
 use xshell::{cmd, Shell};
 
@@ -46,6 +46,7 @@ enum XCmd {
     Report(ReportArgs),
     /// Time the bare boot of an empty case against the real cases.
     Bench(bench::BenchArgs),
+    Coverage(CoverageArgs),
 }
 
 /// Options of `ci`: those of `test`, plus more QEMU builds to run the suite on.
@@ -92,6 +93,10 @@ fn main() {
         }
         XCmd::Ci(a) => ci(with_root(a.run), &a.also_qemu),
         XCmd::Bench(a) => bench::run(a, &root()),
+        XCmd::Coverage(mut a) => {
+            a.root = root();
+            cli::main(Cli { cmd: Cmd::Coverage(a) })
+        }
     };
     std::process::exit(code);
 }
@@ -100,7 +105,7 @@ fn main() {
 fn ci(a: RunArgs, also_qemu: &[PathBuf]) -> i32 {
     let root = a.root.clone();
     let kernel = root.join("testkernel");
-    let total = 9;
+    let total = 10;
     let mut n = 0;
     let mut failed: Vec<String> = Vec::new();
     let mut step = |name: &str, what: &str, run: &mut dyn FnMut() -> bool| {
@@ -137,6 +142,9 @@ fn ci(a: RunArgs, also_qemu: &[PathBuf]) -> i32 {
     step("host tests", "cargo test --workspace", &mut || cargo(&root, &["test", "--workspace"], false));
     step("static checks", "cases and goldens", &mut || {
         cli::main(Cli { cmd: Cmd::Check(ListArgs { root: root.clone(), filters: vec![] }) }) == 0
+    });
+    step("coverage", "cargo xtask coverage", &mut || {
+        cli::main(Cli { cmd: Cmd::Coverage(CoverageArgs { root: root.clone(), detail: false }) }) == 0
     });
     // One run over every QEMU: its summary tables the outcomes that differ between them.
     let mut run = a.clone();

@@ -27,7 +27,9 @@
 //! 8 priority bits, 0xff without the unimplemented bits, e.g. 0xf8; GICV_RPR:
 //! "the priority reads as 0xFF or 0xF8 to reflect the number of supported
 //! interrupt priority bits"), and every numeric field of the header by its
-//! own name (`ListRegs`, `PRIbits`, `PREbits`, `cpus`, …).
+//! own name (`ListRegs`, `PRIbits`, `PREbits`, `cpus`, …; the guest view's
+//! header has no `ListRegs` or `PREbits` but `ITLinesNumber`, `SPIs` and
+//! `PPIs`, and its `PRIbits` is the physical interface's, found by probing).
 //!
 //! Functions: `range(a, b)` (the list a, a+1, … b−1), `without(list, x…)`,
 //! `one_of(v…)` (the run may give any of them), `hex(n)` (the string
@@ -228,8 +230,11 @@ impl Params {
 
 /// Names an expression may use whatever the header holds.
 const DERIVED: [&str; 6] = ["num_lrs", "pri_bits", "pre_bits", "bpr0_min", "bpr1_min", "idle_priority"];
-/// Header fields by their own names.
-const HEADER: [&str; 5] = ["ListRegs", "PRIbits", "PREbits", "cpus", "ArchRev"];
+/// Header fields by their own names: the EL2 kernel's, and those only the
+/// guest view's header has (what the distributor advertises and what
+/// probing found: `ITLinesNumber`, `SPIs`, `PPIs` as a bit mask of INTIDs
+/// 16-31). A name the run's header lacks is an error when evaluated.
+const HEADER: [&str; 8] = ["ListRegs", "PRIbits", "PREbits", "cpus", "ArchRev", "ITLinesNumber", "SPIs", "PPIs"];
 /// Functions and their argument counts (min, max).
 const FUNCTIONS: [(&str, usize, usize); 8] = [
     ("range", 2, 2),

@@ -207,6 +207,46 @@ mod tests {
         parse_str(text).unwrap_err().to_string()
     }
 
+    /// Byte and 32-bit-half accesses where the spec allows them, and only there.
+    #[test]
+    fn narrower_register_accesses() {
+        use gic_case::regs::{Frame, RegId};
+        let v3 = "aim: a\nspec: IHI0069H 12.9.22\ngic: v3\n";
+        let c = parse_str(&format!(
+            "{v3}read GICD_IPRIORITYR12 byte 1\nwrite GICD_ITARGETSR8 byte 3 0x2\nread GICD_IROUTER48 high\nwrite GICD_IROUTER48 low 0x1\n"
+        ))
+        .unwrap();
+        let ops = c.compile(GicVersion::V3).unwrap();
+        let mut decoded = Vec::new();
+        let mut at = proto::HEADER_WORDS;
+        while at < ops.len() {
+            let (op, _, n) = Op::decode(&ops[at..]).unwrap();
+            decoded.push(op);
+            at += n;
+        }
+        let mmio = |offset, width| RegId::Mmio { frame: Frame::Gicd, offset, width };
+        assert_eq!(
+            decoded,
+            [
+                Op::RegRead(mmio(0x431, 8)),
+                Op::RegWrite(mmio(0x823, 8), 2),
+                Op::RegRead(mmio(0x6184, 32)),
+                Op::RegWrite(mmio(0x6180, 32), 1),
+            ]
+        );
+        assert_eq!(gic_case::regs::name_of(mmio(0x431, 8)), Some(("GICD_IPRIORITYR", Some(12))));
+        assert_eq!(gic_case::regs::part_of(mmio(0x431, 8)), Some(gic_case::regs::Part::Byte(1)));
+        assert_eq!(gic_case::regs::part_of(mmio(0x6184, 32)), Some(gic_case::regs::Part::High));
+        let e = err(&format!("{v3}read GICD_ICFGR2 byte 1\n"));
+        assert!(e.contains(":4:18: GICD_ICFGR2 cannot be accessed by `byte`: the spec allows whole-register"), "{e}");
+        let e = err(&format!("{v3}read GICD_IPRIORITYR1 high\n"));
+        assert!(e.contains("it allows `byte 0`-`byte 3`"), "{e}");
+        let e = err(&format!("{v3}read GICD_IPRIORITYR1 byte 4\n"));
+        assert!(e.contains(":4:28: the byte number 4 is out of range (at most 3)"), "{e}");
+        let v2 = parse_str("aim: a\nspec: IHI0069H 12.9.22\ngic: v2\nread GICD_IROUTER40\n").unwrap();
+        assert!(v2.compile(GicVersion::V2).unwrap_err().to_string().contains("does not exist on GICv2"));
+    }
+
     /// A guest-view case has what a VM has, and nothing of EL2.
     #[test]
     fn guest_view_cases_refuse_what_needs_the_hypervisor() {

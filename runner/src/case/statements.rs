@@ -139,6 +139,37 @@ impl<'a> Parser<'a> {
         Ok((t.text.clone(), t.col, info))
     }
 
+    /// An optional narrower access after a register name at `toks[i]`:
+    /// `byte K` or `low`/`high` ([`regs::RegInfo::narrowed`]). Returns the
+    /// access and the index after it.
+    pub(super) fn reg_part(
+        &self,
+        toks: &[Tok],
+        i: usize,
+        name: &str,
+        info: RegInfo,
+    ) -> Result<(RegInfo, usize), CaseError> {
+        let Some(t) = toks.get(i) else { return Ok((info, i)) };
+        let (part, next) = match t.text.as_str() {
+            "byte" => {
+                let k = self.num(toks, i + 1, "the byte number", 3)? as u32;
+                (regs::Part::Byte(k), i + 2)
+            }
+            "low" => (regs::Part::Low, i + 1),
+            "high" => (regs::Part::High, i + 1),
+            _ => return Ok((info, i)),
+        };
+        let narrowed = info.narrowed(part).ok_or_else(|| {
+            let allowed = match info.parts {
+                regs::Parts::Bytes => "it allows `byte 0`-`byte 3`",
+                regs::Parts::Halves => "it allows `low` and `high` (32-bit halves)",
+                regs::Parts::Whole => "the spec allows whole-register accesses only",
+            };
+            self.err(t.col, format!("{} cannot be accessed by `{}`: {allowed}", echo(name), t.text))
+        })?;
+        Ok((narrowed, next))
+    }
+
     pub(super) fn lr_fields(&self, toks: &[Tok], mut i: usize) -> Result<Lr, CaseError> {
         let mut lr = Lr::EMPTY;
         let mut state_seen = false;
@@ -365,17 +396,19 @@ impl<'a> Parser<'a> {
                     Op::VifRead(r)
                 } else {
                     let (name, col, info) = self.reg(toks, 1)?;
-                    self.no_more(toks, 2)?;
+                    let (info, next) = self.reg_part(toks, 2, &name, info)?;
+                    self.no_more(toks, next)?;
                     return Ok(StmtKind::Reg { name, col, info, write: None, guest: false });
                 }
             }
             "write" => {
                 let (name, col, info) = self.reg(toks, 1)?;
-                let v = match toks.get(2) {
+                let (info, at) = self.reg_part(toks, 2, &name, info)?;
+                let v = match toks.get(at) {
                     Some(t) if crosspe::is_name(&t.text) => Value::Named(self.use_name(t)?),
-                    _ => Value::Lit(self.num(toks, 2, "a value or a value name", u64::MAX)?),
+                    _ => Value::Lit(self.num(toks, at, "a value or a value name", u64::MAX)?),
                 };
-                self.no_more(toks, 3)?;
+                self.no_more(toks, at + 1)?;
                 return Ok(StmtKind::Reg { name, col, info, write: Some(v), guest: false });
             }
             "queue" => {

@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::case::expr::Params;
 
 pub mod browser;
+pub mod coverage;
 pub mod formats;
 pub mod html;
 pub mod results;
