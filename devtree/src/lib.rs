@@ -1,7 +1,8 @@
 //! Finds the hardware the test kernel's guest mode needs from a flattened
 //! device tree (DTB): the GIC (version, distributor, CPU interface or
 //! redistributors, virtual interface, ITS), the PL011 UART, RAM, the CPUs and
-//! the PSCI conduit, and the architected timer's PPIs.
+//! the PSCI conduit, the architected timer's PPIs, and the initrd the loader
+//! placed in RAM (`/chosen`), which carries the compiled case.
 //!
 //! The kernel in guest mode is booted like a Linux arm64 `Image` (QEMU
 //! `-kernel`, a hypervisor's domain builder), gets the physical address of
@@ -12,9 +13,10 @@
 //! devicetree/bindings/`): `interrupt-controller/arm,gic.yaml` (GICv2),
 //! `interrupt-controller/arm,gic-v3.yaml` (GICv3/v4 and its ITS),
 //! `serial/arm,pl011.yaml` and `serial/arm,sbsa-uart.yaml`,
-//! `arm/psci.yaml`, `timer/arm,arch_timer.yaml`, `arm/cpus.yaml`, and the
+//! `arm/psci.yaml`, `timer/arm,arch_timer.yaml`, `arm/cpus.yaml`, the
 //! Devicetree Specification v0.4 for `/memory`, `reg`, `ranges` and
-//! `#address-cells`/`#size-cells`.
+//! `#address-cells`/`#size-cells`, and dt-schema's `chosen.yaml` for
+//! `linux,initrd-start`/`linux,initrd-end`.
 //!
 //! # The FDT crate
 //!
@@ -227,6 +229,12 @@ pub struct Platform {
     /// The timer's interrupts, if the tree has a timer node whose
     /// `interrupts` the parser understands (3 cells per interrupt, PPIs).
     pub timer: Option<TimerIntids>,
+    /// The initrd: `/chosen` `linux,initrd-start` (its first byte) and
+    /// `linux,initrd-end` (the first byte after it), each one 32-bit or one
+    /// 64-bit big-endian cell (dt-schema `chosen.yaml`; QEMU 7.2 writes one
+    /// cell, QEMU 10.0 two, as the root's `#address-cells`); `None` when
+    /// `/chosen` has neither property. `size` is end − start, possibly 0.
+    pub initrd: Option<Region>,
 }
 
 /// Why a device tree could not be used.
@@ -258,7 +266,8 @@ pub enum Error {
     NoCpus,
     /// The `/psci` node has no `method`, or one other than `hvc` and `smc`.
     BadPsciMethod,
-    /// A property has the wrong length or does not fit in 64 bits.
+    /// A property has the wrong length or does not fit in 64 bits, or (for
+    /// `/chosen`'s initrd) comes without its partner or ends before it starts.
     BadProperty {
         /// The node (the binding's name for it).
         node: &'static str,
@@ -493,7 +502,39 @@ fn parse(fdt: Fdt<'_>) -> Result<Platform, Error> {
         Some(t) if interrupt_cells(gic_node) == Some(3) => parse_timer(t)?,
         _ => None,
     };
-    Ok(Platform { gic, uart: found.uart, ram, psci, cpus, timer })
+    let initrd = match fdt.find_node("/chosen") {
+        Some(chosen) => parse_initrd(&chosen)?,
+        None => None,
+    };
+    Ok(Platform { gic, uart: found.uart, ram, psci, cpus, timer, initrd })
+}
+
+/// An address property of one 32-bit or one 64-bit cell (`linux,initrd-*`
+/// are written either way; dt-schema `chosen.yaml`).
+fn address_prop(node: &FdtNode<'_>, property: &'static str) -> Result<Option<u64>, Error> {
+    let Some(p) = node.property(property) else {
+        return Ok(None);
+    };
+    let bad = || Error::BadProperty { node: "chosen", property };
+    match p.value().len() {
+        4 => p.value_as::<u32>().map(|v| Some(v as u64)).map_err(|_| bad()),
+        8 => p.value_as::<u64>().map(Some).map_err(|_| bad()),
+        _ => Err(bad()),
+    }
+}
+
+/// `/chosen` `linux,initrd-start` and `linux,initrd-end`: both or neither,
+/// the end not below the start.
+fn parse_initrd(chosen: &FdtNode<'_>) -> Result<Option<Region>, Error> {
+    const START: &str = "linux,initrd-start";
+    const END: &str = "linux,initrd-end";
+    match (address_prop(chosen, START)?, address_prop(chosen, END)?) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(Error::BadProperty { node: "chosen", property: END }),
+        (None, Some(_)) => Err(Error::BadProperty { node: "chosen", property: START }),
+        (Some(start), Some(end)) if end < start => Err(Error::BadProperty { node: "chosen", property: END }),
+        (Some(start), Some(end)) => Ok(Some(Region { base: start, size: end - start })),
+    }
 }
 
 fn u32_prop(node: &FdtNode<'_>, property: &'static str, name: &'static str) -> Result<Option<u32>, Error> {

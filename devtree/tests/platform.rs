@@ -15,6 +15,24 @@
 //! dtc -I dtb -O dtb -o qemu72-virt-el2-gicv2.dtb raw.dtb
 //! ```
 //!
+//! With an initrd (QEMU accepts `-initrd` only with `-kernel`; any file
+//! will do for both, here zeros), with QEMU 7.2.22 and with QEMU 10.0.2
+//! (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1, bookworm-backports), the same
+//! `dtc`:
+//!
+//! ```text
+//! head -c 64 /dev/zero > kernel.bin; head -c 4096 /dev/zero > initrd.bin
+//! qemu-system-aarch64 -M virt,virtualization=off,gic-version=3,dumpdtb=raw.dtb -cpu max -smp 2 -nic none \
+//!     -display none -kernel kernel.bin -initrd initrd.bin
+//! dtc -I dtb -O dtb -o qemu72-virt-gicv3-initrd.dtb raw.dtb    # and qemu10-… with QEMU 10.0.2
+//! ```
+//!
+//! QEMU places the initrd at RAM base + min(RAM / 2, 128 MiB)
+//! (`hw/arm/boot.c`), 0x4400_0000 with the default 128 MiB, and writes
+//! `/chosen` `linux,initrd-start` = 0x4400_0000 and `linux,initrd-end` =
+//! 0x4400_1000: QEMU 7.2 as one 32-bit cell each, QEMU 10.0 as two cells
+//! (the root's `#address-cells`), as `dtc -I dtb -O dts` shows.
+//!
 //! The expected values below were read from those fixtures with
 //! `dtc -I dtb -O dts` (and agree with `hw/arm/virt.c`'s memmap): GICD
 //! 0x0800_0000, GICC 0x0801_0000, GICH 0x0803_0000, GICV 0x0804_0000, ITS
@@ -28,6 +46,8 @@ use vm_fdt::FdtWriter;
 const V2: &[u8] = include_bytes!("data/qemu72-virt-gicv2.dtb");
 const V3: &[u8] = include_bytes!("data/qemu72-virt-gicv3.dtb");
 const V2_EL2: &[u8] = include_bytes!("data/qemu72-virt-el2-gicv2.dtb");
+const V3_INITRD_72: &[u8] = include_bytes!("data/qemu72-virt-gicv3-initrd.dtb");
+const V3_INITRD_10: &[u8] = include_bytes!("data/qemu10-virt-gicv3-initrd.dtb");
 
 const MIB: u64 = 1 << 20;
 
@@ -75,6 +95,21 @@ fn qemu_virt_gicv3() {
     assert_eq!(p.gic.its, Some(r(0x0808_0000, 0x2_0000)));
     assert_eq!((p.gic.gicc, p.gic.gich, p.gic.gicv), (None, None, None));
     assert_eq!(p.psci.unwrap().conduit, PsciConduit::Hvc);
+    assert_eq!(p.initrd, None, "no -initrd, no linux,initrd-* in /chosen");
+}
+
+#[test]
+fn qemu_initrd_in_chosen_with_32_and_64_bit_cells() {
+    for (qemu, dtb) in [("7.2", V3_INITRD_72), ("10.0", V3_INITRD_10)] {
+        let p = Platform::from_bytes(dtb).unwrap_or_else(|e| panic!("QEMU {qemu}: {e}"));
+        assert_eq!(p.initrd, Some(r(0x4400_0000, 0x1000)), "QEMU {qemu}");
+        // The rest of the tree is what QEMU's virt always gives.
+        assert_qemu_common(&p);
+        assert_eq!(p.gic.version, GicVersion::V3, "QEMU {qemu}");
+        assert_eq!(p.gic.gicd, r(0x0800_0000, 0x1_0000), "QEMU {qemu}");
+        assert_eq!(p.gic.its, Some(r(0x0808_0000, 0x2_0000)), "QEMU {qemu}");
+        assert_eq!(p.psci.unwrap().conduit, PsciConduit::Hvc, "QEMU {qemu}");
+    }
 }
 
 #[test]
@@ -118,7 +153,14 @@ enum XenGic {
     None,
 }
 
+/// `/chosen` properties of a synthetic tree: (name, value bytes).
+type Chosen<'a> = &'a [(&'a str, &'a [u8])];
+
 fn xen_guest_dtb(gic: XenGic, cpus: u32) -> Vec<u8> {
+    xen_guest_dtb_with(gic, cpus, &[])
+}
+
+fn xen_guest_dtb_with(gic: XenGic, cpus: u32, chosen_props: Chosen<'_>) -> Vec<u8> {
     let mut f = FdtWriter::new().unwrap();
     let root = f.begin_node("").unwrap();
     f.property_string_list("compatible", vec!["xen,xenvm-4.19".into(), "xen,xenvm".into()]).unwrap();
@@ -127,6 +169,9 @@ fn xen_guest_dtb(gic: XenGic, cpus: u32) -> Vec<u8> {
     f.property_u32("#size-cells", 2).unwrap();
 
     let chosen = f.begin_node("chosen").unwrap();
+    for (name, value) in chosen_props {
+        f.property(name, value).unwrap();
+    }
     f.end_node(chosen).unwrap();
 
     let cpus_node = f.begin_node("cpus").unwrap();
@@ -255,4 +300,30 @@ fn a_gicv2_without_its_cpu_interface_is_refused() {
     f.end_node(root).unwrap();
     let dtb = f.finish().unwrap();
     assert_eq!(Platform::from_bytes(&dtb), Err(Error::MissingGicReg { frame: "GICC" }));
+}
+
+#[test]
+fn initrd_cells_of_either_width_and_bad_ones() {
+    let start32 = 0x4800_0000u32.to_be_bytes();
+    let end32 = 0x4800_0050u32.to_be_bytes();
+    let start64 = 0x1_4800_0000u64.to_be_bytes();
+    let end64 = 0x1_4800_0050u64.to_be_bytes();
+    let parse = |props: Chosen<'_>| Platform::from_bytes(&xen_guest_dtb_with(XenGic::V3, 1, props)).map(|p| p.initrd);
+    let bad = |property| Err(Error::BadProperty { node: "chosen", property });
+    assert_eq!(parse(&[]), Ok(None));
+    let one_cell = [("linux,initrd-start", &start32[..]), ("linux,initrd-end", &end32[..])];
+    assert_eq!(parse(&one_cell), Ok(Some(r(0x4800_0000, 0x50))));
+    let two_cells = [("linux,initrd-start", &start64[..]), ("linux,initrd-end", &end64[..])];
+    assert_eq!(parse(&two_cells), Ok(Some(r(0x1_4800_0000, 0x50))));
+    // Mixed widths are still two addresses.
+    assert_eq!(
+        parse(&[("linux,initrd-start", &start32), ("linux,initrd-end", &end64)]),
+        Ok(Some(r(0x4800_0000, 0x1_0000_0050)))
+    );
+    assert_eq!(parse(&[("linux,initrd-start", &start32)]), bad("linux,initrd-end"));
+    assert_eq!(parse(&[("linux,initrd-end", &end32)]), bad("linux,initrd-start"));
+    assert_eq!(parse(&[("linux,initrd-start", &end32), ("linux,initrd-end", &start32)]), bad("linux,initrd-end"));
+    assert_eq!(parse(&[("linux,initrd-start", &[0; 12]), ("linux,initrd-end", &end32)]), bad("linux,initrd-start"));
+    let text = bad("linux,initrd-end").unwrap_err().to_string();
+    assert!(text.contains("chosen") && text.contains("linux,initrd-end"), "{text}");
 }

@@ -164,31 +164,42 @@ fn header_reports_what_the_hardware_advertises() {
     }
 }
 
-/// Guest mode (issue 21, first step): the guest-mode kernel, as a Linux
-/// arm64 Image, booted by QEMU's Linux loader at EL1 on `virt` without EL2
-/// (`virtualization=off`), finds its GIC, CPUs and PSCI conduit in the
-/// device tree QEMU generates, starts the second CPU with PSCI CPU_ON and
-/// reports them. Checks every header field against what QEMU's `virt`
-/// board documents for its GIC (hw/arm/virt.c memory map: GICD at
-/// 0x0800_0000; GICv2's GICC at 0x0801_0000; GICv3's redistributors at
-/// 0x080a_0000) and the boot protocol's promises (EL1, x0 = the DTB).
+/// Guest mode: the guest-mode kernel, as a Linux arm64 Image, booted by
+/// QEMU's Linux loader at EL1 on `virt` without EL2 (`virtualization=off`)
+/// with a compiled case as its initrd, finds its GIC, CPUs, PSCI conduit
+/// and case in the device tree QEMU generates, starts the second CPU with
+/// PSCI CPU_ON, runs the case and reports. Checks the header against what
+/// QEMU's `virt` board documents for its GIC (hw/arm/virt.c memory map:
+/// GICD at 0x0800_0000; GICv2's GICC at 0x0801_0000; GICv3's
+/// redistributors at 0x080a_0000) and the boot protocol's promises (EL1,
+/// x0 = the DTB), and the case's one event.
 #[test]
-fn guest_mode_boots_at_el1_and_finds_its_gic_in_the_device_tree() {
+fn guest_mode_boots_at_el1_and_finds_its_gic_and_case_in_the_device_tree() {
     let (_, qemu) = setup();
     let image = toolchain::build_guest_image(&root()).unwrap_or_else(|e| panic!("{e}"));
-    for gic in [2u32, 3] {
+    let text = "aim: a\nspec: IHI0069H 12.9.38\ngic: v2 v3\nsmp: 2\nread GICD_ISENABLER1\n";
+    let case = runner::case::parse(Path::new("guest/boot.case"), "guest/boot", text).unwrap();
+    for (gic, v) in [(2u32, GicVersion::V2), (3, GicVersion::V3)] {
+        let dir = std::env::temp_dir().join(format!("gicv-e2e-{}-guest-boot-v{gic}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let initrd = dir.join("case.bin");
+        let words: Vec<u8> = case.compile(v).unwrap().iter().flat_map(|w| w.to_le_bytes()).collect();
+        fs::write(&initrd, words).unwrap();
         let mut cmd = std::process::Command::new(&qemu.path);
         cmd.args(["-M", &format!("virt,virtualization=off,gic-version={gic}")])
-            .args(["-cpu", "max", "-smp", "2", "-m", "256M", "-nic", "none", "-nodefaults", "-display", "none"])
+            .args(["-cpu", "max", "-smp", "2", "-m", "512M", "-nodefaults", "-display", "none"])
             .args(["-semihosting-config", "enable=on,target=native,chardev=semi", "-chardev", "stdio,id=semi"])
             .arg("-kernel")
-            .arg(&image);
+            .arg(&image)
+            .arg("-initrd")
+            .arg(&initrd);
         let done = runner::launch::procs::run_bounded(&mut cmd, std::time::Duration::from_secs(60)).unwrap();
+        let _ = fs::remove_dir_all(&dir);
         let lines: Vec<serde_json::Value> =
             done.stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}"))).collect();
         let context = format!("GICv{gic}: status {:?}\n{}\n{}", done.status, done.stdout, done.stderr);
         assert_eq!(done.status.and_then(|s| s.code()), Some(0), "{context}");
-        assert_eq!(lines.len(), 2, "{context}");
+        assert_eq!(lines.len(), 3, "{context}");
         let h = &lines[0]["header"];
         assert_eq!(h["view"], "guest", "{context}");
         assert_eq!(h["EL"], 1, "{context}");
@@ -199,9 +210,11 @@ fn guest_mode_boots_at_el1_and_finds_its_gic_in_the_device_tree() {
             _ => assert_eq!(h["GICR"], "0x80a0000", "{context}"),
         }
         assert_eq!(h["psci"], "hvc", "{context}");
-        assert_eq!(h["cpus"], 2, "{context}");
-        assert_eq!(h["online"].as_array().map(|a| a.len()), Some(2), "both CPUs came up: {context}");
-        assert_eq!(lines[1], serde_json::json!({"end": "ok"}), "{context}");
+        assert_eq!(h["cpus"], 2, "both PEs the case asked for came up: {context}");
+        assert_eq!(h["cpu_nodes"], 2, "{context}");
+        assert_eq!(lines[1]["op"], "read", "{context}");
+        assert_eq!(lines[1]["reg"], "GICD_ISENABLER1", "{context}");
+        assert_eq!(lines[2], serde_json::json!({"end": "ok"}), "{context}");
     }
 }
 

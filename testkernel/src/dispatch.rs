@@ -1,6 +1,9 @@
-//! EL2 interrupt dispatch: the one place where physical interrupts taken at
-//! EL2 are handled — the maintenance interrupt (PPI 25), GICv4 doorbells and
-//! other physical LPIs, and any SGI, PPI or SPI a bounded wait lets in.
+//! Interrupt dispatch: the one place where physical interrupts taken at
+//! the kernel's own EL are handled — at EL2 the maintenance interrupt (PPI
+//! 25), GICv4 doorbells and other physical LPIs, and any SGI, PPI or SPI a
+//! bounded wait lets in; in guest mode the same at EL1, where the physical
+//! CPU interface is the only one and the maintenance interrupt does not
+//! exist (`MISR` is then never read).
 //!
 //! The platform's exception vectors reach [`on_irq`] through the handler
 //! registered by [`init`], so the platform layer never imports this one.
@@ -9,7 +12,8 @@
 //! `GICC_IAR`), records its INTID (and `ICH_MISR_EL2`/`GICH_MISR` for the
 //! maintenance interrupt, read before anything changes it), drops its
 //! priority and deactivates it unless it is an LPI, which has no active
-//! state (the kernel runs with EOImode = 1 at EL2; IHI 0069H 4.1.1), then makes the wait resume with IRQs masked.
+//! state (the kernel runs with EOImode = 1 at EL2, and at EL1 in guest mode;
+//! IHI 0069H 4.1.1), then makes the wait resume with IRQs masked.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -35,7 +39,7 @@ pub fn init() {
     platform::exceptions::set_irq_handler(on_irq);
 }
 
-/// Handles an IRQ taken at EL2; returns whether it was a real interrupt
+/// Handles an IRQ taken at the kernel's EL; returns whether it was a real interrupt
 /// (INTID below 1020), not a spurious one.
 fn on_irq() -> bool {
     let intid = gic::phys_ack(Group::G1);
@@ -43,7 +47,7 @@ fn on_irq() -> bool {
         return false;
     }
     let s = &SLOTS[cpu_index()];
-    if intid == MAINTENANCE_INTID {
+    if gic::HYP_VIEW && intid == MAINTENANCE_INTID {
         s.misr.store(gic::vif_read(VifReg::Misr) as u32, Ordering::Relaxed);
     }
     s.intid.store(intid, Ordering::Relaxed);
@@ -64,10 +68,11 @@ pub struct Taken {
     /// The INTID acknowledged.
     pub intid: u32,
     /// `ICH_MISR_EL2` / `GICH_MISR` when `intid` is the maintenance interrupt, else 0.
+    #[cfg_attr(feature = "guest", allow(dead_code))] // read by `take_maintenance` (EL2) only
     pub misr: u64,
 }
 
-/// Unmasks IRQs at EL2 for at most `ms` milliseconds and returns the first
+/// Unmasks IRQs at the kernel's EL for at most `ms` milliseconds and returns the first
 /// physical interrupt taken, if any. With `maintenance`, the maintenance
 /// PPI is enabled for the wait and disabled again after it (the kernel's
 /// baseline keeps it disabled).
@@ -90,6 +95,7 @@ pub fn take(ms: u32, maintenance: bool) -> Option<Taken> {
 
 /// [`take`] with the maintenance interrupt enabled: the INTID and MISR of
 /// the interrupt taken within `ms` milliseconds, if any.
+#[cfg(not(feature = "guest"))]
 pub fn take_maintenance(ms: u32) -> Option<(u32, u64)> {
     take(ms, true).map(|t| (t.intid, t.misr))
 }

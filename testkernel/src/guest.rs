@@ -16,7 +16,7 @@ use gic_case::op::{Group, GuestOp};
 use gic_case::regs::RegId;
 use gic_case::GicVersion;
 
-use crate::gic::layout::GICV;
+use crate::gic::layout;
 use crate::gic::mmio::{read32, read64, write32, write64};
 use crate::gic::{self, sysreg};
 use crate::platform::exceptions::{self, run_guest, GuestExit, EXIT_DONE};
@@ -60,12 +60,12 @@ fn hvc_exit(value: u64) -> ! {
 
 fn v2_read(off: usize) -> u64 {
     // SAFETY: a GICV register of Table 5-2; the side effect (e.g. acknowledge) is the op's.
-    unsafe { read32(GICV + off) as u64 }
+    unsafe { read32(layout::gicv() + off) as u64 }
 }
 
 fn v2_write(off: usize, v: u64) {
     // SAFETY: a GICV register of Table 5-2; the write is the op's.
-    unsafe { write32(GICV + off, v as u32) }
+    unsafe { write32(layout::gicv() + off, v as u32) }
 }
 
 extern "C" fn guest_entry(op: u64, version: u64, _unused: u64) -> ! {
@@ -207,9 +207,9 @@ fn reg_read(r: RegId) -> u64 {
         // SAFETY: GICV frame offsets from the spec's map, checked by the runner.
         RegId::Mmio { offset, width, .. } => unsafe {
             if width == 64 {
-                read64(GICV + offset as usize)
+                read64(layout::gicv() + offset as usize)
             } else {
-                read32(GICV + offset as usize) as u64
+                read32(layout::gicv() + offset as usize) as u64
             }
         },
     }
@@ -222,9 +222,9 @@ fn reg_write(r: RegId, v: u64) {
         // SAFETY: as reg_read.
         RegId::Mmio { offset, width, .. } => unsafe {
             if width == 64 {
-                write64(GICV + offset as usize, v)
+                write64(layout::gicv() + offset as usize, v)
             } else {
-                write32(GICV + offset as usize, v as u32)
+                write32(layout::gicv() + offset as usize, v as u32)
             }
         },
     }

@@ -1,5 +1,6 @@
 //! Guest mode: the test kernel booted as a VM would be, at EL1, finding its
-//! hardware from the device tree.
+//! hardware from the device tree and its compiled case in the initrd, and
+//! running the case against the GIC as a guest sees it.
 //!
 //! The image follows the Linux arm64 boot protocol (Linux
 //! `Documentation/arch/arm64/booting.rst`): it starts with the 64-byte
@@ -7,36 +8,54 @@
 //! flat image, a hypervisor's domain builder) loads it at RAM base +
 //! `text_offset` and enters `code0` at EL1 with MMU off and x0 = the
 //! physical address of the DTB. The kernel parses the DTB with
-//! `gic_devtree`, starts the other CPUs with PSCI CPU_ON through the
-//! conduit `/psci` names (HVC on QEMU without EL2 and under a hypervisor,
-//! SMC where firmware at EL3 answers), reads the distributor's ID
-//! registers, prints one header line and the end record over semihosting,
-//! and exits through semihosting like the EL2 kernel.
+//! `gic_devtree`, takes the compiled case (the same image the EL2 kernel
+//! loads, `gic_case::proto`) from the initrd (`/chosen`
+//! `linux,initrd-start`/`-end`), points the GIC drivers at the frames the
+//! tree names (`gic::layout`, the ITS, the PL011), starts the PEs the case
+//! asks for with PSCI CPU_ON through the conduit `/psci` names (HVC on QEMU
+//! without EL2 and under a hypervisor, SMC where firmware at EL3 answers),
+//! prints the header and runs the case with the interpreter the EL2 kernel
+//! uses, at EL1: every physical op through the physical CPU interface
+//! (`ICC_*_EL1` with `ICC_SRE_EL1`, or the GICC frame), IRQs through the
+//! EL1 vectors to the same dispatch. Ops that need the hypervisor's view
+//! (List Registers, the virtual interface, guest steps, the maintenance
+//! interrupt, the EL2 timer, vPEs) are refused before anything runs:
+//! `{"error":"step N: … needs the hypervisor (EL2) view"}` and
+//! `KernelExit::BadCase`, as is a missing or malformed case.
 //!
 //! Build, convert and boot (from the repository root; `Q` is either QEMU,
 //! `target/qemu-bookworm/usr/bin/qemu-system-aarch64` (7.2) or
-//! `target/qemu-backports/usr/bin/qemu-system-aarch64` (10.0), and `N` is 2
-//! or 3):
+//! `target/qemu-backports/usr/bin/qemu-system-aarch64` (10.0), `N` is 2 or
+//! 3 (QEMU offers GICv4 only with `virtualization=on`), and `case.bin` a
+//! compiled case, e.g. the one an EL2 run leaves in its log directory):
 //!
 //! ```text
 //! (cd testkernel && cargo build --profile guest --no-default-features --features guest)
 //! cargo run -q -p gic-devtree --features host --bin elf2image -- \
 //!     testkernel/target/aarch64-unknown-none/guest/testkernel target/testkernel-guest.img
-//! $Q -M virt,virtualization=off,gic-version=N -cpu max -smp 2 -nic none -nographic \
-//!     -nodefaults -display none \
+//! $Q -M virt,virtualization=off,gic-version=N -cpu max -smp 2 -m 512M -nodefaults -display none \
 //!     -semihosting-config enable=on,target=native,chardev=semi -chardev stdio,id=semi \
-//!     -kernel target/testkernel-guest.img
+//!     -kernel target/testkernel-guest.img -initrd case.bin
 //! ```
 //!
 //! The header is `{"header":{"schema":…,"kernel":…,"view":"guest","EL":1,
-//! "gic":"v3","GICD":…,…,"psci":"hvc","cpus":2,"online":[MPIDR_EL1 of each
-//! PE that came up],…}}`, then `{"end":"ok"}`; a device tree the kernel
-//! cannot use gives `{"error":…}` and the exit code `BadPlatform`.
+//! "gic":"v3","cpus":2,"ArchRev":3,"PRIbits":…,"GICD_IIDR":…,"GICD_TYPER":…,
+//! "ITLinesNumber":…,"SPIs":…,"PPIs":…,"GICR_TYPER":…,"PLPIS":…,"VLPIS":…,
+//! "GITS_TYPER":…,…,"GICD":…,…,"psci":"hvc","cpu_nodes":2,"online":[MPIDR_EL1
+//! of each PE that came up]}}`, then the case's events, then `{"end":"ok"}`;
+//! a device tree the kernel cannot use gives `{"error":…}` and the exit
+//! code `BadPlatform`. What the header reports of the GIC is what EL1 can
+//! see: no `ListRegs`/`PREbits` (there is no virtual interface), and
+//! `PRIbits` (implemented priority bits − 1) and `PPIs` (the implemented
+//! PPIs 16–31, a bitmask) found by probing the distributor/redistributor.
 //!
 //! The image is linked for 0x4008_0000 and not relocatable: it runs where
 //! RAM starts at 0x4000_0000 (QEMU `virt`, Xen's guest layout), which the
 //! header's `text_offset` (0x8_0000) and `flags` (placement bit 3 = 0:
-//! "as close as possible to the base of DRAM") ask a loader for.
+//! "as close as possible to the base of DRAM") ask a loader for. The ITS
+//! tables go to 16 MiB of RAM that the image, the DTB (2 MiB at most) and
+//! the initrd leave free: 0x5000_0000 as in the EL2 kernel when that is
+//! free, else the lowest such place.
 //!
 //! Output without semihosting (a Xen domU, real hardware): every line goes
 //! through `platform::out::write0`, the one place that writes bytes out. A
@@ -49,15 +68,17 @@
 //! the outermost QEMU even from a nested guest under TCG.
 
 use core::arch::global_asm;
-use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 
-use aarch64_cpu::registers::{CurrentEL, Readable, ELR_EL1, ESR_EL1, FAR_EL1, MPIDR_EL1};
-use aarch64_rt::{ExceptionHandlers, RegisterStateRef};
+use aarch64_cpu::registers::{CurrentEL, Readable, MPIDR_EL1};
 use gic_case::proto::{self, KernelExit};
-use gic_devtree::{Error, Platform, PsciConduit};
+use gic_case::GicVersion;
+use gic_devtree::{Error, Platform, PsciConduit, Region, MAX_DTB_SIZE};
 
+use crate::gic::{self, layout};
 use crate::platform::out::{exit, Line};
 use crate::platform::{self, psci, timer, MAX_CPUS};
+use crate::{dispatch, interp};
 
 // The arm64 Image header (booting.rst, "Call the kernel image"): code0
 // branches to aarch64-rt's entry code; text_offset 0x8_0000 (memory.ld's
@@ -91,12 +112,9 @@ unsafe extern "C" {
     static dma_region: u8;
 }
 
-/// `MPIDR_EL1` of each PE that came up, by start order (0: not yet; the
+/// `MPIDR_EL1` of each PE that came up, by PE number (0: not yet; the
 /// register's bit 31 is RES1, so a reported value is never 0).
 static ONLINE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
-
-/// The PSCI conduit the secondaries use to power themselves off: 0 HVC, 1 SMC.
-static CONDUIT: AtomicU8 = AtomicU8::new(0);
 
 /// Affinity fields of an MPIDR (Aff3 in 39:32, Aff2..Aff0 in 23:0), as the
 /// device tree's `cpu` `reg` holds them.
@@ -105,7 +123,11 @@ const MPIDR_AFFINITY: u64 = 0xff_00ff_ffff;
 /// How long a secondary PE may take to report, in milliseconds.
 const CPU_ON_BOUND_MS: u32 = 2000;
 
-fn fail(msg: &str, detail: Option<&dyn core::fmt::Display>) -> ! {
+/// Alignment of the ITS memory (the ITS tables need 64 KiB).
+const ITS_MEMORY_ALIGN: u64 = 64 * 1024;
+
+/// Prints `{"error":"<msg>[: <detail>]"}` and ends the run with `code`.
+fn fail_with(code: KernelExit, msg: &str, detail: Option<&dyn core::fmt::Display>) -> ! {
     let mut text = Line::new();
     let _ = match detail {
         Some(d) => core::fmt::Write::write_fmt(&mut text, format_args!("{msg}: {d}")),
@@ -114,7 +136,17 @@ fn fail(msg: &str, detail: Option<&dyn core::fmt::Display>) -> ! {
     let mut l = Line::new();
     l.raw("{").str("error", text.as_str()).raw("}");
     l.emit_now();
-    exit(KernelExit::BadPlatform)
+    exit(code)
+}
+
+/// The platform is not one the kernel can run on: `KernelExit::BadPlatform`.
+fn fail(msg: &str, detail: Option<&dyn core::fmt::Display>) -> ! {
+    fail_with(KernelExit::BadPlatform, msg, detail)
+}
+
+/// The initrd holds no usable case: `KernelExit::BadCase`.
+fn bad_case(msg: &str, detail: Option<&dyn core::fmt::Display>) -> ! {
+    fail_with(KernelExit::BadCase, msg, detail)
 }
 
 /// The guest-mode entry (aarch64-rt's `entry!`): x0 is the DTB's address.
@@ -124,19 +156,46 @@ pub fn main(x0: u64, _x1: u64, _x2: u64, _x3: u64) -> ! {
         fail("guest mode must be entered at EL1", Some(&el));
     }
     let platform = discover(x0).unwrap_or_else(|e| fail("the device tree (x0) cannot be used", Some(&e)));
-    let online = start_secondaries(&platform);
-    header(&platform, x0, online);
+    let (want, cpus, ops) = load_case(&platform);
+    interp::check_view(ops);
+    configure(&platform, x0);
+    let found = gic::detect();
+    let dt_v3 = platform.gic.version == gic_devtree::GicVersion::V3;
+    if found.is_v3_family() != dt_v3 {
+        fail_with(
+            KernelExit::BadPlatform,
+            "the device tree's GIC and the CPU's (ID_AA64PFR0_EL1.GIC) disagree; the device tree says",
+            Some(&platform.gic.version.name()),
+        );
+    }
+    if found != want {
+        let mut l = Line::new();
+        l.raw("{").str("error", "GIC version differs from the one the case was compiled for");
+        l.str("asked", want.name()).str("found", found.name()).raw("}");
+        l.emit_now();
+        exit(KernelExit::BadPlatform);
+    }
+    dispatch::init();
+    gic::init_distributor();
+    crate::init_this_pe();
+    start_secondaries(&platform, cpus as usize);
+    header(&platform, x0, cpus);
+    interp::run(ops);
     let mut l = Line::new();
     l.raw("{\"end\":\"ok\"}");
     l.emit();
     exit(KernelExit::Done)
 }
 
+/// The kernel image in memory: its first byte and the first byte after it.
+fn image() -> (u64, u64) {
+    (&raw const guest_image_header as u64, &raw const dma_region as u64)
+}
+
 /// Parses the DTB at `dtb` after checking what the boot protocol promises:
 /// 8-byte aligned, not inside this image.
 fn discover(dtb: u64) -> Result<Platform, Error> {
-    let start = &raw const guest_image_header as u64;
-    let end = &raw const dma_region as u64;
+    let (start, end) = image();
     if dtb == 0 || !dtb.is_multiple_of(8) {
         fail("x0 holds no 8-byte aligned DTB address (loaded as an ELF, not as a Linux Image?)", Some(&Hex(dtb)));
     }
@@ -151,6 +210,106 @@ fn discover(dtb: u64) -> Result<Platform, Error> {
     unsafe { Platform::from_ptr(dtb as *const u8) }
 }
 
+/// Whether `[a, a + a_len)` and `[b, b + b_len)` share a byte.
+fn overlaps(a: u64, a_len: u64, b: u64, b_len: u64) -> bool {
+    a < b.saturating_add(b_len) && b < a.saturating_add(a_len)
+}
+
+/// The compiled case in the initrd, checked as the EL2 kernel checks the one
+/// at `CASE_LOAD_ADDR` (magic, format version, GIC version, PEs, size), and
+/// also against the initrd's extent: the GIC version it was compiled for,
+/// its PEs and its op words. A missing or bad case ends the run with
+/// `KernelExit::BadCase`.
+fn load_case(p: &Platform) -> (GicVersion, u32, &'static [u32]) {
+    let Some(r) = p.initrd else {
+        bad_case(
+            "no initrd: guest mode takes the compiled case as the initrd (QEMU -initrd CASE.bin), \
+             and /chosen has no linux,initrd-start",
+            None,
+        );
+    };
+    if !r.base.is_multiple_of(4) {
+        bad_case("the initrd (the compiled case) is not 4-byte aligned; it starts at", Some(&Hex(r.base)));
+    }
+    let ram_end = p.ram.base.saturating_add(p.ram.size);
+    if r.base < p.ram.base || r.base.saturating_add(r.size) > ram_end {
+        bad_case("the initrd lies outside the device tree's RAM; it starts at", Some(&Hex(r.base)));
+    }
+    let (start, end) = image();
+    if overlaps(r.base, r.size, start, end - start) {
+        bad_case("the initrd overlaps the kernel image; it starts at", Some(&Hex(r.base)));
+    }
+    let header_bytes = (proto::HEADER_WORDS * 4) as u64;
+    if r.size < header_bytes {
+        bad_case("the initrd is smaller than a compiled case's header; its size in bytes", Some(&r.size));
+    }
+    let base = r.base as *const u32;
+    // SAFETY: the initrd is RAM the loader filled and leaves alone
+    // (booting.rst), inside the device tree's RAM and outside this image
+    // (checked above), 4-byte aligned (checked above) and at least
+    // HEADER_WORDS words long (checked above); the MMU is off, so the
+    // physical address is usable as is.
+    let hdr = unsafe { core::slice::from_raw_parts(base, proto::HEADER_WORDS) };
+    let (v, cpus, n) = crate::case_header(hdr, "no compiled case in the initrd (bad magic)");
+    let needed = header_bytes + 4 * n as u64;
+    if needed > r.size {
+        bad_case("the initrd ends before the op words its header announces; bytes needed", Some(&needed));
+    }
+    // SAFETY: as above; the initrd holds the header and the n op words
+    // (checked above), n at most MAX_CASE_WORDS, and nothing writes it.
+    let ops = unsafe { core::slice::from_raw_parts(base.add(proto::HEADER_WORDS), n) };
+    (v, cpus, ops)
+}
+
+/// Points the drivers at the device tree's hardware: the GIC frames, the
+/// ITS and its memory, the PL011, and the PSCI conduit.
+fn configure(p: &Platform, dtb: u64) {
+    let g = &p.gic;
+    let base = |r: Option<Region>| r.map(|r| r.base as usize);
+    let mut gicr = [None; layout::MAX_GICR_REGIONS];
+    for (slot, r) in gicr.iter_mut().zip(g.redistributors()) {
+        *slot = Some((r.base as usize, r.size as usize));
+    }
+    layout::set(&layout::Layout {
+        gicd: g.gicd.base as usize,
+        gicc: base(g.gicc),
+        gich: base(g.gich),
+        gicv: base(g.gicv),
+        gicr,
+        gits: base(g.its),
+    });
+    platform::uart::set_base(p.uart.map(|r| r.base));
+    gic::its::set_memory(its_memory(p, dtb).map(|a| a as usize));
+    if let Some(s) = p.psci {
+        psci::set_conduit_hvc(s.conduit == PsciConduit::Hvc);
+    }
+}
+
+/// Where the ITS tables go: `gic::its::ITS_MEMORY_SIZE` bytes of the
+/// device tree's RAM, 64 KiB aligned, clear of the image, the DTB (its 2 MiB
+/// maximum) and the initrd; the EL2 kernel's 0x5000_0000 when that is
+/// free, else the lowest such place (which starts at the RAM's base or
+/// right after one of those).
+fn its_memory(p: &Platform, dtb: u64) -> Option<u64> {
+    let size = gic::its::ITS_MEMORY_SIZE as u64;
+    let (start, end) = image();
+    let initrd = p.initrd.unwrap_or_default();
+    let taken = [(start, end - start), (dtb, MAX_DTB_SIZE as u64), (initrd.base, initrd.size)];
+    let ram_end = p.ram.base.saturating_add(p.ram.size);
+    let fits = |a: u64| {
+        a >= p.ram.base && a.saturating_add(size) <= ram_end && taken.iter().all(|&(b, len)| !overlaps(a, size, b, len))
+    };
+    let preferred = gic::its::QEMU_VIRT_ITS_MEMORY as u64;
+    if fits(preferred) {
+        return Some(preferred);
+    }
+    core::iter::once(p.ram.base)
+        .chain(taken.iter().map(|&(b, len)| b.saturating_add(len)))
+        .map(|a| a.next_multiple_of(ITS_MEMORY_ALIGN))
+        .filter(|&a| fits(a))
+        .min()
+}
+
 /// A `0x…` number for error messages.
 struct Hex(u64);
 
@@ -160,34 +319,36 @@ impl core::fmt::Display for Hex {
     }
 }
 
-/// Starts every CPU the device tree lists besides this one (up to
-/// `MAX_CPUS` in all) and waits, bounded, for each to report; returns how
-/// many PEs are online, this one included.
-fn start_secondaries(p: &Platform) -> usize {
+/// Starts PEs 1 to `cpus` − 1 (the case's PEs) and waits, bounded, for each
+/// to initialise. The case language numbers PEs by `MPIDR_EL1.Aff0` (as QEMU
+/// `virt` does, and as the SGI, routing and ITS ops use them), so PE n is
+/// the device tree's CPU whose affinity is this PE's with Aff0 = n; this
+/// PE must be PE 0.
+fn start_secondaries(p: &Platform, cpus: usize) {
     let me = MPIDR_EL1.get();
     ONLINE[0].store(me, Ordering::Relaxed);
+    if me & 0xff != 0 {
+        fail("the boot PE's MPIDR_EL1.Aff0 is not 0 (the case language numbers PEs by Aff0)", Some(&Hex(me)));
+    }
+    if cpus <= 1 {
+        return;
+    }
+    if cpus > p.cpus.count {
+        fail("the case asks for more PEs than the device tree lists; it lists", Some(&p.cpus.count));
+    }
     let Some(psci_node) = p.psci else {
-        return 1;
+        fail("the case needs more than one PE and the device tree has no /psci to start them", None);
     };
     if !psci_node.standard_ids {
         // aarch64-rt's start_core uses the PSCI 0.2 CPU_ON ID (0xc400_0003).
         fail("/psci is PSCI 0.1 only (compatible lacks arm,psci-0.2); its function IDs are not supported", None);
     }
-    CONDUIT.store(matches!(psci_node.conduit, PsciConduit::Smc) as u8, Ordering::Relaxed);
-    let mut online = 1;
-    for &mpidr in p.cpus.mpidrs() {
-        if mpidr & MPIDR_AFFINITY == me & MPIDR_AFFINITY {
-            continue;
+    for cpu in 1..cpus {
+        let mpidr = (me & MPIDR_AFFINITY & !0xff) | cpu as u64;
+        if !p.cpus.mpidrs().iter().any(|&m| m & MPIDR_AFFINITY == mpidr) {
+            fail("the device tree has no CPU for a PE the case uses; MPIDR", Some(&Hex(mpidr)));
         }
-        if online == MAX_CPUS {
-            break;
-        }
-        let slot = online;
-        let started = match psci_node.conduit {
-            PsciConduit::Hvc => psci::start_via::<smccc::Hvc>(slot, mpidr, secondary_main),
-            PsciConduit::Smc => psci::start_via::<smccc::Smc>(slot, mpidr, secondary_main),
-        };
-        if let Err(e) = started {
+        if let Err(e) = psci::start_at(cpu, mpidr, secondary_main) {
             let mut l = Line::new();
             let _ = core::fmt::Write::write_fmt(
                 &mut l,
@@ -196,47 +357,46 @@ fn start_secondaries(p: &Platform) -> usize {
             l.emit_now();
             exit(KernelExit::BadPlatform);
         }
-        if !timer::wait_until(CPU_ON_BOUND_MS, || ONLINE[slot].load(Ordering::Acquire) != 0) {
-            fail("a secondary PE did not report within 2 s of CPU_ON; MPIDR", Some(&Hex(mpidr)));
+        if !timer::wait_until(CPU_ON_BOUND_MS, || interp::READY[cpu].load(Ordering::Acquire)) {
+            fail("a secondary PE did not come up within 2 s of CPU_ON; MPIDR", Some(&Hex(mpidr)));
         }
-        online += 1;
-    }
-    online
-}
-
-/// A secondary PE: reports its `MPIDR_EL1`, then powers itself off.
-fn secondary_main(slot: usize) -> ! {
-    ONLINE[slot].store(MPIDR_EL1.get(), Ordering::Release);
-    let _ = if CONDUIT.load(Ordering::Relaxed) == 1 {
-        smccc::psci::cpu_off::<smccc::Smc>()
-    } else {
-        smccc::psci::cpu_off::<smccc::Hvc>()
-    };
-    // CPU_OFF does not return when it succeeds. If it failed, this PE has
-    // nothing left to do: it idles until CPU0 ends the run.
-    loop {
-        aarch64_cpu::asm::wfe();
     }
 }
 
-/// Reads a 32-bit distributor register (offset `off` from `GICD`).
-fn gicd_read(p: &Platform, off: u64) -> u32 {
-    // SAFETY: GICD_TYPER (0x004) and GICD_IIDR (0x008) are read-only ID
-    // registers of the distributor the device tree names, present in both
-    // GICv2 and GICv3 frames (IHI 0048B 4.3, IHI 0069H 12.9); reading them
-    // has no side effect. The MMU is off, so the access is Device-nGnRnE.
-    unsafe { core::ptr::read_volatile((p.gic.gicd.base + off) as *const u32) }
+/// A secondary PE: records its `MPIDR_EL1`, then initialises and serves the
+/// case's `on cpuN` blocks (powering itself off when left idle).
+fn secondary_main(cpu: usize) -> ! {
+    ONLINE[cpu].store(MPIDR_EL1.get(), Ordering::Release);
+    interp::secondary_main(cpu)
 }
 
-fn header(p: &Platform, dtb: u64, online: usize) {
+fn header(p: &Platform, dtb: u64, cpus: u32) {
     let g = &p.gic;
+    let a = gic::advertised();
     let mut l = Line::new();
     l.raw("{").key("header").raw("{");
     l.num("schema", proto::EVENT_SCHEMA as u64);
     l.str("kernel", env!("CARGO_PKG_VERSION"));
     l.str("view", "guest");
     l.num("EL", CurrentEL.read(CurrentEL::EL));
-    l.str("gic", g.version.name());
+    l.str("gic", gic::version().name());
+    l.num("cpus", cpus as u64);
+    l.num("ArchRev", a.arch_rev as u64);
+    // The EL2 header's convention (ICH_VTR_EL2.PRIbits): implemented bits − 1.
+    l.num("PRIbits", gic::probe_priority_bits().count_ones().saturating_sub(1) as u64);
+    l.hex("GICD_IIDR", a.gicd_iidr as u64);
+    l.hex("GICD_TYPER", a.gicd_typer as u64);
+    let it_lines = a.gicd_typer & 0x1f;
+    l.num("ITLinesNumber", it_lines as u64);
+    // SPI INTIDs 32 .. 32 × (ITLinesNumber + 1), the last below 1020.
+    l.num("SPIs", (32 * (it_lines + 1) - 32).min(988) as u64);
+    l.num("PPIs", gic::probe_ppis() as u64);
+    if gic::version().is_v3_family() {
+        crate::gicr_fields(&mut l, a.gicr_typer);
+        if layout::gits().is_some() {
+            crate::gits_fields(&mut l);
+        }
+    }
     l.hex("GICD", g.gicd.base);
     for (name, frame) in [("GICC", g.gicc), ("GICH", g.gich), ("GICV", g.gicv)] {
         if let Some(r) = frame {
@@ -249,11 +409,13 @@ fn header(p: &Platform, dtb: u64, online: usize) {
     if let Some(r) = g.its {
         l.hex("ITS", r.base);
     }
-    l.hex("GICD_TYPER", gicd_read(p, 0x004) as u64).hex("GICD_IIDR", gicd_read(p, 0x008) as u64);
     if let Some(r) = p.uart {
         l.hex("UART", r.base);
     }
     l.hex("RAM", p.ram.base).hex("RAM_size", p.ram.size).hex("DTB", dtb);
+    if let Some(r) = p.initrd {
+        l.hex("initrd", r.base).hex("initrd_size", r.size);
+    }
     match p.psci {
         Some(s) => l.str("psci", s.conduit.name()),
         None => l.str("psci", "none"),
@@ -265,9 +427,9 @@ fn header(p: &Platform, dtb: u64, online: usize) {
         }
         l.raw("}");
     }
-    l.num("cpus", p.cpus.count as u64);
+    l.num("cpu_nodes", p.cpus.count as u64);
     l.key("online").raw("[");
-    for (i, cpu) in ONLINE[..online].iter().enumerate() {
+    for (i, cpu) in ONLINE[..cpus as usize].iter().enumerate() {
         if i > 0 {
             l.raw(",");
         }
@@ -276,47 +438,3 @@ fn header(p: &Platform, dtb: u64, online: usize) {
     l.raw("]}}");
     l.emit();
 }
-
-/// Prints a `crash` record for an exception taken at EL1 and ends the run.
-fn crash(kind: &str) -> ! {
-    let esr = ESR_EL1.get();
-    let mut l = Line::new();
-    l.raw("{").key("crash").raw("{");
-    l.num("EL", 1).str("kind", kind).num("cpu", platform::cpu_index() as u64);
-    l.hex("EC", ESR_EL1::EC.read(esr)).hex("ESR", esr).hex("ELR", ELR_EL1.get()).hex("FAR", FAR_EL1.get());
-    l.raw("}}");
-    l.emit_now();
-    exit(KernelExit::Crash)
-}
-
-/// Guest mode takes no exception on purpose: every one is a crash record.
-struct Handlers;
-
-impl ExceptionHandlers for Handlers {
-    extern "C" fn sync_current(_state: RegisterStateRef) {
-        crash("sync")
-    }
-    extern "C" fn irq_current(_state: RegisterStateRef) {
-        crash("irq")
-    }
-    extern "C" fn fiq_current(_state: RegisterStateRef) {
-        crash("fiq")
-    }
-    extern "C" fn serror_current(_state: RegisterStateRef) {
-        crash("serror")
-    }
-    extern "C" fn sync_lower(_state: RegisterStateRef) {
-        crash("sync from EL0")
-    }
-    extern "C" fn irq_lower(_state: RegisterStateRef) {
-        crash("irq from EL0")
-    }
-    extern "C" fn fiq_lower(_state: RegisterStateRef) {
-        crash("fiq from EL0")
-    }
-    extern "C" fn serror_lower(_state: RegisterStateRef) {
-        crash("serror from EL0")
-    }
-}
-
-aarch64_rt::exception_handlers!(Handlers);

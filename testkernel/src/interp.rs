@@ -1,19 +1,27 @@
 //! The case interpreter: executes compiled ops on CPU0, hands `on cpuN`
 //! blocks to other PEs, and prints one JSON event per observable result.
+//!
+//! The ops that need the hypervisor's view (List Registers, the virtual
+//! interface, guest steps, …) live in `hyp_view`, which only the EL2
+//! kernel has. Guest mode, at EL1, runs every physical op with the same
+//! drivers and refuses the others (`check_view`, `hyp_only`): an
+//! `{"error":"step N: … needs the hypervisor (EL2) view"}` record and
+//! `KernelExit::BadCase`.
+
+#[cfg(not(feature = "guest"))]
+mod hyp_view;
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-use gic_case::lr::{Lr, LrState};
-use gic_case::op::{GuestOp, Op, PhysState, MAX_NAMED};
+#[cfg(feature = "guest")]
+use gic_case::op::{GuestOp, TimerKind};
+use gic_case::op::{Op, PhysState, MAX_NAMED};
 use gic_case::proto::KernelExit;
 use gic_case::regs::{self, RegId};
-use gic_case::vif::VifReg;
-use gic_case::GicVersion;
-use heapless::String;
+#[cfg(feature = "guest")]
+use gic_case::regs::{Frame, SysReg};
 
 use crate::gic;
-use crate::guest;
-use crate::platform::exceptions::{crash, ExitKind};
 use crate::platform::out::{exit, Line, OUTBOXES};
 use crate::platform::timer::wait_until;
 use crate::platform::{self, cpu_index, MAX_CPUS};
@@ -192,7 +200,7 @@ pub fn secondary_main(cpu: usize) -> ! {
     let mut seen = 0;
     loop {
         if !wait_until(IDLE_TIMEOUT_MS, || mb.posted.load(Ordering::Acquire) != seen) {
-            let _ = smccc::psci::cpu_off::<smccc::Smc>();
+            let _ = platform::psci::cpu_off();
             loop {
                 platform::spin_hint();
             }
@@ -201,48 +209,6 @@ pub fn secondary_main(cpu: usize) -> ! {
         run_range(mb.start.load(Ordering::Relaxed), mb.len.load(Ordering::Relaxed));
         mb.done.store(seen, Ordering::Release);
     }
-}
-
-fn lr_in_range(step: u16, op: &str, n: u32) -> bool {
-    if n < gic::lr_count() {
-        return true;
-    }
-    KEEP_NEXT[cpu_index()].store(0, Ordering::Relaxed);
-    let mut l = event(step, op);
-    l.num("LR", n as u64).str("error", "List Register not implemented (ListRegs in the header)");
-    done(l);
-    false
-}
-
-fn lr_fields(l: &mut Line, lr: &Lr) {
-    l.str("State", lr.state.name());
-    l.num("HW", lr.hw as u64);
-    l.num("Group", lr.group as u64);
-    l.num("Priority", lr.priority as u64);
-    l.num("vINTID", lr.vintid as u64);
-    if lr.hw {
-        l.num("pINTID", lr.pintid as u64);
-    } else {
-        l.num("EOI", lr.eoi as u64);
-        if gic::version() == GicVersion::V2 && lr.vintid < 16 {
-            l.num("CPUID", lr.cpuid as u64);
-        }
-    }
-}
-
-fn lr_list(l: &mut Line, key: &str, bits: u64) {
-    l.key(key).raw("[");
-    let mut first = true;
-    for n in 0..64 {
-        if bits & (1 << n) != 0 {
-            if !first {
-                l.raw(",");
-            }
-            first = false;
-            let _ = core::fmt::Write::write_fmt(l, format_args!("{}", n));
-        }
-    }
-    l.raw("]");
 }
 
 /// Appends `"reg":"<spec name>"` (names are plain ASCII, nothing to escape).
@@ -261,9 +227,26 @@ fn reg_name(l: &mut Line, id: RegId) {
         }
     }
     l.raw("\"");
+    match regs::part_of(id) {
+        Some(regs::Part::Byte(k)) => {
+            l.num("byte", k as u64);
+        }
+        Some(regs::Part::Low) => {
+            l.str("half", "low");
+        }
+        Some(regs::Part::High) => {
+            l.str("half", "high");
+        }
+        None => {}
+    }
 }
 
 fn exec(op: Op, step: u16) {
+    #[cfg(feature = "guest")]
+    if let Some(what) = hyp_only(&op) {
+        // Refused before the case started (`check_view`); never executed.
+        refuse(step, what);
+    }
     match op {
         Op::PhysPend(i) => gic::phys_pend(i),
         Op::PhysUnpend(i) => gic::phys_unpend(i),
@@ -287,12 +270,6 @@ fn exec(op: Op, step: u16) {
             done(l);
         }
         Op::Keep(slot) => KEEP_NEXT[cpu_index()].store(slot + 1, Ordering::Relaxed),
-        Op::LrWriteNamed(n, slot) => {
-            if lr_in_range(step, "lr", n) {
-                gic::lr_write_raw(n, named(slot));
-            }
-        }
-        Op::VifWriteNamed(r, slot) => gic::vif_write(r, named(slot)),
         Op::RegWriteNamed(id, slot) => {
             // SAFETY: as RegWrite; the value is one the case read earlier.
             unsafe { gic::reg_write(id, named(slot)) };
@@ -303,30 +280,10 @@ fn exec(op: Op, step: u16) {
             done(l);
         }
         Op::Join(cpu) => join(cpu as usize, step),
-        Op::Uart(on) => platform::uart::tx_interrupt_output(on),
-        Op::InjectSgi { lr, prio } => {
-            if lr_in_range(step, "inject sgi", lr) {
-                let mut l = event(step, "inject sgi");
-                match crate::traps::take_sgi() {
-                    Some((vintid, source)) => {
-                        let v2 = gic::version() == GicVersion::V2;
-                        gic::lr_write(
-                            lr,
-                            Lr {
-                                state: LrState::Pending,
-                                group: 1,
-                                priority: prio,
-                                vintid,
-                                cpuid: if v2 { source as u8 } else { 0 },
-                                ..Lr::EMPTY
-                            },
-                        );
-                        l.num("LR", lr as u64).num("vINTID", vintid as u64).num("source", source as u64);
-                    }
-                    None => {
-                        l.str("result", "nothing posted");
-                    }
-                }
+        Op::Uart(on) => {
+            if !platform::uart::tx_interrupt_output(on) {
+                let mut l = event(step, if on { "uart irq on" } else { "uart irq off" });
+                l.str("error", "no PL011 UART (none in the device tree)");
                 done(l);
             }
         }
@@ -341,67 +298,10 @@ fn exec(op: Op, step: u16) {
             l.num("INTID", i as u64).bool(key, v);
             done(l);
         }
-        Op::LrWrite(n, lr) => {
-            if lr_in_range(step, "lr", n) {
-                gic::lr_write(n, lr);
-            }
-        }
-        Op::LrRead(n) => {
-            if lr_in_range(step, "read lr", n) {
-                if kept(gic::lr_read_raw(n)) {
-                    return;
-                }
-                let lr = gic::lr_read(n);
-                let mut l = event(step, "read lr");
-                l.num("LR", n as u64);
-                lr_fields(&mut l, &lr);
-                l.hex("RES0", gic::lr_read_raw(n) & gic::lr_res0_mask(lr.hw));
-                done(l);
-            }
-        }
-        Op::VifWrite(r, v) => gic::vif_write(r, v),
-        Op::VifRead(r) => {
-            let v = gic::vif_read(r);
-            if kept(v) {
-                return;
-            }
-            let mut name: String<16> = String::new();
-            let _ = name.push_str("read ");
-            let _ = name.push_str(r.name());
-            let mut l = event(step, &name);
-            match r {
-                VifReg::Eisr | VifReg::Elrsr => lr_list(&mut l, "LRs", v),
-                VifReg::Apr => {
-                    if gic::version() == GicVersion::V2 {
-                        l.hex("GICH_APR", v);
-                    } else {
-                        // Every implemented register, all 64 bits (RES0 included).
-                        for (group, key) in [(0, "ICH_AP0R<n>_EL2"), (1, "ICH_AP1R<n>_EL2")] {
-                            l.key(key).raw("[");
-                            for n in 0..gic::v3::apr_count() {
-                                if n > 0 {
-                                    l.raw(",");
-                                }
-                                let _ = core::fmt::Write::write_fmt(
-                                    &mut l,
-                                    format_args!("\"{:#x}\"", gic::v3::apr_read(group, n)),
-                                );
-                            }
-                            l.raw("]");
-                        }
-                    }
-                }
-                _ => {
-                    for f in r.fields() {
-                        l.num(f.name, f.get(v));
-                    }
-                }
-            }
-            done(l);
-        }
         Op::RegRead(id) => {
             // SAFETY: the runner only compiles reads of registers that exist
-            // on the target GIC and belong to the hypervisor side.
+            // on the target GIC and belong to the hypervisor side; guest mode
+            // refuses those that need EL2 (`hyp_only`).
             let v = unsafe { gic::reg_read(id) };
             if kept(v.unwrap_or(0)) {
                 return;
@@ -418,17 +318,7 @@ fn exec(op: Op, step: u16) {
             // SAFETY: as for RegRead; the write is what the case says.
             unsafe { gic::reg_write(id, v) };
         }
-        Op::Guest(g) => guest_op(g, step),
-        Op::WaitMaintenance(ms) => wait_maintenance(step, ms),
         Op::Timer(kind, on) => platform::timer::timer_output(kind, on),
-        Op::Queue(vintid, group, prio) => {
-            if !crate::hyp::enqueue(vintid, group, prio) {
-                let mut l = event(step, "queue");
-                l.str("error", "queue full");
-                done(l);
-            }
-        }
-        Op::Serve(max) => serve(step, max),
         Op::WaitIrq(ms) => {
             let mut l = event(step, "wait irq");
             match crate::dispatch::take(ms, false) {
@@ -447,20 +337,44 @@ fn exec(op: Op, step: u16) {
                 its_error(step, if virtual_ { "vlpi" } else { "lpi" }, e);
             }
         }
-        Op::Vpe { vpe, resident } => match gic::its::set_resident(vpe, resident) {
-            Err(e) => its_error(step, if resident { "vpe resident" } else { "vpe nonresident" }, e),
-            Ok(v) if !resident => {
-                // PendingLast is defined once Valid was written from 1 to 0
-                // (and Dirty reads 0): whether the vPE left pending and
-                // enabled vLPIs behind (GICR_VPENDBASER, PendingLast).
-                let mut l = event(step, "vpe nonresident");
-                l.num("vPE", vpe as u64)
-                    .num("PendingLast", (v & gic_case::its::GICR_VPENDBASER_PENDING_LAST != 0) as u64);
-                done(l);
-            }
-            Ok(_) => {}
-        },
         Op::OnCpu { .. } => fatal(KernelExit::BadCase, "nested on-cpu block"),
+        #[cfg(not(feature = "guest"))]
+        Op::LrWriteNamed(n, slot) => hyp_view::lr_write_named(step, n, slot),
+        #[cfg(not(feature = "guest"))]
+        Op::VifWriteNamed(r, slot) => gic::vif_write(r, named(slot)),
+        #[cfg(not(feature = "guest"))]
+        Op::InjectSgi { lr, prio } => hyp_view::inject_sgi(step, lr, prio),
+        #[cfg(not(feature = "guest"))]
+        Op::LrWrite(n, lr) => hyp_view::lr_write(step, n, lr),
+        #[cfg(not(feature = "guest"))]
+        Op::LrRead(n) => hyp_view::lr_read(step, n),
+        #[cfg(not(feature = "guest"))]
+        Op::VifWrite(r, v) => gic::vif_write(r, v),
+        #[cfg(not(feature = "guest"))]
+        Op::VifRead(r) => hyp_view::vif_read(step, r),
+        #[cfg(not(feature = "guest"))]
+        Op::Guest(g) => hyp_view::guest_op(g, step),
+        #[cfg(not(feature = "guest"))]
+        Op::WaitMaintenance(ms) => hyp_view::wait_maintenance(step, ms),
+        #[cfg(not(feature = "guest"))]
+        Op::Queue(vintid, group, prio) => hyp_view::queue(step, vintid, group, prio),
+        #[cfg(not(feature = "guest"))]
+        Op::Serve(max) => hyp_view::serve(step, max),
+        #[cfg(not(feature = "guest"))]
+        Op::Vpe { vpe, resident } => hyp_view::vpe(step, vpe, resident),
+        #[cfg(feature = "guest")]
+        Op::LrWriteNamed(..)
+        | Op::VifWriteNamed(..)
+        | Op::InjectSgi { .. }
+        | Op::LrWrite(..)
+        | Op::LrRead(_)
+        | Op::VifWrite(..)
+        | Op::VifRead(_)
+        | Op::Guest(_)
+        | Op::WaitMaintenance(_)
+        | Op::Queue(..)
+        | Op::Serve(_)
+        | Op::Vpe { .. } => refuse(step, hyp_only(&op).unwrap_or(NeedsEl2::Statement("this statement"))),
     }
 }
 
@@ -505,129 +419,123 @@ fn phys_ack_event(step: u16, intid: u32) {
     done(l);
 }
 
-/// Prints one `trap` event per guest access that trapped to EL2 during a
-/// guest step: the register (its `ICC_*` encoding name), direction, the
-/// value written, and for an emulated `ICC_SGI1R_EL1` the vCPUs it posted to.
-fn trap_events(step: u16) {
-    let lost = crate::traps::drain(|t| {
-        let mut l = event(step, "trap");
-        l.hex("EC", 0x18);
-        let (op0, op1, crn, crm, op2) = t.encoding();
-        match regs::icc_name_of_encoding(op0, op1, crn, crm, op2) {
-            Some(name) => l.str("reg", name),
-            None => {
-                let mut n: String<24> = String::new();
-                let _ = core::fmt::Write::write_fmt(&mut n, format_args!("S{op0}_{op1}_C{crn}_C{crm}_{op2}"));
-                l.str("reg", &n)
-            }
-        };
-        if t.is_read() {
-            l.str("dir", "read");
-        } else {
-            l.str("dir", "write").hex("value", t.value);
-        }
-        if t.posted != 0 {
-            lr_list(&mut l, "posted", t.posted as u64);
-        }
-        done(l);
-    });
-    if lost != 0 {
-        let mut l = event(step, "trap");
-        l.str("error", "more traps than the kernel records in one guest step").num("lost", lost as u64);
-        done(l);
-    }
+/// Why guest mode refuses an op (see [`hyp_only`]).
+#[cfg(feature = "guest")]
+#[derive(Clone, Copy)]
+enum NeedsEl2 {
+    /// A statement that exists only with the hypervisor's view.
+    Statement(&'static str),
+    /// `read REG` of an EL2 or virtual interface register.
+    Read(RegId),
+    /// `write REG` of one.
+    Write(RegId),
 }
 
-fn guest_op(g: GuestOp, step: u16) {
-    let ex = guest::run(&g);
-    trap_events(step);
-    match ex.kind {
-        ExitKind::Done | ExitKind::Irq | ExitKind::Fiq => {}
-        ExitKind::Sync => crash(1, "synchronous", ex.values[0], ex.values[1], ex.values[2]),
-        ExitKind::SError => crash(1, "SError", ex.values[0], ex.values[1], ex.values[2]),
-        ExitKind::Trap => {
-            crash(1, "trapped to EL2 (not an MSR/MRS the kernel emulates)", ex.values[0], ex.values[1], ex.values[2])
-        }
-    }
-    let v = ex.values[0];
-    let v2 = gic::version() == GicVersion::V2;
-    let intid_event = |name: &str| {
-        let mut l = event(step, name);
-        if v2 {
-            l.num("INTID", v & 0x3ff);
-            if v & 0x3ff < 16 {
-                l.num("CPUID", (v >> 10) & 7);
-            }
-        } else {
-            l.num("INTID", v);
-        }
-        done(l);
+/// What a guest-mode kernel cannot do: the op, when it needs the
+/// hypervisor's view of the GIC (EL2), else `None`. At EL1 with no EL2
+/// there are no List Registers or virtual interface (`ICH_*_EL2`,
+/// `GICH_*`, `GICV_*`), no guest below to run, no maintenance interrupt, no
+/// EL2 timer, and no vPE to make resident (GICv4's virtual ITS commands and
+/// vLPI tables are the hypervisor's). The physical CPU interface registers
+/// a case may name (`ICC_PMR_EL1`, `ICC_CTLR_EL1`, `ICC_RPR_EL1`,
+/// `ICC_HPPIR1_EL1`, `ICC_IGRPEN1_EL1`, `ICC_SGI0R_EL1`, `ICC_SGI1R_EL1`,
+/// `ICC_ASGI1R_EL1`) are EL1 registers, accessible at EL1 once
+/// `ICC_SRE_EL1.SRE` is 1 (IHI 0069H 12.2, no EL2 or EL3 implemented);
+/// `ICC_SRE_EL2` is not. The distributor, redistributor, GICC and ITS
+/// frames are memory-mapped and the same at EL1.
+#[cfg(feature = "guest")]
+fn hyp_only(op: &Op) -> Option<NeedsEl2> {
+    let el2_reg = |id: &RegId| match id {
+        RegId::Sys(s) => !matches!(
+            s,
+            SysReg::IccPmrEl1Phys
+                | SysReg::IccCtlrEl1Phys
+                | SysReg::IccRprEl1Phys
+                | SysReg::IccHppir1El1Phys
+                | SysReg::IccIgrpen1El1Phys
+                | SysReg::IccSgi1rEl1Phys
+                | SysReg::IccAsgi1rEl1Phys
+                | SysReg::IccSgi0rEl1Phys
+        ),
+        RegId::Mmio { frame, .. } => matches!(frame, Frame::Gich | Frame::Gicv),
     };
+    let what = match op {
+        Op::LrWrite(..) | Op::LrWriteNamed(..) => "lr (a List Register write)",
+        Op::LrRead(_) => "read lr (a List Register)",
+        Op::VifWrite(..) | Op::VifWriteNamed(..) => "hcr/vmcr/apr (a virtual interface control register write)",
+        Op::VifRead(_) => "read hcr/vmcr/misr/eisr/elrsr/apr/vtr (a virtual interface control register)",
+        Op::InjectSgi { .. } => "inject sgi (a List Register write)",
+        Op::Guest(g) => guest_statement(g),
+        Op::WaitMaintenance(_) => "wait maintenance (the maintenance interrupt)",
+        Op::Queue(..) => "queue (the hypervisor's software queue)",
+        Op::Serve(_) => "serve (the scripted hypervisor loop)",
+        Op::Vpe { resident: true, .. } => "vpe resident (a vPE on GICR_VPENDBASER)",
+        Op::Vpe { resident: false, .. } => "vpe nonresident (a vPE on GICR_VPENDBASER)",
+        Op::LpiConfig { virtual_: true, .. } => "vlpi (the virtual LPI configuration table)",
+        Op::Its(its) if its.is_virtual() => its.name(),
+        Op::Timer(TimerKind::Hyp, _) => "timer hyp (the EL2 physical timer)",
+        Op::RegRead(id) if el2_reg(id) => return Some(NeedsEl2::Read(*id)),
+        Op::RegWrite(id, _) | Op::RegWriteNamed(id, _) if el2_reg(id) => return Some(NeedsEl2::Write(*id)),
+        _ => return None,
+    };
+    Some(NeedsEl2::Statement(what))
+}
+
+/// The case statement of a guest (EL1 vCPU) op, for [`hyp_only`].
+#[cfg(feature = "guest")]
+fn guest_statement(g: &GuestOp) -> &'static str {
     match g {
-        GuestOp::Ack(_) => intid_event("guest ack"),
-        GuestOp::ReadHppir(_) => intid_event("guest read hppir"),
-        GuestOp::ReadRpr => {
-            let mut l = event(step, "guest read rpr");
-            l.num("Priority", v & 0xff);
-            done(l);
-        }
-        GuestOp::ReadPmr => {
-            let mut l = event(step, "guest read pmr");
-            l.num("Priority", v & 0xff);
-            done(l);
-        }
-        GuestOp::WaitVirq(_) => {
-            let mut l = event(step, "guest wait virq");
-            let r = match ex.kind {
-                ExitKind::Irq => "IRQ",
-                ExitKind::Fiq => "FIQ",
-                _ => "timeout",
-            };
-            l.str("result", r);
-            done(l);
-        }
-        GuestOp::ReadReg(id) => {
-            let mut l = event(step, "guest read");
-            reg_name(&mut l, id);
-            l.hex("value", v);
-            done(l);
-        }
-        GuestOp::Eoi(..)
-        | GuestOp::Dir(_)
-        | GuestOp::SetPmr(_)
-        | GuestOp::SetBpr(..)
-        | GuestOp::SetEoiMode(_)
-        | GuestOp::SetGroupEnable(..)
-        | GuestOp::WriteReg(..) => {}
+        GuestOp::Ack(_) => "guest ack (the virtual CPU interface)",
+        GuestOp::Eoi(..) => "guest eoi (the virtual CPU interface)",
+        GuestOp::Dir(_) => "guest dir (the virtual CPU interface)",
+        GuestOp::ReadRpr => "guest read rpr (the virtual CPU interface)",
+        GuestOp::ReadHppir(_) => "guest read hppir (the virtual CPU interface)",
+        GuestOp::SetPmr(_) => "guest pmr (the virtual CPU interface)",
+        GuestOp::ReadPmr => "guest read pmr (the virtual CPU interface)",
+        GuestOp::SetBpr(..) => "guest bpr (the virtual CPU interface)",
+        GuestOp::SetEoiMode(_) => "guest eoimode (the virtual CPU interface)",
+        GuestOp::SetGroupEnable(..) => "guest enable/disable (the virtual CPU interface)",
+        GuestOp::WaitVirq(_) => "guest wait virq (a virtual interrupt)",
+        GuestOp::ReadReg(_) => "guest read (the virtual CPU interface)",
+        GuestOp::WriteReg(..) => "guest write (the virtual CPU interface)",
     }
 }
 
-fn wait_maintenance(step: u16, ms: u32) {
-    let mut l = event(step, "wait maintenance");
-    match crate::dispatch::take_maintenance(ms) {
-        Some((intid, misr)) => {
-            l.str("result", "taken").num("INTID", intid as u64);
-            l.key("MISR").raw("{");
-            for f in VifReg::Misr.fields() {
-                l.num(f.name, f.get(misr));
+/// Ends the run: step `step` needs the hypervisor's view, for `why`.
+#[cfg(feature = "guest")]
+fn refuse(step: u16, why: NeedsEl2) -> ! {
+    use core::fmt::Write;
+    let mut msg = Line::new();
+    let _ = write!(msg, "step {step}: ");
+    let _ = match why {
+        NeedsEl2::Statement(what) => msg.write_str(what),
+        NeedsEl2::Read(id) | NeedsEl2::Write(id) => {
+            let verb = if matches!(why, NeedsEl2::Read(_)) { "read" } else { "write" };
+            match regs::name_of(id) {
+                Some((name, None)) => write!(msg, "{verb} {name}"),
+                Some((name, Some(n))) => write!(msg, "{verb} {name}{n}"),
+                None => write!(msg, "{verb} of an unnamed register"),
             }
-            l.raw("}");
         }
-        None => {
-            l.str("result", "timeout");
-        }
-    }
-    done(l);
+    };
+    let _ = msg.write_str(" needs the hypervisor (EL2) view");
+    fatal(KernelExit::BadCase, msg.as_str())
 }
 
-fn serve(step: u16, max: u32) {
-    let r = crate::hyp::serve(max, |intid| {
-        let mut l = event(step, "serve");
-        l.num("INTID", intid as u64);
-        done(l);
-    });
-    let mut l = event(step, "serve done");
-    l.num("maintenance", r.maintenance as u64).num("queued", crate::hyp::queued() as u64);
-    l.str("result", if r.bounded { "bound reached" } else { "all delivered" });
-    done(l);
+/// Guest mode's check of a whole case before anything runs: the first op
+/// (in word order, `on cpuN` blocks included) that needs the hypervisor's
+/// view ends the run through [`refuse`]; undecodable words end it as
+/// `run` would.
+#[cfg(feature = "guest")]
+pub fn check_view(ops: &'static [u32]) {
+    let mut i = 0;
+    while i < ops.len() {
+        let Ok((op, step, n)) = Op::decode(&ops[i..]) else {
+            fatal(KernelExit::BadCase, "undecodable op in the compiled case (runner/kernel format mismatch?)");
+        };
+        if let Some(what) = hyp_only(&op) {
+            refuse(step, what);
+        }
+        i += n;
+    }
 }

@@ -12,8 +12,12 @@
 //!
 //! With the `guest` feature (and without the default `el2`) the same crate
 //! builds the guest-mode kernel instead: entered at EL1 as a Linux arm64
-//! Image, hardware from the device tree (`guest_view`, on `platform` only);
-//! the items marked `cfg(not(feature = "guest"))` are the EL2 kernel's.
+//! Image, hardware from the device tree and the compiled case from the
+//! initrd (`guest_view`), it runs the case's physical ops with the same
+//! `gic` drivers, `dispatch` and `interp` at EL1, as a VM sees the GIC, and
+//! refuses the ops that need the hypervisor's view. The items marked
+//! `cfg(not(feature = "guest"))` are the EL2 kernel's only (`guest`, `hyp`,
+//! `traps`, the EL2 header and case loader).
 #![no_std]
 #![no_main]
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
@@ -21,9 +25,11 @@
 #[cfg(all(feature = "guest", feature = "el2"))]
 compile_error!("`guest` builds the EL1 guest-mode kernel: build it with --no-default-features --features guest");
 
-#[cfg(not(feature = "guest"))]
 mod dispatch;
-#[cfg(not(feature = "guest"))]
+// Guest mode builds the GIC drivers whole but uses only their physical
+// side: the virtual interface's (List Registers, `ICH_*`/`GICH_*`, vPE
+// residency) is the EL2 kernel's, and `interp` refuses the ops that need it.
+#[cfg_attr(feature = "guest", allow(dead_code))]
 mod gic;
 #[cfg(not(feature = "guest"))]
 mod guest;
@@ -31,11 +37,7 @@ mod guest;
 mod guest_view;
 #[cfg(not(feature = "guest"))]
 mod hyp;
-#[cfg(not(feature = "guest"))]
 mod interp;
-// Guest mode uses part of the platform layer (output, PSCI, bounded waits);
-// the EL2 kernel uses the rest (case steps, IRQ masking, timer outputs, outboxes).
-#[cfg_attr(feature = "guest", allow(dead_code))]
 mod platform;
 #[cfg(not(feature = "guest"))]
 mod traps;
@@ -43,12 +45,11 @@ mod traps;
 #[cfg(not(feature = "guest"))]
 use core::sync::atomic::Ordering;
 
-#[cfg(not(feature = "guest"))]
+use gic_case::op::TimerKind;
 use gic_case::proto;
 use gic_case::proto::KernelExit;
 #[cfg(not(feature = "guest"))]
 use gic_case::vif::VifReg;
-#[cfg(not(feature = "guest"))]
 use gic_case::GicVersion;
 
 use platform::out::{exit, Line};
@@ -59,14 +60,18 @@ entry!(main);
 #[cfg(feature = "guest")]
 entry!(guest_view::main);
 
-/// Per-PE initialisation: GIC CPU interface and virtual interface, EL1 guest state.
-#[cfg(not(feature = "guest"))]
+/// Per-PE initialisation: the timers' outputs off, the GIC CPU interface,
+/// and in the EL2 kernel the virtual interface and the EL1 guest state.
 pub fn init_this_pe() {
-    // Timers off: their PPIs must stay quiet unless a case drives them.
-    for kind in gic_case::op::TimerKind::ALL {
-        platform::timer::timer_output(kind, false);
+    // Timers off: their PPIs must stay quiet unless a case drives them. At
+    // EL1 (guest mode) the EL2 timer's registers do not exist.
+    for kind in TimerKind::ALL {
+        if gic::HYP_VIEW || kind != TimerKind::Hyp {
+            platform::timer::timer_output(kind, false);
+        }
     }
     gic::init_cpu();
+    #[cfg(not(feature = "guest"))]
     guest::init();
 }
 
@@ -77,8 +82,20 @@ fn load_case() -> (GicVersion, u32, &'static [u32]) {
     // the kernel image (linked at 0x4008_0000, 32 MiB at most) does not use;
     // if nothing was loaded the words read as zero and fail the magic check.
     let hdr = unsafe { core::slice::from_raw_parts(base, proto::HEADER_WORDS) };
+    let (v, cpus, n) = case_header(hdr, "no compiled case at CASE_LOAD_ADDR (bad magic)");
+    // SAFETY: as above; n is bounded by MAX_CASE_WORDS.
+    let ops = unsafe { core::slice::from_raw_parts(base.add(proto::HEADER_WORDS), n) };
+    (v, cpus, ops)
+}
+
+/// Checks a compiled case's header (`gic_case::proto`: magic, format
+/// version, GIC version, PEs, op-word count) and returns the GIC version,
+/// the number of PEs and the number of op words; a bad header ends the run
+/// with an `error` record and `KernelExit::BadCase` (`bad_magic` is the
+/// message for a wrong magic, which names where the case was looked for).
+pub fn case_header(hdr: &[u32], bad_magic: &str) -> (GicVersion, u32, usize) {
     if hdr[0] != proto::CASE_MAGIC {
-        interp::fatal(KernelExit::BadCase, "no compiled case at CASE_LOAD_ADDR (bad magic)");
+        interp::fatal(KernelExit::BadCase, bad_magic);
     }
     if hdr[1] != proto::FORMAT_VERSION {
         interp::fatal(KernelExit::BadCase, "compiled case format version differs from the kernel's");
@@ -91,9 +108,7 @@ fn load_case() -> (GicVersion, u32, &'static [u32]) {
     if cpus == 0 || cpus > proto::MAX_CPUS || n > proto::MAX_CASE_WORDS {
         interp::fatal(KernelExit::BadCase, "compiled case header out of range");
     }
-    // SAFETY: as above; n is bounded by MAX_CASE_WORDS.
-    let ops = unsafe { core::slice::from_raw_parts(base.add(proto::HEADER_WORDS), n) };
-    (v, cpus, ops)
+    (v, cpus, n)
 }
 
 #[cfg(not(feature = "guest"))]
@@ -112,19 +127,30 @@ fn header(cpus: u32) {
     l.hex("GICD_IIDR", a.gicd_iidr as u64);
     l.hex("GICD_TYPER", a.gicd_typer as u64);
     if gic::version().is_v3_family() {
-        l.hex("GICR_TYPER", a.gicr_typer);
-        l.bool("PLPIS", a.gicr_typer & 1 != 0);
-        l.bool("VLPIS", a.gicr_typer & 2 != 0);
-        // What the ITS advertises (IHI 0069H 12.19): read-only ID registers,
-        // harmless to read whether or not the case uses the ITS.
-        let t = gic_case::its::GitsTyper(gic::its::typer());
-        l.hex("GITS_TYPER", t.0).hex("GITS_IIDR", gic::its::iidr() as u64);
-        l.bool("ITS_Physical", t.physical()).bool("ITS_Virtual", t.virtual_());
-        l.num("ITT_entry_size", t.itt_entry_size() as u64).num("ITS_ID_bits", t.id_bits() as u64);
-        l.num("Devbits", t.dev_bits() as u64).bool("PTA", t.pta()).bool("VMOVP", t.vmovp());
+        gicr_fields(&mut l, a.gicr_typer);
+        gits_fields(&mut l);
     }
     l.raw("}}");
     l.emit();
+}
+
+/// The header's Redistributor fields (GICv3/v4): `GICR_TYPER` of the first
+/// Redistributor, and its `PLPIS` and `VLPIS` bits.
+pub fn gicr_fields(l: &mut Line, gicr_typer: u64) {
+    l.hex("GICR_TYPER", gicr_typer);
+    l.bool("PLPIS", gicr_typer & 1 != 0);
+    l.bool("VLPIS", gicr_typer & 2 != 0);
+}
+
+/// The header's ITS fields (GICv3/v4): what the ITS advertises (IHI 0069H
+/// 12.19), read-only ID registers, harmless to read whether or not the case
+/// uses the ITS.
+pub fn gits_fields(l: &mut Line) {
+    let t = gic_case::its::GitsTyper(gic::its::typer());
+    l.hex("GITS_TYPER", t.0).hex("GITS_IIDR", gic::its::iidr() as u64);
+    l.bool("ITS_Physical", t.physical()).bool("ITS_Virtual", t.virtual_());
+    l.num("ITT_entry_size", t.itt_entry_size() as u64).num("ITS_ID_bits", t.id_bits() as u64);
+    l.num("Devbits", t.dev_bits() as u64).bool("PTA", t.pta()).bool("VMOVP", t.vmovp());
 }
 
 #[cfg(not(feature = "guest"))]

@@ -6,9 +6,10 @@
 //! Everything is set up on first use, so cases that do not use LPIs run on
 //! a GIC whose LPIs stay disabled: the configuration tables at the first
 //! `lpi`/`vlpi` statement, the ITS and `GICR_CTLR.EnableLPIs` at the first
-//! ITS command or vPE statement ([`ensure_init`]). Tables live in
-//! [`ITS_MEMORY`], a RAM region nothing else uses, carved by a bump
-//! allocator and zeroed with aligned stores (the MMU is off, so the kernel's
+//! ITS command or vPE statement ([`ensure_init`]). Tables live in the ITS
+//! memory ([`QEMU_VIRT_ITS_MEMORY`], or the region of the device tree's RAM
+//! that guest mode picks, `set_memory`), RAM nothing else uses, carved by a
+//! bump allocator and zeroed with aligned stores (the MMU is off, so the kernel's
 //! own accesses are Device-nGnRnE and must be aligned). Their sizes come
 //! from what the ITS advertises (`GITS_TYPER.ITT_entry_size`,
 //! `GITS_BASER<n>.Entry_Size` and the page sizes it accepts), never from
@@ -32,14 +33,12 @@ use gic_case::its::{
 use gic_case::op::{EventCmd, ItsOp};
 
 use super::mmio::{read32, read64, write32, write64, write8};
-use super::{v3, DEFAULT_PRIORITY};
+use super::{layout, v3, DEFAULT_PRIORITY};
 use crate::platform::timer::wait_until;
 use crate::platform::MAX_CPUS;
 
-/// ITS control frame on QEMU `virt` (hw/arm/virt.c `VIRT_GIC_ITS`).
-pub const GITS: usize = 0x0808_0000;
 /// The ITS translation frame, 64 KiB after the control frame (IHI 0069H 12.19).
-const GITS_TRANSLATION: usize = GITS + 0x1_0000;
+const GITS_TRANSLATION: usize = 0x1_0000;
 
 // ITS control registers, IHI 0069H Table 12-31.
 const GITS_CTLR: usize = 0x0000;
@@ -66,10 +65,12 @@ const VLPI_BASE: usize = 0x2_0000;
 const GICR_VPROPBASER: usize = VLPI_BASE + 0x0070;
 const GICR_VPENDBASER: usize = VLPI_BASE + 0x0078;
 
-/// RAM the ITS driver owns: 16 MiB at 0x5000_0000, inside the 512 MiB QEMU
-/// gives the guest, above the compiled case at 0x4800_0000.
-pub const ITS_MEMORY: usize = 0x5000_0000;
-const ITS_MEMORY_SIZE: usize = 16 << 20;
+/// RAM the ITS driver owns in the EL2 kernel: 16 MiB at 0x5000_0000,
+/// inside the 512 MiB QEMU gives the guest, above the compiled case at
+/// 0x4800_0000. Guest mode picks its own (`set_memory`).
+pub const QEMU_VIRT_ITS_MEMORY: usize = 0x5000_0000;
+/// How much RAM the ITS driver needs.
+pub const ITS_MEMORY_SIZE: usize = 16 << 20;
 
 /// Command queue size: four 4 KiB pages, 512 commands.
 const QUEUE_PAGES: u32 = 4;
@@ -79,7 +80,9 @@ const WAIT_MS: u32 = 100;
 
 static TABLES: AtomicBool = AtomicBool::new(false);
 static INIT: AtomicBool = AtomicBool::new(false);
-static NEXT_FREE: AtomicUsize = AtomicUsize::new(ITS_MEMORY);
+/// The ITS memory: its first byte (0: none) and the next byte free.
+static MEMORY: AtomicUsize = AtomicUsize::new(QEMU_VIRT_ITS_MEMORY);
+static NEXT_FREE: AtomicUsize = AtomicUsize::new(QEMU_VIRT_ITS_MEMORY);
 static QUEUE: AtomicUsize = AtomicUsize::new(0);
 static CWRITER: AtomicUsize = AtomicUsize::new(0);
 static PROP_TABLE: AtomicUsize = AtomicUsize::new(0);
@@ -116,29 +119,52 @@ pub enum ItsError {
     AlreadyResident(u64),
 }
 
-/// `GITS_TYPER`.
+/// Sets the RAM the ITS driver owns: [`ITS_MEMORY_SIZE`] bytes from `base`
+/// (64 KiB aligned), or none (`None`: every ITS table allocation fails).
+/// Guest mode, once at boot, before any ITS or LPI statement.
+#[cfg(feature = "guest")]
+pub fn set_memory(base: Option<usize>) {
+    let b = base.unwrap_or(0);
+    MEMORY.store(b, Ordering::Relaxed);
+    NEXT_FREE.store(b, Ordering::Relaxed);
+}
+
+/// The ITS control frame (`GITS_CTLR` …), if the GIC has an ITS.
+fn gits() -> Option<usize> {
+    layout::gits()
+}
+
+/// The ITS control frame, or [`ItsError::Missing`].
+fn gits_or_missing() -> Result<usize, ItsError> {
+    gits().ok_or(ItsError::Missing("ITS (none in the device tree)"))
+}
+
+/// `GITS_TYPER` (0 without an ITS).
 pub fn typer() -> u64 {
+    let Some(g) = gits() else { return 0 };
     // SAFETY: GITS_TYPER is a read-only ID register of the ITS control frame.
-    unsafe { read64(GITS + GITS_TYPER) }
+    unsafe { read64(g + GITS_TYPER) }
 }
 
-/// `GITS_IIDR`.
+/// `GITS_IIDR` (0 without an ITS).
 pub fn iidr() -> u32 {
+    let Some(g) = gits() else { return 0 };
     // SAFETY: GITS_IIDR is a read-only ID register of the ITS control frame.
-    unsafe { read32(GITS + GITS_IIDR) }
+    unsafe { read32(g + GITS_IIDR) }
 }
 
-/// Carves `bytes` (rounded up to 8) aligned to `align` from [`ITS_MEMORY`]
+/// Carves `bytes` (rounded up to 8) aligned to `align` from the ITS memory
 /// and zeroes them.
 fn alloc(bytes: usize, align: usize) -> Result<usize, ItsError> {
+    let memory = MEMORY.load(Ordering::Relaxed);
     let start = NEXT_FREE.load(Ordering::Relaxed).next_multiple_of(align);
     let end = start + bytes.next_multiple_of(8);
-    if end > ITS_MEMORY + ITS_MEMORY_SIZE {
+    if memory == 0 || end > memory + ITS_MEMORY_SIZE {
         return Err(ItsError::OutOfRange("the kernel's ITS memory"));
     }
     NEXT_FREE.store(end, Ordering::Relaxed);
     for a in (start..end).step_by(8) {
-        // SAFETY: [start, end) lies in ITS_MEMORY, RAM that only this module
+        // SAFETY: [start, end) lies in the ITS memory, RAM that only this module
         // uses; 8-byte aligned stores are valid on Device memory.
         unsafe { core::ptr::write_volatile(a as *mut u64, 0) };
     }
@@ -155,8 +181,8 @@ fn fill_config(table: usize) {
 /// Programs one `GITS_BASER<n>` that the ITS implements: a flat table
 /// covering `ids` entries of the advertised `Entry_Size`, in the smallest
 /// page size the register accepts.
-fn init_baser(n: usize) -> Result<(), ItsError> {
-    let addr = GITS + GITS_BASER + 8 * n;
+fn init_baser(gits: usize, n: usize) -> Result<(), ItsError> {
+    let addr = gits + GITS_BASER + 8 * n;
     // SAFETY: GITS_BASER<n>, n < 8, of the ITS control frame.
     let b = GitsBaser(unsafe { read64(addr) });
     let ids = match b.table_type() {
@@ -203,6 +229,7 @@ fn ensure_tables() -> Result<(), ItsError> {
     if TABLES.load(Ordering::Acquire) {
         return Ok(());
     }
+    gits_or_missing()?;
     if !GitsTyper(typer()).physical() {
         return Err(ItsError::Missing("ITS (GITS_TYPER.Physical is 0)"));
     }
@@ -224,18 +251,19 @@ pub fn ensure_init() -> Result<(), ItsError> {
         return Ok(());
     }
     ensure_tables()?;
+    let gits = gits_or_missing()?;
     for n in 0..8 {
-        init_baser(n)?;
+        init_baser(gits, n)?;
     }
     let queue = alloc(QUEUE_BYTES, 64 * 1024)?;
     QUEUE.store(queue, Ordering::Relaxed);
     CWRITER.store(0, Ordering::Relaxed);
     // SAFETY: ITS control registers, written while the ITS is disabled.
     unsafe {
-        write64(GITS + GITS_CBASER, cmd::gits_cbaser(queue as u64, QUEUE_PAGES, true));
-        write64(GITS + GITS_CWRITER, 0);
-        let ctlr = read32(GITS + GITS_CTLR);
-        write32(GITS + GITS_CTLR, ctlr | GITS_CTLR_ENABLED);
+        write64(gits + GITS_CBASER, cmd::gits_cbaser(queue as u64, QUEUE_PAGES, true));
+        write64(gits + GITS_CWRITER, 0);
+        let ctlr = read32(gits + GITS_CTLR);
+        write32(gits + GITS_CTLR, ctlr | GITS_CTLR_ENABLED);
     }
     let prop = PROP_TABLE.load(Ordering::Relaxed);
     for cpu in 0..MAX_CPUS {
@@ -264,6 +292,7 @@ fn submit(c: Command, step: u16) -> Result<(), ItsError> {
     if at != 0 {
         return Err(ItsError::StalledEarlier(at));
     }
+    let gits = gits_or_missing()?;
     let queue = QUEUE.load(Ordering::Relaxed);
     let off = CWRITER.load(Ordering::Relaxed);
     for (i, dw) in c.0.iter().enumerate() {
@@ -274,10 +303,10 @@ fn submit(c: Command, step: u16) -> Result<(), ItsError> {
     CWRITER.store(next, Ordering::Relaxed);
     barrier::dsb(barrier::SY);
     // SAFETY: GITS_CWRITER.Offset of the enabled ITS, pointing into the queue.
-    unsafe { write64(GITS + GITS_CWRITER, next as u64) };
+    unsafe { write64(gits + GITS_CWRITER, next as u64) };
     let creadr = || {
         // SAFETY: GITS_CREADR is read-only with no side effects.
-        unsafe { read64(GITS + GITS_CREADR) }
+        unsafe { read64(gits + GITS_CREADR) }
     };
     let done = wait_until(WAIT_MS, || {
         let r = creadr();
@@ -357,18 +386,20 @@ pub fn exec(op: ItsOp, step: u16) -> Result<(), ItsError> {
             let its_list = if GitsTyper(typer()).vmovp() {
                 0
             } else {
+                let gits = gits_or_missing()?;
                 // SAFETY: reading GITS_CTLR has no side effects.
-                1 << ((unsafe { read32(GITS + GITS_CTLR) } >> 4) & 0xf)
+                1 << ((unsafe { read32(gits + GITS_CTLR) } >> 4) & 0xf)
             };
             cmd::vmovp(vpe, rdbase(cpu)?, 0, its_list)
         }
         ItsOp::Vsync { vpe } => cmd::vsync(vpe),
         ItsOp::Vinvall { vpe } => cmd::vinvall(vpe),
         ItsOp::Msi { event } => {
+            let gits = gits_or_missing()?;
             barrier::dsb(barrier::SY);
             // SAFETY: GITS_TRANSLATER, a 32-bit write-only register of the
             // translation frame; the write is the MSI the case asks for.
-            unsafe { write32(GITS_TRANSLATION + GITS_TRANSLATER, event) };
+            unsafe { write32(gits + GITS_TRANSLATION + GITS_TRANSLATER, event) };
             return Ok(());
         }
     };

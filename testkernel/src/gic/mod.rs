@@ -23,18 +23,105 @@ use gic_case::regs::{Frame, RegId};
 use gic_case::vif::VifReg;
 use gic_case::GicVersion;
 
-/// QEMU `virt` memory map of the GIC (hw/arm/virt.c `base_memmap`).
+/// Where the GIC's register frames are: QEMU `virt`'s memory map
+/// (hw/arm/virt.c `base_memmap`) unless guest mode replaced it with the
+/// device tree's at boot (`layout::set`), before any PE touches the GIC.
+/// An absent frame reads as 0 ([`layout::gits`]: `None`).
 pub mod layout {
+    use core::sync::atomic::{AtomicUsize, Ordering};
+
+    /// QEMU `virt`: distributor.
+    pub const QEMU_VIRT_GICD: usize = 0x0800_0000;
+    /// QEMU `virt`: GICv2 CPU interface.
+    pub const QEMU_VIRT_GICC: usize = 0x0801_0000;
+    /// QEMU `virt`: GICv2 virtual interface control.
+    pub const QEMU_VIRT_GICH: usize = 0x0803_0000;
+    /// QEMU `virt`: GICv2 virtual CPU interface.
+    pub const QEMU_VIRT_GICV: usize = 0x0804_0000;
+    /// QEMU `virt`: the ITS control frame (`VIRT_GIC_ITS`).
+    pub const QEMU_VIRT_GITS: usize = 0x0808_0000;
+    /// QEMU `virt`: the first GICv3/v4 redistributor.
+    pub const QEMU_VIRT_GICR: usize = 0x080a_0000;
+    /// Most redistributor regions kept.
+    pub const MAX_GICR_REGIONS: usize = 4;
+
+    static GICD: AtomicUsize = AtomicUsize::new(QEMU_VIRT_GICD);
+    static GICC: AtomicUsize = AtomicUsize::new(QEMU_VIRT_GICC);
+    static GICH: AtomicUsize = AtomicUsize::new(QEMU_VIRT_GICH);
+    static GICV: AtomicUsize = AtomicUsize::new(QEMU_VIRT_GICV);
+    static GITS: AtomicUsize = AtomicUsize::new(QEMU_VIRT_GITS);
+    /// Redistributor regions: base and size (size 0: unknown, walked until
+    /// `GICR_TYPER.Last`); a base of 0 ends the list.
+    static GICR: [(AtomicUsize, AtomicUsize); MAX_GICR_REGIONS] = [
+        (AtomicUsize::new(QEMU_VIRT_GICR), AtomicUsize::new(0)),
+        (AtomicUsize::new(0), AtomicUsize::new(0)),
+        (AtomicUsize::new(0), AtomicUsize::new(0)),
+        (AtomicUsize::new(0), AtomicUsize::new(0)),
+    ];
+
+    /// The frames of a GIC, as a device tree gives them.
+    #[cfg(feature = "guest")]
+    pub struct Layout {
+        /// Distributor.
+        pub gicd: usize,
+        /// GICv2 CPU interface.
+        pub gicc: Option<usize>,
+        /// GICv2 virtual interface control.
+        pub gich: Option<usize>,
+        /// GICv2 virtual CPU interface.
+        pub gicv: Option<usize>,
+        /// Redistributor regions (base, size), in order.
+        pub gicr: [Option<(usize, usize)>; MAX_GICR_REGIONS],
+        /// ITS control frame.
+        pub gits: Option<usize>,
+    }
+
+    /// Replaces the QEMU `virt` map (guest mode, once, on CPU0 at boot,
+    /// before the GIC is identified or any other PE runs).
+    #[cfg(feature = "guest")]
+    pub fn set(l: &Layout) {
+        GICD.store(l.gicd, Ordering::Relaxed);
+        GICC.store(l.gicc.unwrap_or(0), Ordering::Relaxed);
+        GICH.store(l.gich.unwrap_or(0), Ordering::Relaxed);
+        GICV.store(l.gicv.unwrap_or(0), Ordering::Relaxed);
+        GITS.store(l.gits.unwrap_or(0), Ordering::Relaxed);
+        for (slot, r) in GICR.iter().zip(l.gicr) {
+            let (base, size) = r.unwrap_or((0, 0));
+            slot.0.store(base, Ordering::Relaxed);
+            slot.1.store(size, Ordering::Relaxed);
+        }
+    }
+
     /// Distributor.
-    pub const GICD: usize = 0x0800_0000;
-    /// GICv2 CPU interface.
-    pub const GICC: usize = 0x0801_0000;
-    /// GICv2 virtual interface control.
-    pub const GICH: usize = 0x0803_0000;
-    /// GICv2 virtual CPU interface.
-    pub const GICV: usize = 0x0804_0000;
-    /// First GICv3/v4 redistributor.
-    pub const GICR: usize = 0x080a_0000;
+    pub fn gicd() -> usize {
+        GICD.load(Ordering::Relaxed)
+    }
+
+    /// GICv2 CPU interface (0: none).
+    pub fn gicc() -> usize {
+        GICC.load(Ordering::Relaxed)
+    }
+
+    /// GICv2 virtual interface control (0: none, as in guest mode).
+    pub fn gich() -> usize {
+        GICH.load(Ordering::Relaxed)
+    }
+
+    /// GICv2 virtual CPU interface (0: none, as in guest mode).
+    pub fn gicv() -> usize {
+        GICV.load(Ordering::Relaxed)
+    }
+
+    /// The ITS control frame, if there is an ITS.
+    pub fn gits() -> Option<usize> {
+        let b = GITS.load(Ordering::Relaxed);
+        (b != 0).then_some(b)
+    }
+
+    /// The redistributor regions: (base, size), size 0 when unknown.
+    pub fn gicr_regions() -> impl Iterator<Item = (usize, usize)> {
+        GICR.iter().map(|(b, s)| (b.load(Ordering::Relaxed), s.load(Ordering::Relaxed))).take_while(|&(b, _)| b != 0)
+    }
 }
 
 /// The maintenance interrupt, PPI 25 on QEMU `virt` (IHI 0048B 5.2.2 leaves
@@ -62,6 +149,13 @@ pub fn version() -> GicVersion {
     GicVersion::from_number(VERSION.load(Ordering::Relaxed)).unwrap_or(GicVersion::V2)
 }
 
+/// Whether the kernel has the hypervisor's view of the GIC: runs at EL2 with
+/// the virtual interface (List Registers, `ICH_*`/`GICH_*`) beside the
+/// physical one. False in guest mode, which runs at EL1 where the physical
+/// CPU interface is all there is (`ICC_*_EL1` with `ICC_SRE_EL1`; the GICC
+/// frame).
+pub const HYP_VIEW: bool = cfg!(not(feature = "guest"));
+
 /// Identifies the GIC: `ID_AA64PFR0_EL1.GIC` says whether the PE has the
 /// GICv3 system-register CPU interface; `GICD_PIDR2.ArchRev` (IHI 0069H
 /// 12.9.29, at 0xFFE8 of the 64 KiB GICv3 distributor; IHI 0048B 4.3.14, at
@@ -70,7 +164,7 @@ pub fn version() -> GicVersion {
 pub fn detect() -> GicVersion {
     let v = if cpu_has_gicv3_sysregs() {
         // SAFETY: GICD_PIDR2 of a GICv3 distributor.
-        let pidr2 = unsafe { mmio::read32(layout::GICD + 0xffe8) };
+        let pidr2 = unsafe { mmio::read32(layout::gicd() + 0xffe8) };
         if (pidr2 >> 4) & 0xf >= 4 || v3::first_typer() & 2 != 0 {
             GicVersion::V4
         } else {
@@ -107,12 +201,16 @@ pub fn init_distributor() {
     }
 }
 
-/// Per-PE setup: physical CPU interface (EOImode=1), SGI/PPI state, and the
-/// virtual interface at its baseline with all List Registers invalid.
+/// Per-PE setup: physical CPU interface (EOImode=1), SGI/PPI state, and,
+/// with the hypervisor's view ([`HYP_VIEW`]), the virtual interface at its
+/// baseline with all List Registers invalid.
 pub fn init_cpu() {
     match version() {
         GicVersion::V2 => v2::init_cpu(),
         _ => v3::init_cpu(),
+    }
+    if !HYP_VIEW {
+        return;
     }
     for n in 0..lr_count() {
         lr_write(n, Lr::EMPTY);
@@ -333,14 +431,18 @@ pub fn frame_base(f: Frame) -> Option<usize> {
     if !f.exists_on(version()) {
         return None;
     }
-    Some(match f {
-        Frame::Gicd => layout::GICD,
-        Frame::Gicc => layout::GICC,
-        Frame::Gich => layout::GICH,
-        Frame::Gicv => layout::GICV,
-        Frame::GicrRd => v3::rd_base(),
-        Frame::GicrSgi => v3::rd_base() + 0x1_0000,
-    })
+    let base = match f {
+        Frame::Gicd => layout::gicd(),
+        Frame::Gicc => layout::gicc(),
+        Frame::Gich => layout::gich(),
+        Frame::Gicv => layout::gicv(),
+        Frame::GicrRd | Frame::GicrSgi => v3::rd_base(),
+    };
+    // Guest mode has no GICH/GICV frames (0).
+    if base == 0 {
+        return None;
+    }
+    Some(if f == Frame::GicrSgi { base + 0x1_0000 } else { base })
 }
 
 /// Reads a register by id (memory-mapped, or a system register accessible at the current EL).
@@ -355,11 +457,14 @@ pub unsafe fn reg_read(id: RegId) -> Option<u64> {
         RegId::Mmio { frame, offset, width } => {
             let base = frame_base(frame)?;
             // SAFETY: base is a frame of this GIC and offset comes from the spec's map.
+            // A byte access (width 8) of a byte-accessible register or a
+            // 32-bit half of a 64-bit one is what the runner compiles for
+            // `byte K` / `low|high` (gic_case::regs::Part).
             Some(unsafe {
-                if width == 64 {
-                    mmio::read64(base + offset as usize)
-                } else {
-                    mmio::read32(base + offset as usize) as u64
+                match width {
+                    64 => mmio::read64(base + offset as usize),
+                    8 => mmio::read8(base + offset as usize) as u64,
+                    _ => mmio::read32(base + offset as usize) as u64,
                 }
             })
         }
@@ -378,10 +483,10 @@ pub unsafe fn reg_write(id: RegId, v: u64) -> Option<()> {
             let base = frame_base(frame)?;
             // SAFETY: base is a frame of this GIC and offset comes from the spec's map.
             unsafe {
-                if width == 64 {
-                    mmio::write64(base + offset as usize, v)
-                } else {
-                    mmio::write32(base + offset as usize, v as u32)
+                match width {
+                    64 => mmio::write64(base + offset as usize, v),
+                    8 => mmio::write8(base + offset as usize, v as u8),
+                    _ => mmio::write32(base + offset as usize, v as u32),
                 }
             }
         }
@@ -399,7 +504,8 @@ pub struct Advertised {
     pub arch_rev: u32,
     /// `GICR_TYPER` of the first redistributor (GICv3/v4), else 0.
     pub gicr_typer: u64,
-    /// The VTR register (GICv3 layout fields).
+    /// The VTR register (GICv3 layout fields); 0 without the hypervisor's
+    /// view ([`HYP_VIEW`]), where it cannot be read.
     pub vtr: u64,
 }
 
@@ -407,13 +513,67 @@ pub struct Advertised {
 pub fn advertised() -> Advertised {
     // SAFETY: GICD_IIDR, GICD_TYPER and GICD_PIDR2 exist in every distributor.
     let (iidr, typer, pidr2) = unsafe {
-        (mmio::read32(layout::GICD + 8), mmio::read32(layout::GICD + 4), mmio::read32(layout::GICD + pidr2_offset()))
+        let d = layout::gicd();
+        (mmio::read32(d + 8), mmio::read32(d + 4), mmio::read32(d + pidr2_offset()))
     };
     Advertised {
         gicd_iidr: iidr,
         gicd_typer: typer,
         arch_rev: (pidr2 >> 4) & 0xf,
         gicr_typer: if version().is_v3_family() { v3::first_typer() } else { 0 },
-        vtr: vif_read(VifReg::Vtr),
+        vtr: if HYP_VIEW { vif_read(VifReg::Vtr) } else { 0 },
+    }
+}
+
+/// How many priority bits the GIC implements, found by probing (IHI 0069H
+/// 4.8, IHI 0048B 3.3: writing 0xFF to a priority field and reading it back
+/// gives the implemented bits as ones): the priority byte of SPI 32 if the
+/// distributor has SPIs (`GICD_IPRIORITYR<8>`), else of SGI 0 (GICv2's
+/// banked `GICD_IPRIORITYR0`, GICv3's `GICR_IPRIORITYR0` of this PE). The
+/// byte is restored afterwards. Returns the bits read back.
+#[cfg(feature = "guest")]
+pub fn probe_priority_bits() -> u8 {
+    // SAFETY: GICD_TYPER is a read-only ID register of every distributor.
+    let has_spis = unsafe { mmio::read32(layout::gicd() + 4) } & 0x1f != 0;
+    let addr = if has_spis || version() == GicVersion::V2 {
+        layout::gicd() + 0x400 + if has_spis { 32 } else { 0 }
+    } else {
+        v3::rd_base() + 0x1_0000 + 0x400
+    };
+    // SAFETY: a byte of GICD_IPRIORITYR<n> / GICR_IPRIORITYR<n>, which are
+    // byte-accessible (IHI 0069H, both registers; IHI 0048B 4.3.11); the
+    // old value is written back, and the interrupt is not signalled in
+    // between (IRQs are masked while the kernel probes).
+    unsafe {
+        let old = mmio::read8(addr);
+        mmio::write8(addr, 0xff);
+        let bits = mmio::read8(addr);
+        mmio::write8(addr, old);
+        bits
+    }
+}
+
+/// Which of the PPIs 16–31 the executing PE's interface implements, found
+/// by probing the enable bits (IHI 0069H `GICR_ISENABLER0`, IHI 0048B
+/// 4.3.5 `GICD_ISENABLER0`: the bit of an unimplemented interrupt is
+/// RAZ/WI): all of bits 16–31 written with ones, read back, and those that
+/// were not enabled before cleared again through the clear-enable register.
+/// Returns the bits read back (bit n: INTID n).
+#[cfg(feature = "guest")]
+pub fn probe_ppis() -> u32 {
+    const PPIS: u32 = 0xffff_0000;
+    let (set, clear) = match version() {
+        GicVersion::V2 => (layout::gicd() + 0x100, layout::gicd() + 0x180),
+        _ => (v3::rd_base() + 0x1_0000 + 0x100, v3::rd_base() + 0x1_0000 + 0x180),
+    };
+    // SAFETY: this PE's banked GICD_ISENABLER0/GICD_ICENABLER0 (GICv2) or
+    // its Redistributor's GICR_ISENABLER0/GICR_ICENABLER0 (GICv3); the
+    // enables end as they were (IRQs are masked while the kernel probes).
+    unsafe {
+        let old = mmio::read32(set);
+        mmio::write32(set, PPIS);
+        let implemented = mmio::read32(set) & PPIS;
+        mmio::write32(clear, PPIS & !old);
+        implemented
     }
 }

@@ -15,11 +15,13 @@
 //! - hand-written accessors for the registers it does not have at all
 //!   (`ICC_IAR<g>_EL1`, `ICC_EOIR<g>_EL1`, `ICC_DIR_EL1`, `ICC_HPPIR<g>_EL1`,
 //!   `ICC_RPR_EL1`, `ICC_PMR_EL1`, `ICC_BPR<g>_EL1`, `ICC_IGRPEN<g>_EL1`,
-//!   `ICH_EISR_EL2`, `ICH_ELRSR_EL2`) or has read-only without the fields the
+//!   `ICC_SRE_EL1`, `ICH_EISR_EL2`, `ICH_ELRSR_EL2`) or has read-only without the fields the
 //!   kernel uses (`ICC_CTLR_EL1`: only `ExtRange`, no write, no `EOImode`).
 //!
 //! At EL1 with `HCR_EL2.IMO`/`FMO` set the same `ICC_*` encodings reach the
-//! `ICV_*` registers, which is how the guest uses these accessors.
+//! `ICV_*` registers, which is how the guest uses these accessors. In guest
+//! mode (EL1 with no EL2 implemented) they are the physical `ICC_*_EL1`
+//! registers, enabled with `ICC_SRE_EL1` ([`set_sre_el1`]).
 //!
 //! Every accessor moves its value through `x0`: when a guest access traps to
 //! EL2 (`ESR_EL2.EC` 0x18), the trap handler finds the transfer register
@@ -137,3 +139,7 @@ sysreg_write!(/// `ICC_IGRPEN0_EL1`.
     set_igrpen0, "S3_0_C12_C12_6");
 sysreg_write!(/// `ICC_IGRPEN1_EL1`.
     set_igrpen1, "S3_0_C12_C12_7");
+sysreg_read!(/// `ICC_SRE_EL1` (guest mode: EL1 without EL2).
+    sre_el1, "S3_0_C12_C12_5");
+sysreg_write!(/// `ICC_SRE_EL1` (guest mode: EL1 without EL2).
+    set_sre_el1, "S3_0_C12_C12_5");

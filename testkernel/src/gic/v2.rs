@@ -10,7 +10,7 @@ use core::sync::atomic::{AtomicU8, Ordering};
 use gic_case::op::{PhysState, SgiTargets};
 use gic_case::vif::VifReg;
 
-use super::layout::{GICC, GICD, GICH};
+use super::layout;
 use super::mmio::{read32, write32, write8};
 use super::{DEFAULT_PRIORITY, MAINTENANCE_INTID};
 use crate::platform::{cpu_index, MAX_CPUS};
@@ -55,7 +55,15 @@ const GICH_LR0: usize = 0x100;
 const GICC_CTLR_VALUE: u32 = 1 | (1 << 1) | (1 << 2) | (1 << 9);
 
 fn d(off: usize) -> usize {
-    GICD + off
+    layout::gicd() + off
+}
+
+fn c(off: usize) -> usize {
+    layout::gicc() + off
+}
+
+fn h(off: usize) -> usize {
+    layout::gich() + off
 }
 
 fn bit(intid: u32) -> (usize, u32) {
@@ -91,9 +99,9 @@ pub(super) fn init_cpu() {
             write8(d(GICD_IPRIORITYR) + intid, DEFAULT_PRIORITY);
         }
         write32(d(GICD_ISENABLER), !(1 << MAINTENANCE_INTID));
-        write32(GICC + GICC_PMR, 0xff);
-        write32(GICC + GICC_BPR, 0);
-        write32(GICC + GICC_CTLR, GICC_CTLR_VALUE);
+        write32(c(GICC_PMR), 0xff);
+        write32(c(GICC_BPR), 0);
+        write32(c(GICC_CTLR), GICC_CTLR_VALUE);
     }
 }
 
@@ -129,7 +137,7 @@ pub(super) fn phys_unpend(intid: u32) {
 /// CPUID (bits \[12:10\], IHI 0048B 4.4.4), which is kept for its EOI and DIR.
 pub(super) fn phys_ack() -> (u32, Option<u32>) {
     // SAFETY: reading GICC_IAR acknowledges, which is what the op asks for.
-    let iar = unsafe { read32(GICC + GICC_IAR) };
+    let iar = unsafe { read32(c(GICC_IAR)) };
     let intid = iar & 0x3ff;
     if intid < 16 {
         let src = (iar >> 10) & 7;
@@ -162,7 +170,7 @@ pub(super) fn route(intid: u32, cpu: u32) {
 
 pub(super) fn phys_hppir() -> u32 {
     // SAFETY: reading GICC_HPPIR has no side effects.
-    unsafe { read32(GICC + GICC_HPPIR) & 0x3ff }
+    unsafe { read32(c(GICC_HPPIR)) & 0x3ff }
 }
 
 fn with_source(intid: u32) -> u32 {
@@ -176,12 +184,12 @@ fn with_source(intid: u32) -> u32 {
 
 pub(super) fn phys_eoi(intid: u32) {
     // SAFETY: GICC_EOIR write; the case chose the INTID.
-    unsafe { write32(GICC + GICC_EOIR, with_source(intid)) }
+    unsafe { write32(c(GICC_EOIR), with_source(intid)) }
 }
 
 pub(super) fn phys_dir(intid: u32) {
     // SAFETY: GICC_DIR write; the case chose the INTID.
-    unsafe { write32(GICC + GICC_DIR, with_source(intid)) }
+    unsafe { write32(c(GICC_DIR), with_source(intid)) }
 }
 
 pub(super) fn phys_prio(intid: u32, prio: u8) {
@@ -209,33 +217,33 @@ pub(super) fn phys_state(intid: u32, s: PhysState) -> bool {
 pub(super) fn swap_phys_pmr(pmr: u8) -> u8 {
     // SAFETY: GICC_PMR of the executing PE.
     unsafe {
-        let old = read32(GICC + GICC_PMR) as u8;
-        write32(GICC + GICC_PMR, pmr as u32);
+        let old = read32(c(GICC_PMR)) as u8;
+        write32(c(GICC_PMR), pmr as u32);
         old
     }
 }
 
 pub(super) fn lr_read_raw(n: u32) -> u32 {
     // SAFETY: GICH_LR<n>; n is checked against GICH_VTR.ListRegs by the interpreter.
-    unsafe { read32(GICH + GICH_LR0 + 4 * n as usize) }
+    unsafe { read32(h(GICH_LR0 + 4 * n as usize)) }
 }
 
 pub(super) fn lr_write_raw(n: u32, v: u32) {
     // SAFETY: as lr_read_raw.
-    unsafe { write32(GICH + GICH_LR0 + 4 * n as usize, v) }
+    unsafe { write32(h(GICH_LR0 + 4 * n as usize), v) }
 }
 
 pub(super) fn vif_read(r: VifReg) -> u64 {
     // SAFETY: GICH registers of the executing PE's virtual interface (Table 5-1).
     unsafe {
         match r {
-            VifReg::Hcr => read32(GICH + GICH_HCR) as u64,
-            VifReg::Vmcr => read32(GICH + GICH_VMCR) as u64,
-            VifReg::Misr => read32(GICH + GICH_MISR) as u64,
-            VifReg::Eisr => read32(GICH + GICH_EISR0) as u64 | (read32(GICH + GICH_EISR1) as u64) << 32,
-            VifReg::Elrsr => read32(GICH + GICH_ELRSR0) as u64 | (read32(GICH + GICH_ELRSR1) as u64) << 32,
-            VifReg::Apr => read32(GICH + GICH_APR) as u64,
-            VifReg::Vtr => read32(GICH + GICH_VTR) as u64,
+            VifReg::Hcr => read32(h(GICH_HCR)) as u64,
+            VifReg::Vmcr => read32(h(GICH_VMCR)) as u64,
+            VifReg::Misr => read32(h(GICH_MISR)) as u64,
+            VifReg::Eisr => read32(h(GICH_EISR0)) as u64 | (read32(h(GICH_EISR1)) as u64) << 32,
+            VifReg::Elrsr => read32(h(GICH_ELRSR0)) as u64 | (read32(h(GICH_ELRSR1)) as u64) << 32,
+            VifReg::Apr => read32(h(GICH_APR)) as u64,
+            VifReg::Vtr => read32(h(GICH_VTR)) as u64,
         }
     }
 }
@@ -248,5 +256,5 @@ pub(super) fn vif_write(r: VifReg, v: u64) {
         _ => return,
     };
     // SAFETY: writable GICH registers (Table 5-1); the VMCR layout matches, see gic_case::vif.
-    unsafe { write32(GICH + off, v as u32) }
+    unsafe { write32(h(off), v as u32) }
 }

@@ -1,9 +1,16 @@
 //! GICv3 and GICv4 (IHI 0069): distributor, redistributors, ICC_* at EL2
-//! and the ICH_* virtual interface control registers.
+//! (at EL1 in guest mode) and the ICH_* virtual interface control registers.
 //!
 //! QEMU `virt` has no EL3 here, so `GICD_CTLR.DS` is 1: one Security state,
 //! affinity routing enabled with `GICD_CTLR.ARE` (bit 4). Physical
 //! interrupts are Group 1 and the kernel runs with `ICC_CTLR_EL1.EOImode` = 1.
+//!
+//! In guest mode (EL1, no EL2 or EL3 implemented, as on QEMU `virt` with
+//! `virtualization=off`) the kernel enables the system-register interface
+//! with `ICC_SRE_EL1` instead of `ICC_SRE_EL2` (IHI 0069H 12.2: with neither
+//! EL2 nor EL3, `ICC_SRE_EL1` alone controls it), and `ICC_PMR_EL1`,
+//! `ICC_BPR1_EL1`, `ICC_CTLR_EL1` and `ICC_IGRPEN<n>_EL1` are the physical
+//! CPU interface's; no `ICH_*` register is touched.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -14,10 +21,10 @@ use gic_case::op::{Group, PhysState, SgiTargets, ANY_PE};
 use gic_case::regs::SysReg;
 use gic_case::vif::VifReg;
 
-use super::layout::{GICD, GICR};
+use super::layout;
 use super::mmio::{read32, read64, write32, write64, write8};
 use super::sysreg::{self, ich_lr};
-use super::{DEFAULT_PRIORITY, MAINTENANCE_INTID};
+use super::{DEFAULT_PRIORITY, HYP_VIEW, MAINTENANCE_INTID};
 use crate::platform::timer::wait_until;
 use crate::platform::{cpu_index, MAX_CPUS};
 
@@ -49,10 +56,18 @@ const GICR_IPRIORITYR: usize = SGI_BASE + 0x400;
 
 static RD_BASES: [AtomicUsize; MAX_CPUS] = [const { AtomicUsize::new(0) }; MAX_CPUS];
 
-/// `GICR_TYPER` of the first redistributor.
+fn d(off: usize) -> usize {
+    layout::gicd() + off
+}
+
+/// `GICR_TYPER` of the first redistributor (0 if the layout has none).
 pub fn first_typer() -> u64 {
-    // SAFETY: QEMU virt maps the first GICv3 redistributor at GICR.
-    unsafe { read64(GICR + GICR_TYPER) }
+    let Some((gicr, _)) = layout::gicr_regions().next() else {
+        return 0;
+    };
+    // SAFETY: the first redistributor frame of the first region (QEMU
+    // virt's GICR, or the device tree's first redistributor `reg` entry).
+    unsafe { read64(gicr + GICR_TYPER) }
 }
 
 /// RD_base of PE `cpu`'s redistributor, once that PE has initialised.
@@ -77,28 +92,34 @@ fn affinity(aff3_at: u32) -> u64 {
 }
 
 /// Finds the redistributor whose `GICR_TYPER.Affinity_Value` matches this
-/// PE's MPIDR (IHI 0069H 12.10.40), walking frames until `Last`.
+/// PE's MPIDR (IHI 0069H 12.10.40), walking each region's frames until
+/// `Last` (or the region's end, when its size is known), 64 frames at most.
 fn find_rd() -> usize {
     let aff = affinity(24);
-    let mut base = GICR;
-    for _ in 0..64 {
-        // SAFETY: frames are walked from GICR and stop at the one marked Last.
-        let typer = unsafe { read64(base + GICR_TYPER) };
-        if typer >> 32 == aff {
-            return base;
+    let mut left = 64;
+    for (region, size) in layout::gicr_regions() {
+        let mut base = region;
+        while left > 0 && (size == 0 || base < region + size) {
+            left -= 1;
+            // SAFETY: frames are walked from the region's start and stop at
+            // the one marked Last or at the region's end.
+            let typer = unsafe { read64(base + GICR_TYPER) };
+            if typer >> 32 == aff {
+                return base;
+            }
+            if typer & (1 << 4) != 0 {
+                break;
+            }
+            // Two 64 KiB frames, four with GICv4 vLPI support (VLPIS, bit 1).
+            base += if typer & 2 != 0 { 0x4_0000 } else { 0x2_0000 };
         }
-        if typer & (1 << 4) != 0 {
-            break;
-        }
-        // Two 64 KiB frames, four with GICv4 vLPI support (VLPIS, bit 1).
-        base += if typer & 2 != 0 { 0x4_0000 } else { 0x2_0000 };
     }
     panic!("no redistributor for MPIDR {:#x}", MPIDR_EL1.get());
 }
 
 fn wait_rwp() {
     // SAFETY: reading GICD_CTLR has no side effects.
-    if !wait_until(100, || unsafe { read32(GICD + GICD_CTLR) } & GICD_CTLR_RWP == 0) {
+    if !wait_until(100, || unsafe { read32(d(GICD_CTLR)) } & GICD_CTLR_RWP == 0) {
         panic!("GICD_CTLR.RWP stayed set for 100 ms");
     }
 }
@@ -106,27 +127,27 @@ fn wait_rwp() {
 pub(super) fn init_distributor() {
     // SAFETY: distributor registers of Table 12-25.
     unsafe {
-        write32(GICD + GICD_CTLR, 0);
+        write32(d(GICD_CTLR), 0);
         wait_rwp();
-        let lines = ((read32(GICD + GICD_TYPER) & 0x1f) + 1) * 32;
+        let lines = ((read32(d(GICD_TYPER)) & 0x1f) + 1) * 32;
         let lines = lines.min(1020);
         for intid in (32..lines).step_by(32) {
             let off = (intid / 8) as usize;
-            write32(GICD + GICD_ICENABLER + off, u32::MAX);
-            write32(GICD + GICD_ICPENDR + off, u32::MAX);
-            write32(GICD + GICD_IGROUPR + off, u32::MAX);
+            write32(d(GICD_ICENABLER + off), u32::MAX);
+            write32(d(GICD_ICPENDR + off), u32::MAX);
+            write32(d(GICD_IGROUPR + off), u32::MAX);
         }
         for intid in 32..lines {
-            write8(GICD + GICD_IPRIORITYR + intid as usize, DEFAULT_PRIORITY);
-            write64(GICD + GICD_IROUTER + 8 * intid as usize, 0);
+            write8(d(GICD_IPRIORITYR) + intid as usize, DEFAULT_PRIORITY);
+            write64(d(GICD_IROUTER) + 8 * intid as usize, 0);
         }
         for intid in (32..lines).step_by(32) {
-            write32(GICD + GICD_ISENABLER + (intid / 8) as usize, u32::MAX);
+            write32(d(GICD_ISENABLER) + (intid / 8) as usize, u32::MAX);
         }
         // ARE first, then the group enables (12.9.4).
-        write32(GICD + GICD_CTLR, 1 << 4);
+        write32(d(GICD_CTLR), 1 << 4);
         wait_rwp();
-        write32(GICD + GICD_CTLR, (1 << 4) | 3);
+        write32(d(GICD_CTLR), (1 << 4) | 3);
         wait_rwp();
     }
 }
@@ -150,10 +171,21 @@ pub(super) fn init_cpu() {
             write8(rd + GICR_IPRIORITYR + intid, DEFAULT_PRIORITY);
         }
         write32(rd + GICR_ISENABLER0, !(1 << MAINTENANCE_INTID));
-        // Lower ELs may use the system registers (Enable); no IRQ/FIQ bypass.
-        ICC_SRE_EL2
-            .write(ICC_SRE_EL2::SRE::SET + ICC_SRE_EL2::DFB::SET + ICC_SRE_EL2::DIB::SET + ICC_SRE_EL2::ENABLE::SET);
-        barrier::isb(barrier::SY);
+        if HYP_VIEW {
+            // Lower ELs may use the system registers (Enable); no IRQ/FIQ bypass.
+            ICC_SRE_EL2.write(
+                ICC_SRE_EL2::SRE::SET + ICC_SRE_EL2::DFB::SET + ICC_SRE_EL2::DIB::SET + ICC_SRE_EL2::ENABLE::SET,
+            );
+            barrier::isb(barrier::SY);
+        } else {
+            // EL1 without EL2 and EL3: ICC_SRE_EL1 enables the system
+            // registers (SRE, RAO/WI where only they exist) and disables
+            // the IRQ/FIQ bypass (DIB, DFB); the accessor ends with an ISB.
+            sysreg::set_sre_el1(0b111);
+            if sysreg::sre_el1() & 1 == 0 {
+                panic!("ICC_SRE_EL1.SRE reads 0: the GICv3 system registers cannot be enabled at EL1");
+            }
+        }
         sysreg::set_pmr(0xff);
         sysreg::set_bpr1(0);
         sysreg::set_ctlr(1 << 1); // EOImode = 1
@@ -166,7 +198,7 @@ fn reg_bit(intid: u32, dist_reg: usize, rd_reg: usize) -> (usize, u32) {
     if intid < 32 {
         (rd_base() + rd_reg, 1 << intid)
     } else {
-        (GICD + dist_reg + (intid / 32) as usize * 4, 1 << (intid % 32))
+        (d(dist_reg + (intid / 32) as usize * 4), 1 << (intid % 32))
     }
 }
 
@@ -174,7 +206,7 @@ pub(super) fn phys_pend(intid: u32) {
     if intid >= 32 && !super::is_routed(intid) {
         let aff = affinity(32);
         // SAFETY: GICD_IROUTER<n> of an SPI: route it to this PE.
-        unsafe { write64(GICD + GICD_IROUTER + 8 * intid as usize, aff) };
+        unsafe { write64(d(GICD_IROUTER) + 8 * intid as usize, aff) };
     }
     let (a, b) = reg_bit(intid, GICD_ISPENDR, GICR_ISPENDR0);
     // SAFETY: set-pending register for an in-range INTID.
@@ -211,7 +243,7 @@ pub(super) fn sgi(intid: u32, targets: SgiTargets, g: Group) {
 pub(super) fn route(intid: u32, cpu: u32) {
     let v = if cpu == ANY_PE { 1 << 31 } else { (affinity(32) & !0xff) | cpu as u64 };
     // SAFETY: GICD_IROUTER<n> of an SPI.
-    unsafe { write64(GICD + GICD_IROUTER + 8 * intid as usize, v) };
+    unsafe { write64(d(GICD_IROUTER) + 8 * intid as usize, v) };
 }
 
 /// Whether SGI/PPI `intid` is pending or active in PE `cpu`'s Redistributor
@@ -269,8 +301,7 @@ pub(super) fn phys_dir(intid: u32) {
 }
 
 pub(super) fn phys_prio(intid: u32, prio: u8) {
-    let a =
-        if intid < 32 { rd_base() + GICR_IPRIORITYR + intid as usize } else { GICD + GICD_IPRIORITYR + intid as usize };
+    let a = if intid < 32 { rd_base() + GICR_IPRIORITYR + intid as usize } else { d(GICD_IPRIORITYR) + intid as usize };
     // SAFETY: IPRIORITYR is byte-accessible.
     unsafe { write8(a, prio) }
 }

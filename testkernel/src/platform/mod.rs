@@ -1,12 +1,12 @@
-//! Platform layer: QEMU `virt` facts, per-PE identity, bounded time,
-//! semihosting output, PSCI, and the exception vectors.
+//! Platform layer: QEMU `virt` facts (guest mode replaces the addresses
+//! with the device tree's at boot), per-PE identity, bounded time,
+//! semihosting output, PSCI, the PL011's interrupt line, and the exception
+//! vectors (EL2's, or EL1's in guest mode).
 
-#[cfg(not(feature = "guest"))]
 pub mod exceptions;
 pub mod out;
 pub mod psci;
 pub mod timer;
-#[cfg(not(feature = "guest"))]
 pub mod uart;
 
 use core::sync::atomic::{AtomicU16, Ordering};

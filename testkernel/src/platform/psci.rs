@@ -1,6 +1,9 @@
-//! Starting secondary PEs with PSCI CPU_ON. The EL2 kernel uses the SMC
-//! conduit (QEMU `virt` with EL2 emulated answers SMCs); guest mode uses
-//! the conduit the device tree's `/psci` `method` names ([`start_via`]).
+//! Starting and stopping PEs with PSCI CPU_ON and CPU_OFF. The EL2 kernel
+//! uses the SMC conduit (QEMU `virt` with EL2 emulated answers SMCs); guest
+//! mode uses the conduit the device tree's `/psci` `method` names, set once
+//! at boot with `set_conduit_hvc` before any PE is started.
+
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use aarch64_rt::Stack;
 
@@ -10,6 +13,15 @@ const STACK_PAGES: usize = 8;
 
 static mut SECONDARY_STACKS: [Stack<STACK_PAGES>; MAX_CPUS] = [const { Stack::new() }; MAX_CPUS];
 
+/// Whether PSCI calls go over HVC (guest mode with `method = "hvc"`); SMC otherwise.
+static CONDUIT_HVC: AtomicBool = AtomicBool::new(false);
+
+/// Selects the conduit of every later PSCI call: HVC (`true`) or SMC, the default.
+#[cfg(feature = "guest")]
+pub fn set_conduit_hvc(hvc: bool) {
+    CONDUIT_HVC.store(hvc, Ordering::Relaxed);
+}
+
 /// Starts PE `cpu` (MPIDR Aff0 = `cpu`) running `entry`, over SMC.
 ///
 /// # Errors
@@ -17,6 +29,21 @@ static mut SECONDARY_STACKS: [Stack<STACK_PAGES>; MAX_CPUS] = [const { Stack::ne
 #[cfg(not(feature = "guest"))]
 pub fn start(cpu: usize, entry: fn(usize) -> !) -> Result<(), smccc::psci::Error> {
     start_via::<smccc::Smc>(cpu, cpu as u64, entry)
+}
+
+/// Starts the PE whose `MPIDR_EL1` affinity is `mpidr` running
+/// `entry(cpu)` over the selected conduit (`set_conduit_hvc`); `cpu`
+/// (1..MAX_CPUS) picks its stack.
+///
+/// # Errors
+/// The PSCI error, e.g. when the PE does not exist or is already on.
+#[cfg(feature = "guest")]
+pub fn start_at(cpu: usize, mpidr: u64, entry: fn(usize) -> !) -> Result<(), smccc::psci::Error> {
+    if CONDUIT_HVC.load(Ordering::Relaxed) {
+        start_via::<smccc::Hvc>(cpu, mpidr, entry)
+    } else {
+        start_via::<smccc::Smc>(cpu, mpidr, entry)
+    }
 }
 
 /// Starts the PE whose `MPIDR_EL1` affinity is `mpidr` running
@@ -33,4 +60,17 @@ pub fn start_via<C: smccc::Call>(cpu: usize, mpidr: u64, entry: fn(usize) -> !) 
     // SAFETY: the stack is reserved for this PE (above); the MMU is off on
     // every PE, so it is accessible with the same attributes on both.
     unsafe { aarch64_rt::start_core::<C, _, STACK_PAGES>(mpidr, stack, move || entry(cpu)) }
+}
+
+/// Powers the executing PE off with CPU_OFF over the selected conduit.
+/// Returns only if the call failed.
+///
+/// # Errors
+/// The PSCI error.
+pub fn cpu_off() -> Result<(), smccc::psci::Error> {
+    if CONDUIT_HVC.load(Ordering::Relaxed) {
+        smccc::psci::cpu_off::<smccc::Hvc>()
+    } else {
+        smccc::psci::cpu_off::<smccc::Smc>()
+    }
 }

@@ -64,7 +64,9 @@ pub fn wait_until(ms: u32, mut cond: impl FnMut() -> bool) -> bool {
 /// unmasked; deasserted by disabling it (Arm ARM D11.2.4, "Timer
 /// conditions"; `CNT*_CTL.ISTATUS` is meaningful only while `ENABLE` is 1).
 /// At EL2 with `HCR_EL2.E2H` = 0, `CNTP_*_EL0` and `CNTV_*_EL0` are the EL1
-/// timers' registers. The kernel uses none of these timers for anything else
+/// timers' registers; at EL1 (guest mode) they are too, and the EL2 timer
+/// (`TimerKind::Hyp`, `CNTHP_*_EL2`) does not exist for the caller (its
+/// registers are UNDEFINED there): guest mode never drives it. The kernel uses none of these timers for anything else
 /// (its waits read `CNTPCT_EL0`), so this only changes their interrupt outputs.
 pub fn timer_output(kind: TimerKind, assert: bool) {
     match (kind, assert) {
