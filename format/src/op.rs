@@ -488,6 +488,11 @@ pub enum Op {
     RegRead(RegId),
     /// Write a hypervisor-side register by spec name.
     RegWrite(RegId, u64),
+    /// `read GICR_… of cpuN`: a register of another PE's Redistributor
+    /// (frames `GicrRd`/`GicrSgi` only), read by the executing PE.
+    RegReadOn(RegId, u32),
+    /// `write GICR_… of cpuN V`: as [`Op::RegReadOn`], a write.
+    RegWriteOn(RegId, u64, u32),
     /// Run one operation in the guest at EL1.
     Guest(GuestOp),
     /// Unmask IRQs at EL2 and wait, at most the given milliseconds, for the maintenance interrupt.
@@ -597,6 +602,8 @@ mod code {
     pub const JOIN: u32 = 34;
     pub const UART: u32 = 35;
     pub const INJECT_SGI: u32 = 36;
+    pub const REG_READ_ON: u32 = 37;
+    pub const REG_WRITE_ON: u32 = 38;
 
     pub const G_ACK: u32 = 1;
     pub const G_EOI: u32 = 2;
@@ -775,6 +782,16 @@ impl Op {
                 w.push(rw[0]).push(rw[1]).push64(v);
                 REG_WRITE
             }
+            Op::RegReadOn(r, cpu) => {
+                let rw = r.to_words();
+                w.push(rw[0]).push(rw[1]).push(cpu);
+                REG_READ_ON
+            }
+            Op::RegWriteOn(r, v, cpu) => {
+                let rw = r.to_words();
+                w.push(rw[0]).push(rw[1]).push64(v).push(cpu);
+                REG_WRITE_ON
+            }
             Op::Guest(g) => {
                 match g {
                     GuestOp::Ack(gr) => w.push(G_ACK).push(gr as u32),
@@ -890,6 +907,8 @@ impl Op {
             VIF_READ => Op::VifRead(VifReg::from_u32(arg(0)?).ok_or(DecodeError::BadArgument(arg(0)?))?),
             REG_READ => Op::RegRead(reg(0)?),
             REG_WRITE => Op::RegWrite(reg(0)?, arg64(2)?),
+            REG_READ_ON => Op::RegReadOn(reg(0)?, arg(2)?),
+            REG_WRITE_ON => Op::RegWriteOn(reg(0)?, arg64(2)?, arg(4)?),
             GUEST => Op::Guest(match arg(0)? {
                 G_ACK => GuestOp::Ack(Group::from_u32(arg(1)?)),
                 G_EOI => GuestOp::Eoi(arg(1)?, Group::from_u32(arg(2)?)),
@@ -951,6 +970,8 @@ mod tests {
             Op::VifRead(VifReg::Elrsr),
             Op::RegRead(reg),
             Op::RegWrite(sys, 0x1_0000_00f0),
+            Op::RegReadOn(RegId::Mmio { frame: regs::Frame::GicrSgi, offset: 0x100, width: 32 }, 1),
+            Op::RegWriteOn(RegId::Mmio { frame: regs::Frame::GicrSgi, offset: 0x180, width: 32 }, 0x800_0000, 3),
             Op::Guest(GuestOp::Eoi(8192, Group::G1)),
             Op::Guest(GuestOp::WriteReg(reg, u64::MAX)),
             Op::Guest(GuestOp::WaitVirq(250)),

@@ -318,6 +318,28 @@ fn exec(op: Op, step: u16) {
             // SAFETY: as for RegRead; the write is what the case says.
             unsafe { gic::reg_write(id, v) };
         }
+        Op::RegReadOn(id, cpu) => {
+            // SAFETY: the runner compiles these for GICR_* registers only,
+            // which exist on GICv3/v4, of a PE the case has.
+            let v = unsafe { gic::reg_read_on(id, cpu) };
+            let mut l = event(step, "read");
+            reg_name(&mut l, id);
+            l.num("of", cpu as u64);
+            match v {
+                Some(v) => l.hex("value", v),
+                None => l.str("error", "no such Redistributor"),
+            };
+            done(l);
+        }
+        Op::RegWriteOn(id, v, cpu) => {
+            // SAFETY: as for RegReadOn; the write is what the case says.
+            if unsafe { gic::reg_write_on(id, v, cpu) }.is_none() {
+                let mut l = event(step, "write");
+                reg_name(&mut l, id);
+                l.num("of", cpu as u64).str("error", "no such Redistributor");
+                done(l);
+            }
+        }
         Op::Timer(kind, on) => platform::timer::timer_output(kind, on),
         Op::WaitIrq(ms) => {
             let mut l = event(step, "wait irq");

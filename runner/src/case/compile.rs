@@ -137,7 +137,7 @@ impl Case {
                     check.map_err(|m| self.err(s.line, *col, format!("on GIC{}: {m}", v.name())))?;
                     Op::LrWrite(*n, *lr)
                 }
-                StmtKind::Reg { name, col, info, write, guest } => {
+                StmtKind::Reg { name, col, info, write, guest, of } => {
                     if !info.exists_on(v) {
                         return Err(self.err(
                             s.line,
@@ -169,6 +169,24 @@ impl Case {
                         _ => {}
                     }
                     let id: RegId = info.id;
+                    if let Some((cpu, at)) = of {
+                        let gicr = matches!(id, RegId::Mmio { frame: regs::Frame::GicrRd | regs::Frame::GicrSgi, .. });
+                        if !gicr {
+                            let e = format!("`of cpu{cpu}`: {} is not a Redistributor register (GICR_*)", echo(name));
+                            return Err(self.err(s.line, *at, e));
+                        }
+                        let op = match write {
+                            Some(Value::Lit(val)) => Op::RegWriteOn(id, *val, *cpu),
+                            Some(Value::Named(_)) => {
+                                let e = "`of cpuN` writes take a literal value, not a kept one".to_string();
+                                return Err(self.err(s.line, *at, e));
+                            }
+                            None => Op::RegReadOn(id, *cpu),
+                        };
+                        out.extend_from_slice(op.encode(s.step).as_slice());
+                        count += 1;
+                        continue;
+                    }
                     match (write, guest) {
                         (Some(Value::Lit(val)), false) => Op::RegWrite(id, *val),
                         (Some(Value::Named(slot)), false) => Op::RegWriteNamed(id, *slot),

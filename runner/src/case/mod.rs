@@ -95,6 +95,9 @@ pub enum StmtKind {
         write: Option<Value>,
         /// Whether the guest (EL1) performs the access.
         guest: bool,
+        /// `of cpuN`: another PE's Redistributor register, with the column
+        /// of `cpuN`.
+        of: Option<(u32, usize)>,
     },
     /// `on cpuN { … }`, or `on cpuN async { … }` (joined later with `join cpuN`).
     OnCpu {

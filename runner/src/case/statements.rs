@@ -170,6 +170,19 @@ impl<'a> Parser<'a> {
         Ok((narrowed, next))
     }
 
+    /// An optional `of cpuN` at `toks[i]`: the PE whose Redistributor a
+    /// `GICR_*` access goes to. Returns it (with its column) and the index
+    /// after it.
+    pub(super) fn reg_of(&self, toks: &[Tok], i: usize) -> Result<(Option<(u32, usize)>, usize), CaseError> {
+        match toks.get(i) {
+            Some(t) if t.text == "of" => {
+                let cpu = self.cpu(toks, i + 1)?;
+                Ok((Some((cpu, toks[i + 1].col)), i + 2))
+            }
+            _ => Ok((None, i)),
+        }
+    }
+
     pub(super) fn lr_fields(&self, toks: &[Tok], mut i: usize) -> Result<Lr, CaseError> {
         let mut lr = Lr::EMPTY;
         let mut state_seen = false;
@@ -397,19 +410,21 @@ impl<'a> Parser<'a> {
                 } else {
                     let (name, col, info) = self.reg(toks, 1)?;
                     let (info, next) = self.reg_part(toks, 2, &name, info)?;
+                    let (of, next) = self.reg_of(toks, next)?;
                     self.no_more(toks, next)?;
-                    return Ok(StmtKind::Reg { name, col, info, write: None, guest: false });
+                    return Ok(StmtKind::Reg { name, col, info, write: None, guest: false, of });
                 }
             }
             "write" => {
                 let (name, col, info) = self.reg(toks, 1)?;
                 let (info, at) = self.reg_part(toks, 2, &name, info)?;
+                let (of, at) = self.reg_of(toks, at)?;
                 let v = match toks.get(at) {
                     Some(t) if crosspe::is_name(&t.text) => Value::Named(self.use_name(t)?),
                     _ => Value::Lit(self.num(toks, at, "a value or a value name", u64::MAX)?),
                 };
                 self.no_more(toks, at + 1)?;
-                return Ok(StmtKind::Reg { name, col, info, write: Some(v), guest: false });
+                return Ok(StmtKind::Reg { name, col, info, write: Some(v), guest: false, of });
             }
             "queue" => {
                 let mut vintid = None;
@@ -524,14 +539,14 @@ impl<'a> Parser<'a> {
                         _ => {
                             let (name, col, info) = self.reg_from(toks, 2, Side::El1)?;
                             self.no_more(toks, 3)?;
-                            return Ok(StmtKind::Reg { name, col, info, write: None, guest: true });
+                            return Ok(StmtKind::Reg { name, col, info, write: None, guest: true, of: None });
                         }
                     },
                     "write" => {
                         let (name, col, info) = self.reg_from(toks, 2, Side::El1)?;
                         let v = self.num(toks, 3, "a value", u64::MAX)?;
                         self.no_more(toks, 4)?;
-                        return Ok(StmtKind::Reg { name, col, info, write: Some(Value::Lit(v)), guest: true });
+                        return Ok(StmtKind::Reg { name, col, info, write: Some(Value::Lit(v)), guest: true, of: None });
                     }
                     other => {
                         return Err(self.err(

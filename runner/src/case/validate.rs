@@ -19,6 +19,16 @@ pub(super) fn check_cpus(file: &Path, stmts: &[Stmt], smp: u32) -> Result<(), Ca
         if let StmtKind::OnCpu { body, .. } = &s.kind {
             check_cpus(file, body, smp)?;
         }
+        if let StmtKind::Reg { of: Some((cpu, col)), .. } = &s.kind {
+            if *cpu >= smp {
+                return Err(CaseError {
+                    file: file.to_path_buf(),
+                    line: s.line,
+                    col: *col,
+                    msg: format!("cpu{cpu} does not exist: the case says `smp: {smp}` (PEs cpu0..cpu{})", smp - 1),
+                });
+            }
+        }
         if let StmtKind::OnCpu { cpu, col, .. } = &s.kind {
             if *cpu >= smp {
                 return Err(CaseError {

@@ -295,12 +295,14 @@ impl Coverage {
 
     fn op(&mut self, op: &Op, v: GicVersion, case: &str) {
         match op {
-            Op::RegRead(id) | Op::Guest(gic_case::op::GuestOp::ReadReg(id)) => {
+            Op::RegRead(id) | Op::RegReadOn(id, _) | Op::Guest(gic_case::op::GuestOp::ReadReg(id)) => {
                 if let Some(k) = reg_key(*id) {
                     self.touch(k, Kind::Register, v, case, None);
                 }
             }
-            Op::RegWrite(id, value) | Op::Guest(gic_case::op::GuestOp::WriteReg(id, value)) => {
+            Op::RegWrite(id, value)
+            | Op::RegWriteOn(id, value, _)
+            | Op::Guest(gic_case::op::GuestOp::WriteReg(id, value)) => {
                 if let Some(k) = reg_key(*id) {
                     self.touch(k, Kind::Register, v, case, Some(format!("{value:#x}")));
                 }

@@ -494,6 +494,55 @@ pub unsafe fn reg_write(id: RegId, v: u64) -> Option<()> {
     Some(())
 }
 
+/// The frame `f` of PE `cpu`'s Redistributor (`GicrRd` or `GicrSgi`), once
+/// that PE has initialised; `None` for another frame or an unknown PE.
+fn gicr_frame_of(f: Frame, cpu: u32) -> Option<usize> {
+    if !version().is_v3_family() {
+        return None;
+    }
+    let rd = v3::rd_base_of(cpu as usize)?;
+    match f {
+        Frame::GicrRd => Some(rd),
+        Frame::GicrSgi => Some(rd + 0x1_0000),
+        _ => None,
+    }
+}
+
+/// Reads a register of PE `cpu`'s Redistributor (`read GICR_… of cpuN`).
+///
+/// # Safety
+/// As [`reg_read`].
+pub unsafe fn reg_read_on(id: RegId, cpu: u32) -> Option<u64> {
+    let RegId::Mmio { frame, offset, width } = id else { return None };
+    let base = gicr_frame_of(frame, cpu)?;
+    // SAFETY: base is that PE's Redistributor frame and offset comes from the spec's map.
+    Some(unsafe {
+        match width {
+            64 => mmio::read64(base + offset as usize),
+            8 => mmio::read8(base + offset as usize) as u64,
+            _ => mmio::read32(base + offset as usize) as u64,
+        }
+    })
+}
+
+/// Writes a register of PE `cpu`'s Redistributor (`write GICR_… of cpuN V`).
+///
+/// # Safety
+/// As [`reg_write`].
+pub unsafe fn reg_write_on(id: RegId, v: u64, cpu: u32) -> Option<()> {
+    let RegId::Mmio { frame, offset, width } = id else { return None };
+    let base = gicr_frame_of(frame, cpu)?;
+    // SAFETY: base is that PE's Redistributor frame and offset comes from the spec's map.
+    unsafe {
+        match width {
+            64 => mmio::write64(base + offset as usize, v),
+            8 => mmio::write8(base + offset as usize, v as u8),
+            _ => mmio::write32(base + offset as usize, v as u32),
+        }
+    }
+    Some(())
+}
+
 /// What the hardware advertises, for the header line.
 pub struct Advertised {
     /// `GICD_IIDR`.
