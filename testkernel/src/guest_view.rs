@@ -392,6 +392,12 @@ fn header(p: &Platform, dtb: u64, cpus: u32) {
     l.num("SPIs", (32 * (it_lines + 1) - 32).min(988) as u64);
     l.num("PPIs", gic::probe_ppis() as u64);
     if gic::version().is_v3_family() {
+        // ICC_CTLR_EL1.PRIbits [10:8]: the CPU interface's priority bits − 1,
+        // which also sets its preemption bits and so how many
+        // ICC_AP<n>R<m>_EL1 it has (IHI 0069H ICC_CTLR_EL1, 4.8).
+        // SAFETY: the physical ICC_CTLR_EL1, accessible at EL1 with SRE set.
+        let ctlr = unsafe { gic::sysreg::read(gic_case::regs::SysReg::IccCtlrEl1Phys) };
+        l.num("ICC_PRIbits", (ctlr >> 8) & 7);
         crate::gicr_fields(&mut l, a.gicr_typer);
         if layout::gits().is_some() {
             crate::gits_fields(&mut l);

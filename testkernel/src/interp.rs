@@ -475,6 +475,12 @@ fn hyp_only(op: &Op) -> Option<NeedsEl2> {
                 | SysReg::IccRprEl1Phys
                 | SysReg::IccHppir1El1Phys
                 | SysReg::IccIgrpen1El1Phys
+                | SysReg::IccIgrpen0El1Phys
+                | SysReg::IccHppir0El1Phys
+                | SysReg::IccBpr0El1Phys
+                | SysReg::IccBpr1El1Phys
+                | SysReg::IccAp0r0El1Phys
+                | SysReg::IccAp1r0El1Phys
                 | SysReg::IccSgi1rEl1Phys
                 | SysReg::IccAsgi1rEl1Phys
                 | SysReg::IccSgi0rEl1Phys

@@ -233,8 +233,11 @@ const DERIVED: [&str; 6] = ["num_lrs", "pri_bits", "pre_bits", "bpr0_min", "bpr1
 /// Header fields by their own names: the EL2 kernel's, and those only the
 /// guest view's header has (what the distributor advertises and what
 /// probing found: `ITLinesNumber`, `SPIs`, `PPIs` as a bit mask of INTIDs
-/// 16-31). A name the run's header lacks is an error when evaluated.
-const HEADER: [&str; 8] = ["ListRegs", "PRIbits", "PREbits", "cpus", "ArchRev", "ITLinesNumber", "SPIs", "PPIs"];
+/// 16-31, and on GICv3 `ICC_PRIbits`, the CPU interface's
+/// ICC_CTLR_EL1.PRIbits). A name the run's header lacks is an error when
+/// evaluated.
+const HEADER: [&str; 9] =
+    ["ListRegs", "PRIbits", "PREbits", "cpus", "ArchRev", "ITLinesNumber", "SPIs", "PPIs", "ICC_PRIbits"];
 /// Functions and their argument counts (min, max).
 const FUNCTIONS: [(&str, usize, usize); 8] = [
     ("range", 2, 2),

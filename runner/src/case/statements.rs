@@ -546,7 +546,14 @@ impl<'a> Parser<'a> {
                         let (name, col, info) = self.reg_from(toks, 2, Side::El1)?;
                         let v = self.num(toks, 3, "a value", u64::MAX)?;
                         self.no_more(toks, 4)?;
-                        return Ok(StmtKind::Reg { name, col, info, write: Some(Value::Lit(v)), guest: true, of: None });
+                        return Ok(StmtKind::Reg {
+                            name,
+                            col,
+                            info,
+                            write: Some(Value::Lit(v)),
+                            guest: true,
+                            of: None,
+                        });
                     }
                     other => {
                         return Err(self.err(

@@ -57,7 +57,7 @@ pub(super) fn needs_hypervisor(kind: &StmtKind) -> Option<String> {
         StmtKind::Reg { name, info, .. } => {
             let el2 = match info.id {
                 RegId::Mmio { frame, .. } => matches!(frame, Frame::Gich | Frame::Gicv),
-                RegId::Sys(_) => !name.starts_with("ICC_"),
+                RegId::Sys(_) => !name.starts_with("ICC_") || name.ends_with("_EL2"),
             };
             el2.then(|| format!("`{name}`, a register of the virtualization interface"))
         }
