@@ -119,7 +119,7 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
         cases_dir: root.join("cases"),
         expected_dir: root.join("expected"),
         kernel,
-        guest_image: None,
+        guest_image: Some(toolchain::build_guest_image(root)?),
         qemu: qemus[0].clone(),
         exec: qemu::Execution::default(),
         gics: GicVersion::ALL.to_vec(),
@@ -151,6 +151,16 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
         boot_mean.as_secs_f64() * 1e3,
         (qemu_sum / n).as_secs_f64() / boot_mean.as_secs_f64()
     );
+    // The two views: the EL2 kernel on QEMU with EL2, the guest-mode kernel at EL1 without it.
+    for view in [runner::case::View::Hypervisor, runner::case::View::Guest] {
+        let runs: Vec<Duration> =
+            ran.iter().filter(|r| runner::case::View::of(&r.case) == view).map(|r| r.elapsed).collect();
+        if let Some(n) = u32::try_from(runs.len()).ok().filter(|n| *n > 0) {
+            let mean = runs.iter().sum::<Duration>() / n;
+            let _ =
+                writeln!(s, "  mean case run, {} view: {:.1} ms over {n} runs", view.name(), mean.as_secs_f64() * 1e3);
+        }
+    }
     let overhead = (wall.as_secs_f64() - qemu_sum.as_secs_f64()) / qemu_sum.as_secs_f64().max(1e-9);
     let _ = writeln!(
         s,
