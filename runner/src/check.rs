@@ -188,3 +188,55 @@ fn deviation_problems(root: &Path, cases: &[inputs::CaseFile], selected: &dyn Fn
     }
     problems
 }
+
+/// `steps CASE`: the case's numbered steps, each with its line, its
+/// statement as written and the op it compiles to on each GIC version
+/// the case lists (one line per version when they differ). For case
+/// authors: the step numbers goldens and deviations name.
+///
+/// # Errors
+/// Exit 2 when no case has exactly that name (with the nearest names), or
+/// the case does not parse (its located error).
+pub fn steps_of(root: &Path, name: &str) -> Result<String, String> {
+    let cases = inputs::discover(&root.join("cases"))?;
+    let Some(cf) = cases.iter().find(|c| c.name == name) else {
+        let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+        let near = nearest(&names, name);
+        let hint = if near.is_empty() { String::new() } else { format!("; did you mean {}?", near.join(", ")) };
+        return Err(format!("no case named `{}`{hint}", crate::text::echo(name)));
+    };
+    let case = cf.parsed.as_ref().map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(&cf.path).map_err(|e| format!("{}: {e}", cf.path.display()))?;
+    let source: Vec<&str> = text.lines().collect();
+    // step -> per version, the ops compiled for it.
+    let mut ops: std::collections::BTreeMap<u16, Vec<(gic_case::GicVersion, String)>> = Default::default();
+    for &v in &case.gics {
+        let words = case.compile(v).map_err(|e| e.to_string())?;
+        let mut at = gic_case::proto::HEADER_WORDS;
+        while at < words.len() {
+            let (op, step, n) = gic_case::op::Op::decode(&words[at..]).map_err(|e| format!("{e:?}"))?;
+            ops.entry(step).or_default().push((v, format!("{op:?}")));
+            at += n.max(1);
+        }
+    }
+    let mut out = format!("{} ({}; gic: {})\n", case.name, case.view.name(), {
+        let g: Vec<&str> = case.gics.iter().map(|g| g.name()).collect();
+        g.join(" ")
+    });
+    for (step, line) in case.steps() {
+        let stmt = source.get(line - 1).map_or("", |l| l.split('#').next().unwrap_or("").trim());
+        out.push_str(&format!("step {step:>3}  line {line:>3}  {stmt}\n"));
+        let per = ops.get(&step).map(Vec::as_slice).unwrap_or_default();
+        let first = per.first().map(|(_, o)| o.as_str());
+        if per.iter().all(|(_, o)| Some(o.as_str()) == first) {
+            if let Some(o) = first {
+                out.push_str(&format!("            {o}\n"));
+            }
+        } else {
+            for (v, o) in per {
+                out.push_str(&format!("            {}: {o}\n", v.name()));
+            }
+        }
+    }
+    Ok(out)
+}

@@ -43,6 +43,19 @@ pub enum Cmd {
     /// arguments the cases write (with which values) and read, per GIC
     /// version, and what no case touches or touches with one value only.
     Coverage(CoverageArgs),
+    /// A case's numbered steps: line, statement and compiled op per GIC
+    /// version (the step numbers goldens and deviations use).
+    Steps(StepsArgs),
+}
+
+/// Options of `steps`.
+#[derive(Args, Debug, Clone)]
+pub struct StepsArgs {
+    /// Repository root.
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// The case's exact name (`group/name`).
+    pub case: String,
 }
 
 /// Options of `coverage`.
@@ -189,6 +202,16 @@ pub fn main(cli: Cli) -> i32 {
         Cmd::List(a) => check::list(&a.root, &a.filters, false),
         Cmd::Check(a) => check::list(&a.root, &a.filters, true),
         Cmd::Report(a) => report_cmd(&a),
+        Cmd::Steps(a) => match check::steps_of(&a.root, &a.case) {
+            Ok(text) => {
+                print!("{text}");
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                2
+            }
+        },
         Cmd::Coverage(a) => match crate::case::inputs::discover(&a.root.join("cases")) {
             Ok(cases) => {
                 print!("{}", crate::report::coverage::render(&crate::report::coverage::compute(&cases), a.detail));

@@ -239,3 +239,21 @@ fn check_rejects_deviation_entries_that_overlap() {
         "error: expected/deviations.toml:35:8: deviation for t/a: gic v2 is not a version of the case (its `gic:` header lists v3, v4); list only versions it runs on",
     ]);
 }
+
+/// `steps CASE` numbers a case's statements as goldens and deviations
+/// name them, with each statement's line and compiled op.
+#[test]
+fn steps_lists_each_step_with_its_line_and_op() {
+    let s = Suite::new("steps");
+    s.case("a");
+    let (code, out, err) = s.run("steps", &["t/a"]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "t/a (hypervisor; gic: v3 v4)");
+    assert_eq!(lines[1], "step   1  line   4  read hcr");
+    assert_eq!(lines[2].trim(), "VifRead(Hcr)");
+    assert_eq!(lines[5], "step   3  line   6  read misr");
+    let (code, _, err) = s.run("steps", &["t/b"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no case named `t/b`; did you mean t/a?"), "{err}");
+}

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clap::{Args, Parser, Subcommand};
-use runner::cli::{self, Cli, Cmd, CoverageArgs, ListArgs, ReportArgs, RunArgs};
+use runner::cli::{self, Cli, Cmd, CoverageArgs, ListArgs, ReportArgs, RunArgs, StepsArgs};
 use runner::launch::toolchain;
 use xshell::{cmd, Shell};
 
@@ -47,6 +47,7 @@ enum XCmd {
     /// Time the bare boot of an empty case against the real cases.
     Bench(bench::BenchArgs),
     Coverage(CoverageArgs),
+    Steps(StepsArgs),
 }
 
 /// Options of `ci`: those of `test`, plus more QEMU builds to run the suite on.
@@ -93,6 +94,10 @@ fn main() {
         }
         XCmd::Ci(a) => ci(with_root(a.run), &a.also_qemu),
         XCmd::Bench(a) => bench::run(a, &root()),
+        XCmd::Steps(mut a) => {
+            a.root = root();
+            cli::main(Cli { cmd: Cmd::Steps(a) })
+        }
         XCmd::Coverage(mut a) => {
             a.root = root();
             cli::main(Cli { cmd: Cmd::Coverage(a) })
