@@ -124,6 +124,10 @@ fn header(cpus: u32) {
     for f in VifReg::Vtr.fields() {
         l.num(f.name, f.get(a.vtr));
     }
+    if gic::version().is_v3_family() {
+        // ICH_VTR_EL2.TDS [19]: whether ICH_HCR_EL2.TDIR exists (IHI 0069H 12.4.12).
+        l.num("TDS", (a.vtr >> 19) & 1);
+    }
     l.hex("GICD_IIDR", a.gicd_iidr as u64);
     l.hex("GICD_TYPER", a.gicd_typer as u64);
     if gic::version().is_v3_family() {
