@@ -124,6 +124,9 @@ fn header(cpus: u32) {
     for f in VifReg::Vtr.fields() {
         l.num(f.name, f.get(a.vtr));
     }
+    // Which PPIs exist is IMPLEMENTATION DEFINED (a GIC-400 has 25-31 only):
+    // the mask of PPIs 16-31 whose enable bit sticks, enables restored.
+    l.num("PPIs", gic::probe_ppis() as u64);
     if gic::version().is_v3_family() {
         // ICH_VTR_EL2.TDS [19]: whether ICH_HCR_EL2.TDIR exists (IHI 0069H 12.4.12).
         l.num("TDS", (a.vtr >> 19) & 1);

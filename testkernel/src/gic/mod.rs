@@ -608,7 +608,6 @@ pub fn probe_priority_bits() -> u8 {
 /// RAZ/WI): all of bits 16–31 written with ones, read back, and those that
 /// were not enabled before cleared again through the clear-enable register.
 /// Returns the bits read back (bit n: INTID n).
-#[cfg(feature = "guest")]
 pub fn probe_ppis() -> u32 {
     const PPIS: u32 = 0xffff_0000;
     let (set, clear) = match version() {
