@@ -61,6 +61,14 @@ pub fn list(root: &Path, filters: &[String], check: bool) -> i32 {
                 }
                 problems
                     .extend(implementation_defined_literals(&g).into_iter().map(|m| format!("{}: {m}", gp.display())));
+                for e in g.entries.iter().flat_map(|(_, ev)| ev).filter_map(serde_json::Value::as_object) {
+                    let step = e.get("step").and_then(serde_json::Value::as_u64).unwrap_or(0);
+                    problems.extend(
+                        crate::judge::schema::problems(e)
+                            .into_iter()
+                            .map(|m| format!("{}: step {step}: {m}", gp.display())),
+                    );
+                }
             }
             Err(e) => problems.push(e),
         }

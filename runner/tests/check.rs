@@ -14,7 +14,7 @@ struct Suite {
 /// A case with steps 1-3 on GICv3 and GICv4.
 const CASE: &str = "aim: fixture\nspec: IHI0069H 12.4.6\ngic: v3 v4\nread hcr\nread vmcr\nread misr\n";
 /// A golden that fits [`CASE`].
-const GOLDEN: &str = "{\n  \"all\": [\n    {\"step\":1,\"op\":\"read hcr\"}\n  ]\n}\n";
+const GOLDEN: &str = "{\n  \"all\": [\n    {\"step\":1,\"op\":\"read hcr\",\"En\":1,\"UIE\":0,\"LRENPIE\":0,\"NPIE\":0,\"VGrp0EIE\":0,\"VGrp0DIE\":0,\"VGrp1EIE\":0,\"VGrp1DIE\":0,\"EOIcount\":0}\n  ]\n}\n";
 /// One well-formed deviation entry, for `t/a` (steps 1-3, gic v3 v4).
 const DEVIATION: &str =
     "[[deviation]]\ncase = \"t/a\"\ngic = [\"v3\"]\nqemu = \">=7.2\"\nseen = [{ step = 2, op = \"read vmcr\", event = \"missing\" }]\nwhat = \"w\"\nwhy = \"y\"\n";
@@ -256,4 +256,19 @@ fn steps_lists_each_step_with_its_line_and_op() {
     let (code, _, err) = s.run("steps", &["t/b"]);
     assert_eq!(code, 2);
     assert!(err.contains("no case named `t/b`; did you mean t/a?"), "{err}");
+}
+
+/// Issue 20: a golden event is held to its op's fields, so a misspelt key,
+/// a missing field or a value of the wrong type is found before a run.
+#[test]
+fn check_rejects_events_that_do_not_fit_their_op() {
+    let s = Suite::new("schema");
+    s.case("a").file(
+        "expected/t/a.json",
+        "{\"all\":[{\"step\":2,\"op\":\"read vmcr\",\"VENG0\":1,\"VENG1\":1,\"VAckCtl\":0,\"VFIQEn\":1,\"VCBPR\":0,\"VEOIM\":0,\"VBPR1\":3,\"VBPR0\":2,\"VPMR\":\"255\",\"VPRM\":1}]}",
+    );
+    s.check_fails_with(&[
+        "error: expected/t/a.json: step 2: `read vmcr` field `VPMR` must be a number, found \"255\"",
+        "error: expected/t/a.json: step 2: `read vmcr` events have no field `VPRM`; did you mean `VPMR`? (its fields: VENG0, VENG1, VAckCtl, VFIQEn, VCBPR, VEOIM, VBPR1, VBPR0, VPMR)",
+    ]);
 }

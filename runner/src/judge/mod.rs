@@ -7,3 +7,4 @@
 pub mod compare;
 pub mod deviations;
 pub mod golden;
+pub mod schema;
