@@ -117,6 +117,17 @@ pub struct RunArgs {
     /// case needs it).
     #[arg(long, value_name = "IMAGE")]
     pub guest_kernel: Option<PathBuf>,
+    /// Run the guest-view cases under a hypervisor instead of on bare QEMU:
+    /// `kvm` (Debian's arm64 Linux with KVM at EL2 inside each QEMU, the
+    /// project's VMM running each case as a VM with an in-kernel vGIC). The
+    /// hypervisor-view cases SKIP. Fetches Debian's kernel and busybox on
+    /// first use (`.ci/install-kvm`).
+    #[arg(long, value_name = "kvm", value_parser = ["kvm"])]
+    pub hypervisor: Option<String>,
+    /// With `--hypervisor kvm`: your own arm64 Linux kernel Image (with KVM
+    /// built in) instead of Debian's.
+    #[arg(long, value_name = "IMAGE", requires = "hypervisor")]
+    pub hypervisor_image: Option<PathBuf>,
     /// Parallel QEMU processes, at least 1 (default: number of cores).
     #[arg(long, short, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
@@ -311,6 +322,22 @@ fn run(a: RunArgs, bless: bool) -> i32 {
             return 2;
         }
     };
+    let hypervisor = match (&a.hypervisor, &guest_image) {
+        (None, _) => None,
+        (Some(_), None) => {
+            eprintln!("error: --hypervisor runs the guest-view cases (guest/), and the filters select none");
+            return 2;
+        }
+        (Some(_), Some(image)) => {
+            match crate::launch::hypervisor::prepare(&a.root, image, a.hypervisor_image.as_deref()) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    eprintln!("error: --hypervisor kvm: {e}");
+                    return 2;
+                }
+            }
+        }
+    };
     let exec = crate::launch::qemu::Execution::new(a.accel, a.cpu.clone());
     let has_kvm = Path::new("/dev/kvm").exists();
     for q in &qemus {
@@ -343,6 +370,7 @@ fn run(a: RunArgs, bless: bool) -> i32 {
         expected_dir: a.root.join("expected"),
         kernel,
         guest_image,
+        hypervisor,
         qemu: qemus[0].clone(),
         gics,
         filters: a.filters.clone(),

@@ -34,6 +34,11 @@ pub struct Options {
     /// The guest-mode kernel's arm64 Image (guest-view cases, `guest/`);
     /// `None` when no selected case needs it (such a case is then an ERROR).
     pub guest_image: Option<PathBuf>,
+    /// `--hypervisor kvm`: run the guest-view cases as KVM VMs inside Linux
+    /// inside each QEMU ([`crate::launch::hypervisor`]) instead of on bare
+    /// QEMU; the hypervisor-view cases SKIP. Results carry
+    /// [`crate::launch::hypervisor::Kvm::label`] as their QEMU version.
+    pub hypervisor: Option<crate::launch::hypervisor::Kvm>,
     /// QEMU.
     pub qemu: Qemu,
     /// Accelerator and CPU model QEMU runs the kernel with.
@@ -294,6 +299,11 @@ pub fn run_on(
                 ));
                 continue;
             }
+            if opts.hypervisor.is_some() && case.view == View::Hypervisor {
+                let why = "the hypervisor's view needs EL2, which a VM does not have: it runs on bare QEMU only";
+                report.runs.push(RunReport::simple(&cf.name, Some(v), Outcome::Skip, format!("    {why}\n")));
+                continue;
+            }
             if let Some(why) = opts.exec.unsupported_gic(v) {
                 report.runs.push(RunReport::simple(&cf.name, Some(v), Outcome::Skip, format!("    {why}\n")));
                 continue;
@@ -344,6 +354,11 @@ pub fn run_on(
     let immediate = std::mem::take(&mut report.runs);
     let mut reports = Vec::new();
     for q in qemus {
+        // Under a hypervisor the results are that hypervisor's on this QEMU.
+        let q = &match &opts.hypervisor {
+            Some(kvm) => Qemu { version: kvm.label(&q.version), ..q.clone() },
+            None => q.clone(),
+        };
         let opts = &Options { qemu: q.clone(), ..opts.clone() };
         let tick = |r: &RunReport| {
             let d = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
@@ -392,6 +407,9 @@ fn run_one(opts: &Options, log_root: &Path, devs: &[Deviation], job: &Job) -> Ru
     let name = &job.case.name;
     let dir = log_root.join(name).join(job.gic.name());
     let target = match (job.case.view, &opts.guest_image) {
+        (View::Guest, _) if opts.hypervisor.is_some() => {
+            Target::Kvm { kvm: opts.hypervisor.as_ref().expect("checked") }
+        }
         (View::Hypervisor, _) => Target::El2 { kernel: &opts.kernel },
         (View::Guest, Some(image)) => Target::Guest { image },
         (View::Guest, None) => {

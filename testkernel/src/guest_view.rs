@@ -398,6 +398,9 @@ fn header(p: &Platform, dtb: u64, cpus: u32) {
         // SAFETY: the physical ICC_CTLR_EL1, accessible at EL1 with SRE set.
         let ctlr = unsafe { gic::sysreg::read(gic_case::regs::SysReg::IccCtlrEl1Phys) };
         l.num("ICC_PRIbits", (ctlr >> 8) & 7);
+        // GICD_TYPER.No1N [25]: 1 of N distribution (IROUTER.IRM = 1) not
+        // supported, IRM then RAZ/WI (IHI 0069H GICD_TYPER, GICD_IROUTER<n>).
+        l.num("No1N", ((a.gicd_typer >> 25) & 1) as u64);
         crate::gicr_fields(&mut l, a.gicr_typer);
         if layout::gits().is_some() {
             crate::gits_fields(&mut l);

@@ -236,8 +236,19 @@ const DERIVED: [&str; 6] = ["num_lrs", "pri_bits", "pre_bits", "bpr0_min", "bpr1
 /// 16-31, and on GICv3 `ICC_PRIbits`, the CPU interface's
 /// ICC_CTLR_EL1.PRIbits). A name the run's header lacks is an error when
 /// evaluated.
-const HEADER: [&str; 10] =
-    ["ListRegs", "PRIbits", "PREbits", "TDS", "cpus", "ArchRev", "ITLinesNumber", "SPIs", "PPIs", "ICC_PRIbits"];
+const HEADER: [&str; 11] = [
+    "ListRegs",
+    "PRIbits",
+    "PREbits",
+    "TDS",
+    "cpus",
+    "ArchRev",
+    "ITLinesNumber",
+    "SPIs",
+    "PPIs",
+    "ICC_PRIbits",
+    "No1N",
+];
 /// Functions and their argument counts (min, max).
 const FUNCTIONS: [(&str, usize, usize); 8] = [
     ("range", 2, 2),

@@ -15,6 +15,7 @@
 //! judging stage.
 
 pub mod events;
+pub mod hypervisor;
 pub mod procs;
 pub mod qemu;
 pub mod target;

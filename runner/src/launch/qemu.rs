@@ -320,11 +320,11 @@ pub fn args(l: &Launch, image: &Path, out: &Path) -> Vec<String> {
     }
     a.extend([
         "-cpu".into(),
-        l.exec.cpu.clone(),
+        l.target.cpu(&l.exec.cpu),
         "-smp".into(),
-        l.smp.to_string(),
+        l.target.smp(l.smp).to_string(),
         "-m".into(),
-        "512M".into(),
+        l.target.memory().into(),
         "-nodefaults".into(),
         "-display".into(),
         "none".into(),
@@ -368,6 +368,7 @@ pub fn run(l: &Launch) -> Result<RunResult, String> {
     let image = l.dir.join("case.bin");
     let bytes: Vec<u8> = l.case_image.iter().flat_map(|w| w.to_le_bytes()).collect();
     fs::write(&image, bytes).map_err(|e| format!("{}: {e}", image.display()))?;
+    l.target.prepare(&image, l.gic, l.smp)?;
     let out_path = l.dir.join("semihosting.out");
     let _ = fs::remove_file(&out_path);
     let args = args(l, &image, &out_path);
@@ -381,7 +382,8 @@ pub fn run(l: &Launch) -> Result<RunResult, String> {
     cmd.args(&args).current_dir(l.dir).stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr_file);
     let mut group =
         Group::spawn(&mut cmd).map_err(|e| format!("cannot start {}: {e}; {INSTALL_HINT}", l.qemu.path.display()))?;
-    let (exit_code, signal, timed_out) = match group.child.wait_timeout(l.timeout).map_err(|e| e.to_string())? {
+    let bound = l.timeout + l.target.allowance();
+    let (exit_code, signal, timed_out) = match group.child.wait_timeout(bound).map_err(|e| e.to_string())? {
         Some(status) => {
             use std::os::unix::process::ExitStatusExt;
             (status.code(), status.signal(), false)

@@ -7,6 +7,7 @@
 //! |---|---|---|---|
 //! | [`Target::El2`] | `virt,virtualization=on` | the EL2 ELF (`-kernel`), entered at EL2 | `-device loader` at [`CASE_LOAD_ADDR`] |
 //! | [`Target::Guest`] | `virt,virtualization=off` | the guest-mode arm64 Image (`-kernel`), entered at EL1 with the DTB in x0 (Linux boot protocol) | `-initrd`: the DTB's `/chosen` `linux,initrd-start`/`-end` |
+//! | [`Target::Kvm`] | `virt,virtualization=on` | Debian's arm64 Linux at EL2 with KVM; its initramfs runs the project's VMM, which runs the guest-mode kernel as a KVM VM with an in-kernel vGIC | the VMM's initrd for the VM: `/case.bin` appended to the initramfs ([`super::hypervisor`]) |
 //!
 //! A new place to run cases (a hypervisor nested in QEMU, a migrated run)
 //! is a new variant here and nowhere else in the launch path.
@@ -35,21 +36,86 @@ pub enum Target<'a> {
         /// The guest-mode kernel's arm64 Image.
         image: &'a Path,
     },
+    /// The guest-mode kernel as a VM of KVM, in Linux at EL2 inside QEMU:
+    /// the guest's view of KVM's vGIC (`--hypervisor kvm`).
+    Kvm {
+        /// What Linux and its initramfs are.
+        kvm: &'a super::hypervisor::Kvm,
+    },
 }
+
+/// How much longer than the case's own `timeout:` a run may take before it
+/// is a TIMEOUT: booting Linux under TCG before the VM starts.
+pub const KVM_BOOT_ALLOWANCE: std::time::Duration = std::time::Duration::from_secs(40);
 
 impl Target<'_> {
     /// The view of the cases this target runs.
     pub fn view(&self) -> View {
         match self {
             Target::El2 { .. } => View::Hypervisor,
-            Target::Guest { .. } => View::Guest,
+            Target::Guest { .. } | Target::Kvm { .. } => View::Guest,
+        }
+    }
+
+    /// The `-cpu` value, `default` unless the target needs another: under
+    /// KVM, `max` with the IMPLEMENTATION DEFINED pointer-authentication
+    /// algorithm (Debian's kernels use pointer authentication, and QEMU
+    /// 7.2's architected algorithm makes them boot three times slower).
+    pub fn cpu(&self, default: &str) -> String {
+        match self {
+            Target::Kvm { .. } if default == "max" => "max,pauth-impdef=on".into(),
+            _ => default.into(),
+        }
+    }
+
+    /// The `-m` value.
+    pub fn memory(&self) -> &'static str {
+        match self {
+            Target::Kvm { .. } => "1G",
+            _ => "512M",
+        }
+    }
+
+    /// The `-smp` value for a case with `smp` PEs (under KVM the VM's vCPUs
+    /// are threads of the VMM, and two host PEs run them).
+    pub fn smp(&self, smp: u32) -> u32 {
+        match self {
+            Target::Kvm { .. } => 2,
+            _ => smp,
+        }
+    }
+
+    /// Extra time a run may take beyond the case's `timeout:`.
+    pub fn allowance(&self) -> std::time::Duration {
+        match self {
+            Target::Kvm { .. } => KVM_BOOT_ALLOWANCE,
+            _ => std::time::Duration::ZERO,
+        }
+    }
+
+    /// Writes what a run needs besides the case image at `case_image` (in
+    /// the run's directory): under KVM, the per-run initrd (`initrd.cpio`:
+    /// the initramfs with the case and its GIC version and PE count).
+    ///
+    /// # Errors
+    /// A file that cannot be read or written.
+    pub fn prepare(&self, case_image: &Path, gic: GicVersion, smp: u32) -> Result<(), String> {
+        match self {
+            Target::Kvm { kvm } => super::hypervisor::case_initrd(
+                &kvm.initramfs,
+                case_image,
+                gic as u32,
+                smp,
+                &case_image.with_file_name("initrd.cpio"),
+            ),
+            _ => Ok(()),
         }
     }
 
     /// The `-M` value for GIC version `gic`.
     pub fn machine(&self, gic: GicVersion) -> String {
         let el2 = match self {
-            Target::El2 { .. } => "on",
+            Target::El2 { .. } | Target::Kvm { .. } => "on",
             Target::Guest { .. } => "off",
         };
         format!("virt,virtualization={el2},gic-version={}", gic as u32)
@@ -68,6 +134,17 @@ impl Target<'_> {
             Target::Guest { image } => {
                 vec!["-kernel".into(), image.display().to_string(), "-initrd".into(), case_image.display().to_string()]
             }
+            Target::Kvm { kvm } => vec![
+                "-kernel".into(),
+                kvm.kernel.display().to_string(),
+                "-initrd".into(),
+                case_image.with_file_name("initrd.cpio").display().to_string(),
+                "-append".into(),
+                "console=ttyAMA0 rdinit=/init quiet".into(),
+                // Linux's console, for a run that goes wrong before the VM reports.
+                "-serial".into(),
+                format!("file:{}", opt_value(&case_image.with_file_name("console.txt"))),
+            ],
         }
     }
 }
@@ -91,5 +168,31 @@ mod tests {
             ["-kernel", "/k/testkernel.img", "-initrd", "/r/case.bin"]
         );
         assert_eq!((el2.view(), guest.view()), (View::Hypervisor, View::Guest));
+        let kvm = super::super::hypervisor::Kvm {
+            kernel: "/k/vmlinuz-6.1.0-50-arm64".into(),
+            initramfs: "/k/initramfs.cpio".into(),
+            release: "6.1.0-50-arm64".into(),
+        };
+        let t = Target::Kvm { kvm: &kvm };
+        assert_eq!(t.machine(GicVersion::V2), "virt,virtualization=on,gic-version=2");
+        assert_eq!(
+            t.boot_args(Path::new("/r/case.bin")),
+            [
+                "-kernel",
+                "/k/vmlinuz-6.1.0-50-arm64",
+                "-initrd",
+                "/r/initrd.cpio",
+                "-append",
+                "console=ttyAMA0 rdinit=/init quiet",
+                "-serial",
+                "file:/r/console.txt"
+            ]
+        );
+        assert_eq!(
+            (t.cpu("max"), t.memory(), t.smp(4), t.view()),
+            ("max,pauth-impdef=on".into(), "1G", 2, View::Guest)
+        );
+        assert_eq!((el2.cpu("max"), el2.memory(), el2.smp(3)), ("max".into(), "512M", 3));
+        assert_eq!(kvm.label("7.2.22"), "7.2.22-kvm-6.1.0-50-arm64");
     }
 }

@@ -4,14 +4,25 @@
 //! must be naturally aligned; every caller passes a frame base from
 //! [`super::layout`] (QEMU `virt`'s map, or the device tree's in guest
 //! mode) plus an offset from the spec's register map.
+//!
+//! Each access is one `LDR`/`STR` of its width with a plain base register
+//! (inline assembly, as Linux's `readl`/`writel` do), never a pair, a
+//! pre/post-indexed form or a merged access the compiler might choose for
+//! a volatile pointer: a hypervisor that emulates the GIC (KVM, Xen) learns
+//! the access from the syndrome of the stage-2 fault, which only these
+//! single loads and stores without writeback carry (Arm ARM D17.2.40,
+//! ESR_ELx.ISV). A post-indexed `STRB` in a loop made KVM fail with "Data
+//! abort outside memslots with no valid syndrome info".
 
 /// Reads a 32-bit register.
 ///
 /// # Safety
 /// `addr` must be a 4-byte-aligned GIC register address of the platform.
 pub unsafe fn read32(addr: usize) -> u32 {
+    let v: u32;
     // SAFETY: the caller guarantees a valid, aligned device register address.
-    unsafe { core::ptr::read_volatile(addr as *const u32) }
+    unsafe { core::arch::asm!("ldr {v:w}, [{a}]", a = in(reg) addr, v = out(reg) v, options(nostack, readonly)) };
+    v
 }
 
 /// Writes a 32-bit register.
@@ -20,7 +31,7 @@ pub unsafe fn read32(addr: usize) -> u32 {
 /// As [`read32`]; the write must be one the caller means to make.
 pub unsafe fn write32(addr: usize, v: u32) {
     // SAFETY: the caller guarantees a valid, aligned device register address.
-    unsafe { core::ptr::write_volatile(addr as *mut u32, v) }
+    unsafe { core::arch::asm!("str {v:w}, [{a}]", a = in(reg) addr, v = in(reg) v, options(nostack)) }
 }
 
 /// Reads a 64-bit register.
@@ -28,8 +39,10 @@ pub unsafe fn write32(addr: usize, v: u32) {
 /// # Safety
 /// `addr` must be an 8-byte-aligned 64-bit GIC register address.
 pub unsafe fn read64(addr: usize) -> u64 {
+    let v: u64;
     // SAFETY: the caller guarantees a valid, aligned device register address.
-    unsafe { core::ptr::read_volatile(addr as *const u64) }
+    unsafe { core::arch::asm!("ldr {v}, [{a}]", a = in(reg) addr, v = out(reg) v, options(nostack, readonly)) };
+    v
 }
 
 /// Writes a 64-bit register.
@@ -38,7 +51,7 @@ pub unsafe fn read64(addr: usize) -> u64 {
 /// As [`read64`].
 pub unsafe fn write64(addr: usize, v: u64) {
     // SAFETY: the caller guarantees a valid, aligned device register address.
-    unsafe { core::ptr::write_volatile(addr as *mut u64, v) }
+    unsafe { core::arch::asm!("str {v}, [{a}]", a = in(reg) addr, v = in(reg) v, options(nostack)) }
 }
 
 /// Writes one byte (byte-accessible registers such as `GICD_IPRIORITYR`).
@@ -47,7 +60,7 @@ pub unsafe fn write64(addr: usize, v: u64) {
 /// `addr` must be inside a byte-accessible GIC register.
 pub unsafe fn write8(addr: usize, v: u8) {
     // SAFETY: the caller guarantees a valid byte-accessible device register.
-    unsafe { core::ptr::write_volatile(addr as *mut u8, v) }
+    unsafe { core::arch::asm!("strb {v:w}, [{a}]", a = in(reg) addr, v = in(reg) v, options(nostack)) }
 }
 
 /// Reads one byte (byte-accessible registers such as `GICD_IPRIORITYR`).
@@ -55,6 +68,8 @@ pub unsafe fn write8(addr: usize, v: u8) {
 /// # Safety
 /// `addr` must be inside a byte-accessible GIC register.
 pub unsafe fn read8(addr: usize) -> u8 {
+    let v: u8;
     // SAFETY: the caller guarantees a valid byte-accessible device register.
-    unsafe { core::ptr::read_volatile(addr as *const u8) }
+    unsafe { core::arch::asm!("ldrb {v:w}, [{a}]", a = in(reg) addr, v = out(reg) v, options(nostack, readonly)) };
+    v
 }

@@ -1,0 +1,256 @@
+//! The KVM target's parts: Debian's arm64 Linux kernel (KVM built in) and
+//! busybox, fetched by `.ci/install-kvm`; the project's VMM
+//! (`hypervisors/kvm`, cross-built for `aarch64-unknown-linux-musl` and
+//! linked with rust-lld); and the initramfs that Linux runs: busybox, the
+//! VMM and the guest-mode kernel, with `/init` starting the VMM on the
+//! case. [`case_initrd`] appends each run's case to it: the kernel unpacks
+//! concatenated cpio archives in order.
+//!
+//! Where it runs is [`super::target::Target::Kvm`]: QEMU `virt` with EL2,
+//! Linux at EL2 (VHE) with `/dev/kvm`, the VMM creating one VM with an
+//! in-kernel vGIC of the case's GIC version. The guest-mode kernel in that
+//! VM reports over semihosting, which the outer QEMU answers directly, and
+//! ends the machine with semihosting SYS_EXIT, so a run's output and exit
+//! status reach the runner as in the other targets.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use cpio::newc::Builder;
+
+/// The VMM's Rust target.
+pub const VMM_TARGET: &str = "aarch64-unknown-linux-musl";
+
+/// What a KVM run boots, prepared once per runner invocation.
+#[derive(Debug, Clone)]
+pub struct Kvm {
+    /// The Linux kernel Image QEMU boots at EL2.
+    pub kernel: PathBuf,
+    /// The initramfs: busybox, the VMM, the guest-mode kernel, `/init`.
+    pub initramfs: PathBuf,
+    /// The kernel's release, from its file name (`6.1.0-50-arm64`).
+    pub release: String,
+}
+
+impl Kvm {
+    /// The label a run's results carry instead of the bare QEMU version:
+    /// `7.2.22-kvm-6.1.0-50-arm64`. No QEMU deviation range matches it (a
+    /// run under KVM meets KVM's vGIC, not only QEMU's model).
+    pub fn label(&self, qemu_version: &str) -> String {
+        format!("{qemu_version}-kvm-{}", self.release)
+    }
+}
+
+/// `/init`: mounts what the VMM needs, runs it on `/case.bin` with the GIC
+/// version and PE count of `/case.cfg`, then powers off (reached only when
+/// the guest did not end the machine itself).
+const INIT: &str = "#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+. /case.cfg
+/bin/gicv-kvm-vmm --image /guest.img --case /case.bin --gic \"$GIC\" --smp \"$SMP\"
+echo \"gicv: the VMM exited with $? without the guest ending the machine\"
+poweroff -f
+";
+
+fn entry<W: Write>(out: W, name: &str, mode: u32, ino: u32, data: &[u8]) -> std::io::Result<W> {
+    let mut w = Builder::new(name).mode(mode).ino(ino).write(out, data.len() as u32);
+    w.write_all(data)?;
+    w.finish()
+}
+
+/// Writes the initramfs at `out`: `/init`, `/bin/busybox` with the applets
+/// `/init` uses, `/bin/gicv-kvm-vmm`, `/guest.img`, and the directories.
+///
+/// # Errors
+/// A file that cannot be read or written.
+pub fn write_initramfs(out: &Path, busybox: &Path, vmm: &Path, guest_image: &Path) -> Result<(), String> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let (bb, vmm, guest) = (read(busybox)?, read(vmm)?, read(guest_image)?);
+    let mut buf = Vec::new();
+    let mut ino = 1;
+    let mut next = || {
+        ino += 1;
+        ino
+    };
+    let io = |e: std::io::Error| format!("{}: {e}", out.display());
+    for dir in ["bin", "dev", "proc", "sys"] {
+        buf = entry(buf, dir, 0o040_755, next(), &[]).map_err(io)?;
+    }
+    buf = entry(buf, "init", 0o100_755, next(), INIT.as_bytes()).map_err(io)?;
+    buf = entry(buf, "bin/busybox", 0o100_755, next(), &bb).map_err(io)?;
+    for applet in ["sh", "mount", "poweroff", "echo"] {
+        buf = entry(buf, &format!("bin/{applet}"), 0o120_777, next(), b"busybox").map_err(io)?;
+    }
+    buf = entry(buf, "bin/gicv-kvm-vmm", 0o100_755, next(), &vmm).map_err(io)?;
+    buf = entry(buf, "guest.img", 0o100_644, next(), &guest).map_err(io)?;
+    let buf = cpio::newc::trailer(buf).map_err(io)?;
+    crate::files::write(out, &buf)
+}
+
+/// One run's initrd at `out`: the initramfs at `base` followed by an archive
+/// holding `/case.bin` (the compiled case at `case_image`) and `/case.cfg`
+/// (`GIC=` the version's number, `SMP=` the case's PEs).
+///
+/// # Errors
+/// A file that cannot be read or written.
+pub fn case_initrd(base: &Path, case_image: &Path, gic: u32, smp: u32, out: &Path) -> Result<(), String> {
+    let mut buf = std::fs::read(base).map_err(|e| format!("{}: {e}", base.display()))?;
+    let case = std::fs::read(case_image).map_err(|e| format!("{}: {e}", case_image.display()))?;
+    let cfg = format!("GIC={gic}\nSMP={smp}\n");
+    let io = |e: std::io::Error| format!("{}: {e}", out.display());
+    // Inode numbers apart from the base archive's.
+    buf = entry(buf, "case.bin", 0o100_644, 1001, &case).map_err(io)?;
+    buf = entry(buf, "case.cfg", 0o100_644, 1002, cfg.as_bytes()).map_err(io)?;
+    let buf = cpio::newc::trailer(buf).map_err(io)?;
+    std::fs::write(out, buf).map_err(io)
+}
+
+/// Builds the VMM for [`VMM_TARGET`] (adding the target with rustup when it
+/// is missing) and returns the executable.
+///
+/// # Errors
+/// rustup or cargo failing, with the command to reproduce it.
+pub fn build_vmm(root: &Path) -> Result<PathBuf, String> {
+    let dir = root.join("hypervisors/kvm");
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    if !installed.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == VMM_TARGET)) {
+        eprintln!("gicv: adding Rust target {VMM_TARGET} (rustup target add {VMM_TARGET})");
+        let ok = Command::new("rustup").args(["target", "add", VMM_TARGET]).status().is_ok_and(|s| s.success());
+        if !ok {
+            return Err(format!("could not add the Rust target; run `rustup target add {VMM_TARGET}`"));
+        }
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--release", "--quiet", "--target", VMM_TARGET])
+        .current_dir(&dir)
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env("RUSTFLAGS", "-C linker=rust-lld")
+        .stdin(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "building the KVM VMM failed; reproduce with `cd {} && RUSTFLAGS='-C linker=rust-lld' cargo build \
+             --release --target {VMM_TARGET}`",
+            dir.display()
+        ));
+    }
+    let exe = dir.join("target").join(VMM_TARGET).join("release/gicv-kvm-vmm");
+    exe.is_file().then_some(exe.clone()).ok_or_else(|| format!("cargo built no {}", exe.display()))
+}
+
+/// Everything a KVM run needs: the kernel (`kernel`, else Debian's from
+/// `.ci/install-kvm`), busybox (from `.ci/install-kvm`), the VMM (built), and
+/// the initramfs with `guest_image` (written to `target/kvm/initramfs.cpio`).
+///
+/// # Errors
+/// `.ci/install-kvm` failing (its messages are on stderr), a missing kernel,
+/// or the VMM's build.
+pub fn prepare(root: &Path, guest_image: &Path, kernel: Option<&Path>) -> Result<Kvm, String> {
+    let script = root.join(".ci/install-kvm");
+    let out = Command::new("bash")
+        .arg(&script)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!("{} failed (see above)", script.display()));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let (Some(debian_kernel), Some(busybox)) = (lines.next(), lines.next()) else {
+        return Err(format!("{} printed no kernel and busybox paths", script.display()));
+    };
+    let kernel = kernel.map_or_else(|| PathBuf::from(debian_kernel), Path::to_path_buf);
+    if !kernel.is_file() {
+        return Err(format!("kernel {} does not exist", kernel.display()));
+    }
+    let release = kernel
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(|n| n.trim_start_matches("vmlinuz-").to_string())
+        .unwrap_or_else(|| "custom".into());
+    let vmm = build_vmm(root)?;
+    let dir = root.join("target/kvm");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let initramfs = dir.join("initramfs.cpio");
+    write_initramfs(&initramfs, Path::new(busybox), &vmm, guest_image)?;
+    Ok(Kvm { kernel, initramfs, release })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The archives read back with the same crate's reader: names, modes and
+    /// contents in order, the per-run one appended after the base's trailer.
+    #[test]
+    fn initramfs_and_case_archives_hold_what_init_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = |name: &str, data: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, data).unwrap();
+            p
+        };
+        let (bb, vmm, img, case) = (f("bb", b"BB"), f("vmm", b"VMM"), f("img", b"IMG"), f("case", b"CASE"));
+        let base = dir.path().join("base.cpio");
+        write_initramfs(&base, &bb, &vmm, &img).unwrap();
+        let run = dir.path().join("run.cpio");
+        case_initrd(&base, &case, 3, 2, &run).unwrap();
+        let bytes = std::fs::read(&run).unwrap();
+        let mut names = Vec::new();
+        let mut rest: &[u8] = &bytes;
+        let mut contents = std::collections::BTreeMap::new();
+        loop {
+            let mut r = cpio::NewcReader::new(rest).unwrap();
+            let (name, mode) = (r.entry().name().to_string(), r.entry().mode());
+            if r.entry().is_trailer() {
+                rest = r.finish().unwrap();
+                // Archives are padded to 4 bytes; a second archive may follow.
+                while rest.first() == Some(&0) {
+                    rest = &rest[1..];
+                }
+                if rest.is_empty() {
+                    break;
+                }
+                continue;
+            }
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut r, &mut data).unwrap();
+            contents.insert(name.clone(), data);
+            names.push((name, mode));
+            rest = r.finish().unwrap();
+        }
+        let list: Vec<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            list,
+            [
+                "bin",
+                "dev",
+                "proc",
+                "sys",
+                "init",
+                "bin/busybox",
+                "bin/sh",
+                "bin/mount",
+                "bin/poweroff",
+                "bin/echo",
+                "bin/gicv-kvm-vmm",
+                "guest.img",
+                "case.bin",
+                "case.cfg"
+            ]
+        );
+        assert_eq!(names[6].1, 0o120_777, "bin/sh is a symlink");
+        assert_eq!(contents["bin/sh"], b"busybox");
+        assert_eq!(contents["case.cfg"], b"GIC=3\nSMP=2\n");
+        assert_eq!(contents["case.bin"], b"CASE");
+        assert!(String::from_utf8_lossy(&contents["init"]).contains("--case /case.bin --gic \"$GIC\""));
+    }
+}
