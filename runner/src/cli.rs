@@ -119,13 +119,15 @@ pub struct RunArgs {
     pub guest_kernel: Option<PathBuf>,
     /// Run the guest-view cases under a hypervisor instead of on bare QEMU:
     /// `kvm` (Debian's arm64 Linux with KVM at EL2 inside each QEMU, the
-    /// project's VMM running each case as a VM with an in-kernel vGIC). The
-    /// hypervisor-view cases SKIP. Fetches Debian's kernel and busybox on
-    /// first use (`.ci/install-kvm`).
-    #[arg(long, value_name = "kvm", value_parser = ["kvm"])]
+    /// project's VMM running each case as a VM with an in-kernel vGIC) or
+    /// `xen` (Debian's Xen 4.17, each case a dom0less domU). The
+    /// hypervisor-view cases SKIP. Fetches the packages on first use
+    /// (`.ci/install-kvm`, `.ci/install-xen`).
+    #[arg(long, value_name = "kvm|xen", value_parser = ["kvm", "xen"])]
     pub hypervisor: Option<String>,
-    /// With `--hypervisor kvm`: your own arm64 Linux kernel Image (with KVM
-    /// built in) instead of Debian's.
+    /// Your own build instead of Debian's: with `--hypervisor kvm` an arm64
+    /// Linux kernel Image with KVM built in; with `--hypervisor xen` a Xen
+    /// binary for arm64.
     #[arg(long, value_name = "IMAGE", requires = "hypervisor")]
     pub hypervisor_image: Option<PathBuf>,
     /// Parallel QEMU processes, at least 1 (default: number of cores).
@@ -328,11 +330,25 @@ fn run(a: RunArgs, bless: bool) -> i32 {
             eprintln!("error: --hypervisor runs the guest-view cases (guest/), and the filters select none");
             return 2;
         }
-        (Some(_), Some(image)) => {
-            match crate::launch::hypervisor::prepare(&a.root, image, a.hypervisor_image.as_deref()) {
-                Ok(k) => Some(k),
+        (Some(which), Some(image)) => {
+            use crate::launch::hypervisor::{self as hv, Hypervisor};
+            let prepared = match which.as_str() {
+                "xen" => hv::prepare_xen(&a.root, image).and_then(|mut x| {
+                    if let Some(own) = &a.hypervisor_image {
+                        if !own.is_file() {
+                            return Err(format!("Xen binary {} does not exist", own.display()));
+                        }
+                        x.xen = absolute(own);
+                        x.version = "custom".into();
+                    }
+                    Ok(Hypervisor::Xen(x))
+                }),
+                _ => hv::prepare(&a.root, image, a.hypervisor_image.as_deref()).map(Hypervisor::Kvm),
+            };
+            match prepared {
+                Ok(h) => Some(h),
                 Err(e) => {
-                    eprintln!("error: --hypervisor kvm: {e}");
+                    eprintln!("error: --hypervisor {which}: {e}");
                     return 2;
                 }
             }

@@ -34,11 +34,11 @@ pub struct Options {
     /// The guest-mode kernel's arm64 Image (guest-view cases, `guest/`);
     /// `None` when no selected case needs it (such a case is then an ERROR).
     pub guest_image: Option<PathBuf>,
-    /// `--hypervisor kvm`: run the guest-view cases as KVM VMs inside Linux
-    /// inside each QEMU ([`crate::launch::hypervisor`]) instead of on bare
+    /// `--hypervisor kvm|xen`: run the guest-view cases as VMs of KVM (in
+    /// Linux) or Xen inside each QEMU ([`crate::launch::hypervisor`]) instead of on bare
     /// QEMU; the hypervisor-view cases SKIP. Results carry
-    /// [`crate::launch::hypervisor::Kvm::label`] as their QEMU version.
-    pub hypervisor: Option<crate::launch::hypervisor::Kvm>,
+    /// [`crate::launch::hypervisor::Hypervisor::label`] as their QEMU version.
+    pub hypervisor: Option<crate::launch::hypervisor::Hypervisor>,
     /// QEMU.
     pub qemu: Qemu,
     /// Accelerator and CPU model QEMU runs the kernel with.
@@ -356,7 +356,7 @@ pub fn run_on(
     for q in qemus {
         // Under a hypervisor the results are that hypervisor's on this QEMU.
         let q = &match &opts.hypervisor {
-            Some(kvm) => Qemu { version: kvm.label(&q.version), ..q.clone() },
+            Some(h) => Qemu { version: h.label(&q.version), ..q.clone() },
             None => q.clone(),
         };
         let opts = &Options { qemu: q.clone(), ..opts.clone() };
@@ -407,9 +407,10 @@ fn run_one(opts: &Options, log_root: &Path, devs: &[Deviation], job: &Job) -> Ru
     let name = &job.case.name;
     let dir = log_root.join(name).join(job.gic.name());
     let target = match (job.case.view, &opts.guest_image) {
-        (View::Guest, _) if opts.hypervisor.is_some() => {
-            Target::Kvm { kvm: opts.hypervisor.as_ref().expect("checked") }
-        }
+        (View::Guest, _) if opts.hypervisor.is_some() => match opts.hypervisor.as_ref().expect("checked") {
+            crate::launch::hypervisor::Hypervisor::Kvm(kvm) => Target::Kvm { kvm },
+            crate::launch::hypervisor::Hypervisor::Xen(xen) => Target::Xen { xen },
+        },
         (View::Hypervisor, _) => Target::El2 { kernel: &opts.kernel },
         (View::Guest, Some(image)) => Target::Guest { image },
         (View::Guest, None) => {

@@ -277,7 +277,7 @@ fn kvm_target_runs_a_guest_case_as_a_vm_on_both_gic_versions() {
     let mut o =
         opts(r.join("cases"), r.join("expected"), "kvm", &["guest/sgi/to-other-vcpu-with-source", "lr/basic-group0"]);
     o.guest_image = Some(guest);
-    o.hypervisor = Some(kvm);
+    o.hypervisor = Some(runner::launch::hypervisor::Hypervisor::Kvm(kvm));
     o.gics = vec![GicVersion::V2, GicVersion::V3];
     let rep = suite::run(&o, &|_| {}).unwrap();
     assert!(rep.qemu_version.contains("-kvm-"), "{}", rep.qemu_version);
@@ -287,5 +287,26 @@ fn kvm_target_runs_a_guest_case_as_a_vm_on_both_gic_versions() {
         let h = rep.runs.iter().find(|x| x.case == "lr/basic-group0" && x.gic == Some(v)).unwrap();
         assert_eq!(h.outcome, Outcome::Skip, "{}", h.detail);
         assert!(h.detail.contains("needs EL2"), "{}", h.detail);
+    }
+}
+
+/// The Xen target (issue 22, first step): a guest-view case runs as a
+/// dom0less domU of Debian's Xen 4.17 inside QEMU (QEMU's device tree with
+/// `/chosen` dom0less nodes, the case as the domU's ramdisk), on both GIC
+/// versions. Fetches Xen on first use (`.ci/install-xen`).
+#[test]
+fn xen_target_runs_a_guest_case_as_a_domu_on_both_gic_versions() {
+    let r = root();
+    let guest = toolchain::build_guest_image(&r).unwrap_or_else(|e| panic!("{e}"));
+    let xen = runner::launch::hypervisor::prepare_xen(&r, &guest).unwrap_or_else(|e| panic!("{e}"));
+    let mut o = opts(r.join("cases"), r.join("expected"), "xen", &["guest/sgi/to-other-vcpu-with-source"]);
+    o.guest_image = Some(guest);
+    o.hypervisor = Some(runner::launch::hypervisor::Hypervisor::Xen(xen));
+    o.gics = vec![GicVersion::V2, GicVersion::V3];
+    let rep = suite::run(&o, &|_| {}).unwrap();
+    assert!(rep.qemu_version.contains("-xen-4.17"), "{}", rep.qemu_version);
+    for v in [GicVersion::V2, GicVersion::V3] {
+        let g = rep.runs.iter().find(|x| x.gic == Some(v)).unwrap();
+        assert_eq!(g.outcome, Outcome::Pass, "{} {}", v.name(), g.detail);
     }
 }

@@ -184,6 +184,151 @@ pub fn prepare(root: &Path, guest_image: &Path, kernel: Option<&Path>) -> Result
     Ok(Kvm { kernel, initramfs, release })
 }
 
+/// The load addresses of the Xen target's boot modules: the guest-mode
+/// kernel's Image, then the case (its ramdisk).
+pub const XEN_IMAGE_AT: u64 = 0x5000_0000;
+/// See [`XEN_IMAGE_AT`].
+pub const XEN_CASE_AT: u64 = 0x5100_0000;
+/// The domU's memory, in KiB (256 MiB).
+const XEN_DOMU_KIB: u64 = 256 * 1024;
+
+/// What a Xen run boots: Debian's Xen (`.ci/install-xen`), which starts the
+/// guest-mode kernel as a dom0less domU with the case as its ramdisk.
+#[derive(Debug, Clone)]
+pub struct Xen {
+    /// The Xen binary QEMU boots at EL2.
+    pub xen: PathBuf,
+    /// Its version, from its file name (`4.17`).
+    pub version: String,
+    /// The guest-mode kernel's Image (the domU's kernel module).
+    pub guest_image: PathBuf,
+    /// Where the QEMU device trees, one per GIC version and PE count, are kept.
+    pub dts_dir: PathBuf,
+}
+
+/// A hypervisor the guest-view cases run under (`--hypervisor`).
+#[derive(Debug, Clone)]
+pub enum Hypervisor {
+    /// KVM in Linux.
+    Kvm(Kvm),
+    /// Xen, dom0less.
+    Xen(Xen),
+}
+
+impl Hypervisor {
+    /// The label results carry instead of the bare QEMU version
+    /// (`7.2.22-kvm-6.1.0-50-arm64`, `10.0.2-xen-4.17`); no QEMU deviation
+    /// range matches it.
+    pub fn label(&self, qemu_version: &str) -> String {
+        match self {
+            Hypervisor::Kvm(k) => k.label(qemu_version),
+            Hypervisor::Xen(x) => format!("{qemu_version}-xen-{}", x.version),
+        }
+    }
+}
+
+/// Everything a Xen run needs: Xen and `dtc` (`.ci/install-xen`).
+///
+/// # Errors
+/// `.ci/install-xen` failing (its messages are on stderr).
+pub fn prepare_xen(root: &Path, guest_image: &Path) -> Result<Xen, String> {
+    let script = root.join(".ci/install-xen");
+    let out = Command::new("bash")
+        .arg(&script)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!("{} failed (see above)", script.display()));
+    }
+    let xen = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let version = xen
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("xen-"))
+        .map(|n| n.trim_end_matches("-arm64").to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let dts_dir = root.join("target/xen");
+    Ok(Xen { xen, version, guest_image: guest_image.to_path_buf(), dts_dir })
+}
+
+/// Runs `dtc` with `args`; its output file is the caller's.
+fn dtc(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("dtc")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run dtc ({e}): install device-tree-compiler (.ci/install-xen does)"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("dtc {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+/// QEMU's own device tree for `virt,virtualization=on,gic-version=gic` with
+/// `smp` PEs, as source, kept in `dir` (QEMU `-M …,dumpdtb=`, then `dtc`).
+fn qemu_dts(qemu: &Path, dir: &Path, gic: u32, smp: u32) -> Result<String, String> {
+    let dts = dir.join(format!("virt-gic{gic}-smp{smp}.dts"));
+    if let Ok(text) = std::fs::read_to_string(&dts) {
+        return Ok(text);
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dtb = dts.with_extension("dtb");
+    let machine = format!("virt,virtualization=on,gic-version={gic},dumpdtb={}", super::qemu::opt_value(&dtb));
+    let out = Command::new(qemu)
+        .args(["-M", &machine, "-cpu", "max", "-smp", &smp.max(2).to_string(), "-m", "1G"])
+        .args(["-nodefaults", "-display", "none"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", qemu.display()))?;
+    if !dtb.is_file() {
+        return Err(format!("QEMU wrote no device tree: {}", String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    dtc(&["-q", "-I", "dtb", "-O", "dts", "-o", &dts.display().to_string(), &dtb.display().to_string()])?;
+    std::fs::read_to_string(&dts).map_err(|e| format!("{}: {e}", dts.display()))
+}
+
+/// `dts` with Xen's dom0less nodes in `/chosen`: Xen's command line and a
+/// domU (`xen,domain`) with `smp` vCPUs, 256 MiB, the guest-mode kernel at
+/// [`XEN_IMAGE_AT`] (`image_size` bytes) and the case at [`XEN_CASE_AT`]
+/// (`case_size` bytes) as its ramdisk, which Xen hands to the domU as the
+/// initrd of its device tree.
+///
+/// # Errors
+/// A device tree without `/chosen`.
+pub fn dom0less_dts(dts: &str, smp: u32, image_size: u64, case_size: u64) -> Result<String, String> {
+    let start = dts.find("\tchosen {\n").ok_or("QEMU's device tree has no /chosen node")?;
+    let body = start + "\tchosen {\n".len();
+    let end = body + dts[body..].find("\n\t};\n").ok_or("unterminated /chosen")? + 1;
+    let nodes = format!(
+        "\t\t#address-cells = <0x02>;\n\t\t#size-cells = <0x02>;\n\
+         \t\txen,xen-bootargs = \"console=dtuart dtuart=/pl011@9000000\";\n\
+         \t\tdomU1 {{\n\t\t\tcompatible = \"xen,domain\";\n\t\t\t#address-cells = <0x02>;\n\
+         \t\t\t#size-cells = <0x02>;\n\t\t\tmemory = <0x00 {XEN_DOMU_KIB:#x}>;\n\t\t\tcpus = <{smp:#x}>;\n\
+         \t\t\tmodule@{XEN_IMAGE_AT:x} {{\n\t\t\t\tcompatible = \"multiboot,kernel\", \"multiboot,module\";\n\
+         \t\t\t\treg = <0x00 {XEN_IMAGE_AT:#x} 0x00 {image_size:#x}>;\n\t\t\t\tbootargs = \"\";\n\t\t\t}};\n\
+         \t\t\tmodule@{XEN_CASE_AT:x} {{\n\t\t\t\tcompatible = \"multiboot,ramdisk\", \"multiboot,module\";\n\
+         \t\t\t\treg = <0x00 {XEN_CASE_AT:#x} 0x00 {case_size:#x}>;\n\t\t\t}};\n\t\t}};\n"
+    );
+    Ok(format!("{}{nodes}{}", &dts[..end], &dts[end..]))
+}
+
+/// Writes one Xen run's device tree at `out_dtb`.
+///
+/// # Errors
+/// QEMU, `dtc` or a file failing.
+pub fn xen_dtb(xen: &Xen, qemu: &Path, gic: u32, smp: u32, case_size: u64, out_dtb: &Path) -> Result<(), String> {
+    let base = qemu_dts(qemu, &xen.dts_dir, gic, smp)?;
+    let image_size =
+        std::fs::metadata(&xen.guest_image).map_err(|e| format!("{}: {e}", xen.guest_image.display()))?.len();
+    let dts = dom0less_dts(&base, smp, image_size, case_size)?;
+    let src = out_dtb.with_extension("dts");
+    std::fs::write(&src, dts).map_err(|e| format!("{}: {e}", src.display()))?;
+    dtc(&["-q", "-I", "dts", "-O", "dtb", "-o", &out_dtb.display().to_string(), &src.display().to_string()])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,5 +397,20 @@ mod tests {
         assert_eq!(contents["case.cfg"], b"GIC=3\nSMP=2\n");
         assert_eq!(contents["case.bin"], b"CASE");
         assert!(String::from_utf8_lossy(&contents["init"]).contains("--case /case.bin --gic \"$GIC\""));
+    }
+
+    #[test]
+    fn dom0less_nodes_go_into_chosen() {
+        let dts = "/dts-v1/;\n\n/ {\n\tchosen {\n\t\tstdout-path = \"/pl011@9000000\";\n\t};\n\n\tpsci {\n\t};\n};\n";
+        let out = dom0less_dts(dts, 2, 0x1b000, 0xa0).unwrap();
+        let chosen = &out[out.find("\tchosen {").unwrap()..out.find("\tpsci {").unwrap()];
+        assert!(chosen.contains("stdout-path"), "{chosen}");
+        assert!(chosen.contains("xen,xen-bootargs = \"console=dtuart dtuart=/pl011@9000000\";"), "{chosen}");
+        assert!(chosen.contains("cpus = <0x2>;") && chosen.contains("memory = <0x00 0x40000>;"), "{chosen}");
+        assert!(chosen.contains("reg = <0x00 0x50000000 0x00 0x1b000>;"), "{chosen}");
+        assert!(chosen.contains("compatible = \"multiboot,ramdisk\", \"multiboot,module\";"), "{chosen}");
+        assert!(chosen.contains("reg = <0x00 0x51000000 0x00 0xa0>;"), "{chosen}");
+        assert!(chosen.trim_end().ends_with("};"), "{chosen}");
+        assert!(dom0less_dts("/ {\n};\n", 1, 1, 1).is_err());
     }
 }

@@ -368,7 +368,7 @@ pub fn run(l: &Launch) -> Result<RunResult, String> {
     let image = l.dir.join("case.bin");
     let bytes: Vec<u8> = l.case_image.iter().flat_map(|w| w.to_le_bytes()).collect();
     fs::write(&image, bytes).map_err(|e| format!("{}: {e}", image.display()))?;
-    l.target.prepare(&image, l.gic, l.smp)?;
+    l.target.prepare(&l.qemu.path, &image, l.gic, l.smp)?;
     let out_path = l.dir.join("semihosting.out");
     let _ = fs::remove_file(&out_path);
     let args = args(l, &image, &out_path);

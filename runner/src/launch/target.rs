@@ -7,6 +7,7 @@
 //! |---|---|---|---|
 //! | [`Target::El2`] | `virt,virtualization=on` | the EL2 ELF (`-kernel`), entered at EL2 | `-device loader` at [`CASE_LOAD_ADDR`] |
 //! | [`Target::Guest`] | `virt,virtualization=off` | the guest-mode arm64 Image (`-kernel`), entered at EL1 with the DTB in x0 (Linux boot protocol) | `-initrd`: the DTB's `/chosen` `linux,initrd-start`/`-end` |
+//! | [`Target::Xen`] | `virt,virtualization=on` | Debian's Xen at EL2 (`-kernel`, `-dtb`: QEMU's device tree with dom0less `/chosen` nodes), which starts the guest-mode kernel as a domU | a boot module Xen hands the domU as its ramdisk (`-device loader` at 0x5100_0000) |
 //! | [`Target::Kvm`] | `virt,virtualization=on` | Debian's arm64 Linux at EL2 with KVM; its initramfs runs the project's VMM, which runs the guest-mode kernel as a KVM VM with an in-kernel vGIC | the VMM's initrd for the VM: `/case.bin` appended to the initramfs ([`super::hypervisor`]) |
 //!
 //! A new place to run cases (a hypervisor nested in QEMU, a migrated run)
@@ -42,6 +43,12 @@ pub enum Target<'a> {
         /// What Linux and its initramfs are.
         kvm: &'a super::hypervisor::Kvm,
     },
+    /// The guest-mode kernel as a dom0less domU of Xen inside QEMU: the
+    /// guest's view of Xen's vGIC (`--hypervisor xen`).
+    Xen {
+        /// Xen and where its device trees are kept.
+        xen: &'a super::hypervisor::Xen,
+    },
 }
 
 /// How much longer than the case's own `timeout:` a run may take before it
@@ -53,7 +60,7 @@ impl Target<'_> {
     pub fn view(&self) -> View {
         match self {
             Target::El2 { .. } => View::Hypervisor,
-            Target::Guest { .. } | Target::Kvm { .. } => View::Guest,
+            Target::Guest { .. } | Target::Kvm { .. } | Target::Xen { .. } => View::Guest,
         }
     }
 
@@ -63,7 +70,7 @@ impl Target<'_> {
     /// 7.2's architected algorithm makes them boot three times slower).
     pub fn cpu(&self, default: &str) -> String {
         match self {
-            Target::Kvm { .. } if default == "max" => "max,pauth-impdef=on".into(),
+            Target::Kvm { .. } | Target::Xen { .. } if default == "max" => "max,pauth-impdef=on".into(),
             _ => default.into(),
         }
     }
@@ -71,7 +78,7 @@ impl Target<'_> {
     /// The `-m` value.
     pub fn memory(&self) -> &'static str {
         match self {
-            Target::Kvm { .. } => "1G",
+            Target::Kvm { .. } | Target::Xen { .. } => "1G",
             _ => "512M",
         }
     }
@@ -81,6 +88,7 @@ impl Target<'_> {
     pub fn smp(&self, smp: u32) -> u32 {
         match self {
             Target::Kvm { .. } => 2,
+            Target::Xen { .. } => smp.max(2),
             _ => smp,
         }
     }
@@ -88,19 +96,24 @@ impl Target<'_> {
     /// Extra time a run may take beyond the case's `timeout:`.
     pub fn allowance(&self) -> std::time::Duration {
         match self {
-            Target::Kvm { .. } => KVM_BOOT_ALLOWANCE,
+            Target::Kvm { .. } | Target::Xen { .. } => KVM_BOOT_ALLOWANCE,
             _ => std::time::Duration::ZERO,
         }
     }
 
     /// Writes what a run needs besides the case image at `case_image` (in
     /// the run's directory): under KVM, the per-run initrd (`initrd.cpio`:
-    /// the initramfs with the case and its GIC version and PE count).
+    /// the initramfs with the case and its GIC version and PE count); under
+    /// Xen, the device tree (`xen.dtb`, from `qemu`'s own).
     ///
     /// # Errors
     /// A file that cannot be read or written.
-    pub fn prepare(&self, case_image: &Path, gic: GicVersion, smp: u32) -> Result<(), String> {
+    pub fn prepare(&self, qemu: &Path, case_image: &Path, gic: GicVersion, smp: u32) -> Result<(), String> {
         match self {
+            Target::Xen { xen } => {
+                let size = std::fs::metadata(case_image).map_err(|e| format!("{}: {e}", case_image.display()))?.len();
+                super::hypervisor::xen_dtb(xen, qemu, gic as u32, smp, size, &case_image.with_file_name("xen.dtb"))
+            }
             Target::Kvm { kvm } => super::hypervisor::case_initrd(
                 &kvm.initramfs,
                 case_image,
@@ -115,7 +128,7 @@ impl Target<'_> {
     /// The `-M` value for GIC version `gic`.
     pub fn machine(&self, gic: GicVersion) -> String {
         let el2 = match self {
-            Target::El2 { .. } | Target::Kvm { .. } => "on",
+            Target::El2 { .. } | Target::Kvm { .. } | Target::Xen { .. } => "on",
             Target::Guest { .. } => "off",
         };
         format!("virt,virtualization={el2},gic-version={}", gic as u32)
@@ -142,6 +155,27 @@ impl Target<'_> {
                 "-append".into(),
                 "console=ttyAMA0 rdinit=/init quiet".into(),
                 // Linux's console, for a run that goes wrong before the VM reports.
+                "-serial".into(),
+                format!("file:{}", opt_value(&case_image.with_file_name("console.txt"))),
+            ],
+            Target::Xen { xen } => vec![
+                "-kernel".into(),
+                xen.xen.display().to_string(),
+                "-dtb".into(),
+                case_image.with_file_name("xen.dtb").display().to_string(),
+                "-device".into(),
+                format!(
+                    "loader,file={},addr={:#x},force-raw=on",
+                    opt_value(&xen.guest_image),
+                    super::hypervisor::XEN_IMAGE_AT
+                ),
+                "-device".into(),
+                format!(
+                    "loader,file={},addr={:#x},force-raw=on",
+                    opt_value(case_image),
+                    super::hypervisor::XEN_CASE_AT
+                ),
+                // Xen's console, for a run that goes wrong before the domU reports.
                 "-serial".into(),
                 format!("file:{}", opt_value(&case_image.with_file_name("console.txt"))),
             ],

@@ -560,10 +560,20 @@ pub struct Advertised {
 
 /// Reads what the hardware advertises.
 pub fn advertised() -> Advertised {
-    // SAFETY: GICD_IIDR, GICD_TYPER and GICD_PIDR2 exist in every distributor.
-    let (iidr, typer, pidr2) = unsafe {
+    // SAFETY: GICD_IIDR and GICD_TYPER exist in every distributor.
+    let (iidr, typer) = unsafe {
         let d = layout::gicd();
-        (mmio::read32(d + 8), mmio::read32(d + 4), mmio::read32(d + pidr2_offset()))
+        (mmio::read32(d + 8), mmio::read32(d + 4))
+    };
+    // GICD_PIDR2.ArchRev. A guest on GICv2 does not read it: GICv2's
+    // identification registers are IMPLEMENTATION DEFINED (IHI 0048B 4.3.14),
+    // and Xen's vGICv2 answers a read of 0xFE8 with a data abort; the device
+    // tree already said GICv2.
+    let pidr2 = if !HYP_VIEW && version() == GicVersion::V2 {
+        2 << 4
+    } else {
+        // SAFETY: GICD_PIDR2 of the detected version's distributor.
+        unsafe { mmio::read32(layout::gicd() + pidr2_offset()) }
     };
     Advertised {
         gicd_iidr: iidr,
