@@ -171,7 +171,12 @@ fn deviation_problems(root: &Path, cases: &[inputs::CaseFile], selected: &dyn Fn
         for other in entries.iter().take_while(|o| !std::ptr::eq(*o, entry)) {
             let o = &other.deviation;
             let shared: Vec<&str> = d.gic.iter().filter(|g| o.gic.contains(g)).map(String::as_str).collect();
-            if o.case == d.case && !shared.is_empty() && crate::judge::deviations::ranges_overlap(&o.qemu, &d.qemu) {
+            let same_target = o.hypervisor == d.hypervisor;
+            if o.case == d.case
+                && same_target
+                && !shared.is_empty()
+                && crate::judge::deviations::ranges_overlap(&o.qemu, &d.qemu)
+            {
                 problems.push(format!(
                     "{}: it overlaps the entry at line {} for GIC {} (QEMU `{}` and `{}` share versions); one run \
                      would match either: merge them, or make the QEMU ranges disjoint",

@@ -421,6 +421,10 @@ fn header(p: &Platform, dtb: u64, cpus: u32) {
     if let Some(r) = p.uart {
         l.hex("UART", r.base);
     }
+    // Whether the platform has an ITS and a UART whose interrupt line the
+    // `its` and `uart irq` statements drive (a VM of KVM or Xen has neither
+    // here): cases that need them `require` these.
+    l.num("has_ITS", g.its.is_some() as u64).num("has_UART", p.uart.is_some() as u64);
     l.hex("RAM", p.ram.base).hex("RAM_size", p.ram.size).hex("DTB", dtb);
     if let Some(r) = p.initrd {
         l.hex("initrd", r.base).hex("initrd_size", r.size);

@@ -236,7 +236,7 @@ const DERIVED: [&str; 6] = ["num_lrs", "pri_bits", "pre_bits", "bpr0_min", "bpr1
 /// 16-31, and on GICv3 `ICC_PRIbits`, the CPU interface's
 /// ICC_CTLR_EL1.PRIbits). A name the run's header lacks is an error when
 /// evaluated.
-const HEADER: [&str; 11] = [
+const HEADER: [&str; 13] = [
     "ListRegs",
     "PRIbits",
     "PREbits",
@@ -248,6 +248,8 @@ const HEADER: [&str; 11] = [
     "PPIs",
     "ICC_PRIbits",
     "No1N",
+    "has_ITS",
+    "has_UART",
 ];
 /// Functions and their argument counts (min, max).
 const FUNCTIONS: [(&str, usize, usize); 8] = [

@@ -124,6 +124,13 @@ pub struct Deviation {
     /// Upstream report, if any.
     #[serde(default)]
     pub upstream: String,
+    /// The hypervisor the deviation is of (`kvm 6.1` for Linux 6.1's KVM and
+    /// later, written `NAME RANGE` with RANGE as `qemu`'s), for runs under
+    /// `--hypervisor`; empty for the GIC model of bare QEMU. An entry with
+    /// one applies only to runs under that hypervisor in that version range,
+    /// one without only to bare runs.
+    #[serde(default)]
+    pub hypervisor: String,
 }
 
 /// A deviation entry and where its parts are in the file, each as a
@@ -161,6 +168,8 @@ struct RawDeviation {
     why: String,
     #[serde(default)]
     upstream: String,
+    #[serde(default)]
+    hypervisor: String,
 }
 
 #[derive(Deserialize)]
@@ -238,6 +247,19 @@ pub fn parse_located(text: &str) -> Result<Vec<Located>, String> {
             let (l, c) = at(d.qemu.span().start);
             return Err(format!("{l}:{c}: deviation for {case}: {e}"));
         }
+        if !d.hypervisor.is_empty() {
+            let ok = d
+                .hypervisor
+                .split_once(' ')
+                .is_some_and(|(name, range)| matches!(name, "kvm" | "xen") && parse_range(range).is_ok());
+            if !ok {
+                let (l, c) = at(header);
+                return Err(format!(
+                    "{l}:{c}: deviation for {case}: `hypervisor` is `kvm RANGE` or `xen RANGE` (e.g. \"kvm >=6.1\"), not `{}`",
+                    d.hypervisor
+                ));
+            }
+        }
         let seen_at = at(d.seen.span().start);
         let raw_seen = d.seen.into_inner();
         if raw_seen.is_empty() {
@@ -287,6 +309,7 @@ pub fn parse_located(text: &str) -> Result<Vec<Located>, String> {
                 what: d.what,
                 why: d.why,
                 upstream: d.upstream,
+                hypervisor: d.hypervisor,
             },
         });
     }
@@ -429,12 +452,53 @@ pub fn unexplained<'a>(d: &'a Deviation, diffs: &'a [Difference], p: &Params) ->
 
 /// The deviation that applies to a run, if any.
 pub fn find<'a>(devs: &'a [Deviation], case: &str, gic: GicVersion, qemu_version: &str) -> Option<&'a Deviation> {
-    devs.iter().find(|d| d.case == case && d.gic.iter().any(|g| g == gic.name()) && version_in(&d.qemu, qemu_version))
+    let run = split_label(qemu_version);
+    devs.iter().find(|d| {
+        d.case == case
+            && d.gic.iter().any(|g| g == gic.name())
+            && version_in(&d.qemu, run.qemu)
+            && match (d.hypervisor.split_once(' '), run.hypervisor) {
+                (None, None) => d.hypervisor.is_empty(),
+                (Some((name, range)), Some((hv, hv_version))) => name == hv && version_in(range, hv_version),
+                _ => false,
+            }
+    })
+}
+
+/// A result label split into its QEMU version and, under a hypervisor,
+/// the hypervisor's name and version (`10.0.2-kvm-6.1.0-50-arm64` → 10.0.2,
+/// kvm, 6.1.0; `7.2.22-xen-4.17` → 7.2.22, xen, 4.17).
+struct Label<'a> {
+    qemu: &'a str,
+    hypervisor: Option<(&'a str, &'a str)>,
+}
+
+fn split_label(label: &str) -> Label<'_> {
+    for hv in ["kvm", "xen"] {
+        if let Some((qemu, rest)) = label.split_once(&format!("-{hv}-")) {
+            // The release's leading dotted numbers: 6.1.0-50-arm64 → 6.1.0.
+            let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+            return Label { qemu, hypervisor: Some((hv, rest[..end].trim_end_matches('.'))) };
+        }
+    }
+    Label { qemu: label, hypervisor: None }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_of_a_hypervisor_apply_to_its_runs_only() {
+        let t = "[[deviation]]\ncase = \"g/a\"\ngic = [\"v3\"]\nqemu = \">=7.2\"\nhypervisor = \"kvm >=6.1\"\nwhat = \"w\"\nwhy = \"y\"\nseen = [{ step = 1, op = \"a\", event = \"missing\" }]\n\n[[deviation]]\ncase = \"g/a\"\ngic = [\"v3\"]\nqemu = \">=7.2\"\nwhat = \"bare\"\nwhy = \"y\"\nseen = [{ step = 1, op = \"a\", event = \"missing\" }]\n";
+        let devs = parse(t).unwrap();
+        let v3 = GicVersion::V3;
+        assert_eq!(find(&devs, "g/a", v3, "10.0.2-kvm-6.1.0-50-arm64").map(|d| d.what.as_str()), Some("w"));
+        assert_eq!(find(&devs, "g/a", v3, "10.0.2-kvm-6.12.95+deb12-arm64").map(|d| d.what.as_str()), Some("w"));
+        assert_eq!(find(&devs, "g/a", v3, "10.0.2").map(|d| d.what.as_str()), Some("bare"));
+        assert!(find(&devs, "g/a", v3, "10.0.2-xen-4.17").is_none());
+        assert!(find(&devs, "g/a", v3, "10.0.2-kvm-5.15.0").is_none());
+    }
 
     #[test]
     fn overlapping_ranges() {
