@@ -123,8 +123,10 @@ pub struct RunArgs {
     /// `xen` (Debian's Xen 4.17, each case a dom0less domU). The
     /// hypervisor-view cases SKIP. Fetches the packages on first use
     /// (`.ci/install-kvm`, `.ci/install-xen`).
-    #[arg(long, value_name = "kvm|xen", value_parser = ["kvm", "xen"])]
-    pub hypervisor: Option<String>,
+    /// Give it several times to run on each in turn in one run (`none`:
+    /// bare QEMU), so that the reports set them side by side.
+    #[arg(long, value_name = "kvm|xen|none", value_parser = ["kvm", "xen", "none"])]
+    pub hypervisor: Vec<String>,
     /// Your own build instead of Debian's: with `--hypervisor kvm` an arm64
     /// Linux kernel Image with KVM built in; with `--hypervisor xen` a Xen
     /// binary for arm64.
@@ -324,36 +326,45 @@ fn run(a: RunArgs, bless: bool) -> i32 {
             return 2;
         }
     };
-    let hypervisor = match (&a.hypervisor, &guest_image) {
-        (None, _) => None,
-        (Some(_), None) => {
-            eprintln!("error: --hypervisor runs the guest-view cases (guest/), and the filters select none");
-            return 2;
-        }
-        (Some(which), Some(image)) => {
-            use crate::launch::hypervisor::{self as hv, Hypervisor};
-            let prepared = match which.as_str() {
-                "xen" => hv::prepare_xen(&a.root, image).and_then(|mut x| {
-                    if let Some(own) = &a.hypervisor_image {
-                        if !own.is_file() {
-                            return Err(format!("Xen binary {} does not exist", own.display()));
-                        }
-                        x.xen = absolute(own);
-                        x.version = "custom".into();
+    let mut hypervisors = Vec::new();
+    for which in &a.hypervisor {
+        use crate::launch::hypervisor::{self as hv, Hypervisor};
+        let image = match (which.as_str(), &guest_image) {
+            ("none", _) => {
+                hypervisors.push(None);
+                continue;
+            }
+            (_, Some(image)) => image,
+            (_, None) => {
+                eprintln!("error: --hypervisor runs the guest-view cases (guest/), and the filters select none");
+                return 2;
+            }
+        };
+        let prepared = match which.as_str() {
+            "xen" => hv::prepare_xen(&a.root, image).and_then(|mut x| {
+                if let Some(own) = &a.hypervisor_image {
+                    if !own.is_file() {
+                        return Err(format!("Xen binary {} does not exist", own.display()));
                     }
-                    Ok(Hypervisor::Xen(x))
-                }),
-                _ => hv::prepare(&a.root, image, a.hypervisor_image.as_deref()).map(Hypervisor::Kvm),
-            };
-            match prepared {
-                Ok(h) => Some(h),
-                Err(e) => {
-                    eprintln!("error: --hypervisor {which}: {e}");
-                    return 2;
+                    x.xen = absolute(own);
+                    x.version = "custom".into();
                 }
+                Ok(Hypervisor::Xen(x))
+            }),
+            _ => hv::prepare(&a.root, image, a.hypervisor_image.as_deref()).map(Hypervisor::Kvm),
+        };
+        match prepared {
+            Ok(h) => hypervisors.push(Some(h)),
+            Err(e) => {
+                eprintln!("error: --hypervisor {which}: {e}");
+                return 2;
             }
         }
-    };
+    }
+    if bless && hypervisors.iter().any(Option::is_some) {
+        eprintln!("error: bless drafts goldens from bare QEMU runs: leave --hypervisor out");
+        return 2;
+    }
     let exec = crate::launch::qemu::Execution::new(a.accel, a.cpu.clone());
     let has_kvm = Path::new("/dev/kvm").exists();
     for q in &qemus {
@@ -386,7 +397,7 @@ fn run(a: RunArgs, bless: bool) -> i32 {
         expected_dir: a.root.join("expected"),
         kernel,
         guest_image,
-        hypervisor,
+        hypervisors,
         qemu: qemus[0].clone(),
         gics,
         filters: a.filters.clone(),

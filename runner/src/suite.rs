@@ -34,11 +34,14 @@ pub struct Options {
     /// The guest-mode kernel's arm64 Image (guest-view cases, `guest/`);
     /// `None` when no selected case needs it (such a case is then an ERROR).
     pub guest_image: Option<PathBuf>,
-    /// `--hypervisor kvm|xen`: run the guest-view cases as VMs of KVM (in
-    /// Linux) or Xen inside each QEMU ([`crate::launch::hypervisor`]) instead of on bare
-    /// QEMU; the hypervisor-view cases SKIP. Results carry
-    /// [`crate::launch::hypervisor::Hypervisor::label`] as their QEMU version.
-    pub hypervisor: Option<crate::launch::hypervisor::Hypervisor>,
+    /// Where the cases run on each QEMU, in turn (`--hypervisor`, repeatable):
+    /// `None` on bare QEMU, `Some` as VMs of KVM (in Linux) or Xen inside it
+    /// ([`crate::launch::hypervisor`]), where the hypervisor-view cases SKIP.
+    /// Results under a hypervisor carry
+    /// [`crate::launch::hypervisor::Hypervisor::label`] as their QEMU version,
+    /// so every report, and the table of outcomes that differ, sets them
+    /// beside the bare runs. Empty means bare QEMU only.
+    pub hypervisors: Vec<Option<crate::launch::hypervisor::Hypervisor>>,
     /// QEMU.
     pub qemu: Qemu,
     /// Accelerator and CPU model QEMU runs the kernel with.
@@ -299,11 +302,6 @@ pub fn run_on(
                 ));
                 continue;
             }
-            if opts.hypervisor.is_some() && case.view == View::Hypervisor {
-                let why = "the hypervisor's view needs EL2, which a VM does not have: it runs on bare QEMU only";
-                report.runs.push(RunReport::simple(&cf.name, Some(v), Outcome::Skip, format!("    {why}\n")));
-                continue;
-            }
             if let Some(why) = opts.exec.unsupported_gic(v) {
                 report.runs.push(RunReport::simple(&cf.name, Some(v), Outcome::Skip, format!("    {why}\n")));
                 continue;
@@ -349,13 +347,16 @@ pub fn run_on(
             ));
         }
     }
-    let total = (report.runs.len() + jobs.len()) * qemus.len();
+    let bare = [None];
+    let modes: &[Option<crate::launch::hypervisor::Hypervisor>] =
+        if opts.hypervisors.is_empty() { &bare } else { &opts.hypervisors };
+    let total = (report.runs.len() + jobs.len()) * qemus.len() * modes.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let immediate = std::mem::take(&mut report.runs);
     let mut reports = Vec::new();
-    for q in qemus {
+    for (q, mode) in qemus.iter().flat_map(|q| modes.iter().map(move |m| (q, m))) {
         // Under a hypervisor the results are that hypervisor's on this QEMU.
-        let q = &match &opts.hypervisor {
+        let q = &match mode {
             Some(h) => Qemu { version: h.label(&q.version), ..q.clone() },
             None => q.clone(),
         };
@@ -372,17 +373,24 @@ pub fn run_on(
             cases: infos.clone(),
             ..SuiteReport::default()
         };
+        // A VM has no EL2: under a hypervisor the hypervisor-view cases SKIP.
+        let (here, skipped): (Vec<&Job>, Vec<&Job>) =
+            jobs.iter().partition(|j| mode.is_none() || j.case.view == View::Guest);
+        for j in skipped {
+            let why = "the hypervisor's view needs EL2, which a VM does not have: it runs on bare QEMU only";
+            report.runs.push(RunReport::simple(&j.case.name, Some(j.gic), Outcome::Skip, format!("    {why}\n")));
+        }
         for r in &report.runs {
             tick(r);
         }
         let log_root = run_dir.path.join(format!("qemu-{}", q.version));
-        let queue = Mutex::new(jobs.iter().collect::<VecDeque<&Job>>());
+        let queue = Mutex::new(here.into_iter().collect::<VecDeque<&Job>>());
         let results = Mutex::new(Vec::new());
         std::thread::scope(|s| {
             for _ in 0..opts.jobs.max(1) {
                 s.spawn(|| loop {
                     let Some(job) = queue.lock().expect("queue").pop_front() else { break };
-                    let r = run_one(opts, &log_root, &devs, job);
+                    let r = run_one(opts, mode.as_ref(), &log_root, &devs, job);
                     tick(&r);
                     results.lock().expect("results").push(r);
                 });
@@ -403,11 +411,18 @@ pub const BLESS_NEEDS_NAMES: &str = "bless writes goldens only for the cases you
 lr/new-case` (a filter matching a case without a golden drafts one; an existing golden is replaced only when its \
 exact case name is given). Goldens are the spec's answer, not QEMU's: check every value against the spec.";
 
-fn run_one(opts: &Options, log_root: &Path, devs: &[Deviation], job: &Job) -> RunReport {
+/// Runs one job on `opts.qemu`, bare or (`mode`) under a hypervisor.
+fn run_one(
+    opts: &Options,
+    mode: Option<&crate::launch::hypervisor::Hypervisor>,
+    log_root: &Path,
+    devs: &[Deviation],
+    job: &Job,
+) -> RunReport {
     let name = &job.case.name;
     let dir = log_root.join(name).join(job.gic.name());
     let target = match (job.case.view, &opts.guest_image) {
-        (View::Guest, _) if opts.hypervisor.is_some() => match opts.hypervisor.as_ref().expect("checked") {
+        (View::Guest, _) if mode.is_some() => match mode.expect("checked") {
             crate::launch::hypervisor::Hypervisor::Kvm(kvm) => Target::Kvm { kvm },
             crate::launch::hypervisor::Hypervisor::Xen(xen) => Target::Xen { xen },
         },

@@ -36,7 +36,7 @@ fn opts(cases: PathBuf, expected: PathBuf, log: &str, filters: &[&str]) -> Optio
         expected_dir: expected,
         kernel,
         guest_image: None,
-        hypervisor: None,
+        hypervisors: vec![],
         qemu,
         gics: GicVersion::ALL.to_vec(),
         filters: filters.iter().map(|s| s.to_string()).collect(),
@@ -263,7 +263,7 @@ cd "$D" && find . -printf '%p %s %y\n' | sort"#;
     assert!(!files.contains("./out/latest"), "`latest` not pointed at the run:\n{text}");
 }
 
-/// The KVM target (issue 22, first step): a guest-view case runs as a VM of
+/// The KVM target (issue 22, first step), beside bare QEMU in one run: a guest-view case runs as a VM of
 /// KVM (Debian's arm64 Linux at EL2 inside QEMU, the project's VMM, an
 /// in-kernel vGICv3 and vGICv2), its events reach the runner over the
 /// outer QEMU's semihosting, and the results carry the hypervisor in their
@@ -277,16 +277,25 @@ fn kvm_target_runs_a_guest_case_as_a_vm_on_both_gic_versions() {
     let mut o =
         opts(r.join("cases"), r.join("expected"), "kvm", &["guest/sgi/to-other-vcpu-with-source", "lr/basic-group0"]);
     o.guest_image = Some(guest);
-    o.hypervisor = Some(runner::launch::hypervisor::Hypervisor::Kvm(kvm));
+    // Bare QEMU and KVM in one run (`--hypervisor none --hypervisor kvm`).
+    o.hypervisors = vec![None, Some(runner::launch::hypervisor::Hypervisor::Kvm(kvm))];
     o.gics = vec![GicVersion::V2, GicVersion::V3];
-    let rep = suite::run(&o, &|_| {}).unwrap();
+    let reps = suite::run_on(&o, std::slice::from_ref(&o.qemu), &|_, _, _| {}).unwrap();
+    assert_eq!(reps.len(), 2);
+    let (bare, rep) = (&reps[0], &reps[1]);
+    assert_eq!(bare.qemu_version, o.qemu.version);
     assert!(rep.qemu_version.contains("-kvm-"), "{}", rep.qemu_version);
     for v in [GicVersion::V2, GicVersion::V3] {
-        let g = rep.runs.iter().find(|x| x.case == "guest/sgi/to-other-vcpu-with-source" && x.gic == Some(v)).unwrap();
-        assert_eq!(g.outcome, Outcome::Pass, "{} {}", v.name(), g.detail);
+        for r in [bare, rep] {
+            let g =
+                r.runs.iter().find(|x| x.case == "guest/sgi/to-other-vcpu-with-source" && x.gic == Some(v)).unwrap();
+            assert_eq!(g.outcome, Outcome::Pass, "{} {} {}", r.qemu_version, v.name(), g.detail);
+        }
         let h = rep.runs.iter().find(|x| x.case == "lr/basic-group0" && x.gic == Some(v)).unwrap();
         assert_eq!(h.outcome, Outcome::Skip, "{}", h.detail);
         assert!(h.detail.contains("needs EL2"), "{}", h.detail);
+        let b = bare.runs.iter().find(|x| x.case == "lr/basic-group0" && x.gic == Some(v)).unwrap();
+        assert_ne!(b.outcome, Outcome::Skip, "bare QEMU runs the hypervisor view: {}", b.detail);
     }
 }
 
@@ -301,7 +310,7 @@ fn xen_target_runs_a_guest_case_as_a_domu_on_both_gic_versions() {
     let xen = runner::launch::hypervisor::prepare_xen(&r, &guest).unwrap_or_else(|e| panic!("{e}"));
     let mut o = opts(r.join("cases"), r.join("expected"), "xen", &["guest/sgi/to-other-vcpu-with-source"]);
     o.guest_image = Some(guest);
-    o.hypervisor = Some(runner::launch::hypervisor::Hypervisor::Xen(xen));
+    o.hypervisors = vec![Some(runner::launch::hypervisor::Hypervisor::Xen(xen))];
     o.gics = vec![GicVersion::V2, GicVersion::V3];
     let rep = suite::run(&o, &|_| {}).unwrap();
     assert!(rep.qemu_version.contains("-xen-4.17"), "{}", rep.qemu_version);

@@ -91,7 +91,7 @@ impl Fixture {
             expected_dir: self.dir.join("expected"),
             kernel: self.dir.join("kernel.elf"),
             guest_image: None,
-            hypervisor: None,
+            hypervisors: vec![],
             qemu: runner::launch::qemu::find(Some(&self.dir.join("fake-qemu"))).unwrap(),
             exec: runner::launch::qemu::Execution::default(),
             gics: vec![GicVersion::V3],

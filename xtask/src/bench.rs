@@ -120,7 +120,7 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
         expected_dir: root.join("expected"),
         kernel,
         guest_image: Some(toolchain::build_guest_image(root)?),
-        hypervisor: None,
+        hypervisors: vec![],
         qemu: qemus[0].clone(),
         exec: qemu::Execution::default(),
         gics: GicVersion::ALL.to_vec(),

@@ -203,7 +203,7 @@ fn ci(a: RunArgs, also_qemu: &[PathBuf]) -> i32 {
 
     // Last, so that the HTML check above reads the bare run's results.
     let mut under_kvm = run.clone();
-    under_kvm.hypervisor = Some("kvm".into());
+    under_kvm.hypervisor = vec!["kvm".into()];
     under_kvm.filters = vec!["guest/".into()];
     step("suite under KVM", &format!("{what} --hypervisor kvm guest/"), &mut || match &default_qemu {
         Err(_) => false,

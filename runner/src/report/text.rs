@@ -72,8 +72,10 @@ pub fn render(reports: &[SuiteReport], elapsed: std::time::Duration) -> String {
     let versions: Vec<&str> = reports.iter().map(|s| s.qemu_version.as_str()).collect();
     let _ = writeln!(out, "\nSummary (QEMU {}):", versions.join(", "));
     let _ = write!(out, "  {:<6}", "GIC");
+    // Wide enough for a hypervisor's label (`10.0.2-kvm-6.1.0-50-arm64`).
+    let qw = versions.iter().map(|v| v.len() + 2).max().unwrap_or(10).max(10);
     if several {
-        let _ = write!(out, "{:<10}", "QEMU");
+        let _ = write!(out, "{:<qw$}", "QEMU");
     }
     for o in Outcome::ALL {
         let _ = write!(out, "{:>8}", o.name());
@@ -89,7 +91,7 @@ pub fn render(reports: &[SuiteReport], elapsed: std::time::Duration) -> String {
         for (g, counts) in &table {
             let _ = write!(out, "  {:<6}", g.map_or("--", |g| g.name()));
             if several {
-                let _ = write!(out, "{:<10}", s.qemu_version);
+                let _ = write!(out, "{:<qw$}", s.qemu_version);
             }
             for o in Outcome::ALL {
                 let _ = write!(out, "{:>8}", counts.get(&o).copied().unwrap_or(0));
