@@ -224,12 +224,8 @@ pub fn steps_of(root: &Path, name: &str) -> Result<String, String> {
     // step -> per version, the ops compiled for it.
     let mut ops: std::collections::BTreeMap<u16, Vec<(gic_case::GicVersion, String)>> = Default::default();
     for &v in &case.gics {
-        let words = case.compile(v).map_err(|e| e.to_string())?;
-        let mut at = gic_case::proto::HEADER_WORDS;
-        while at < words.len() {
-            let (op, step, n) = gic_case::op::Op::decode(&words[at..]).map_err(|e| format!("{e:?}"))?;
+        for (step, op) in case.ops(v).map_err(|e| e.to_string())? {
             ops.entry(step).or_default().push((v, format!("{op:?}")));
-            at += n.max(1);
         }
     }
     let mut out = format!("{} ({}; gic: {})\n", case.name, case.view.name(), {

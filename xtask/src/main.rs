@@ -149,9 +149,8 @@ fn ci(a: RunArgs, also_qemu: &[PathBuf]) -> i32 {
         "cd hypervisors/kvm && cargo fmt --check && cargo clippy --release --target aarch64-unknown-linux-musl -- -D warnings",
         &mut || {
             let vmm = root.join("hypervisors/kvm");
-            // The musl target: the VMM's build adds it when missing (toolchain step of the KVM target).
             let target = runner::launch::hypervisor::VMM_TARGET;
-            let added = Command::new("rustup").args(["target", "add", target]).status().is_ok_and(|s| s.success());
+            let added = toolchain::ensure_rust_target(target).map_err(|e| eprintln!("gicv ci: {e}")).is_ok();
             added
                 && cargo(&vmm, &fmt, false)
                 && cargo(&vmm, &["clippy", "--release", "--target", target, "--", "-D", "warnings"], true)

@@ -87,6 +87,24 @@ impl Case {
         self.steps().into_iter().find(|(s, _)| *s == step).map(|(_, l)| l)
     }
 
+    /// The case compiled for GIC version `v` and decoded again: each op the
+    /// kernel runs with its step, in order (for `steps` and the coverage map).
+    ///
+    /// # Errors
+    /// As [`Case::compile`].
+    pub fn ops(&self, v: GicVersion) -> Result<Vec<(u16, Op)>, CaseError> {
+        let words = self.compile(v)?;
+        let mut out = Vec::new();
+        let mut at = proto::HEADER_WORDS;
+        while at < words.len() {
+            // The encoder and decoder round-trip (gic_case::op's tests).
+            let (op, step, n) = Op::decode(&words[at..]).expect("compiled op words decode");
+            out.push((step, op));
+            at += n;
+        }
+        Ok(out)
+    }
+
     /// Compiles the case for one GIC version into the image the kernel loads
     /// (header + op words, see `gic_case::proto`).
     ///

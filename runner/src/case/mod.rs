@@ -219,14 +219,7 @@ mod tests {
             "{v3}read GICD_IPRIORITYR12 byte 1\nwrite GICD_ITARGETSR8 byte 3 0x2\nread GICD_IROUTER48 high\nwrite GICD_IROUTER48 low 0x1\n"
         ))
         .unwrap();
-        let ops = c.compile(GicVersion::V3).unwrap();
-        let mut decoded = Vec::new();
-        let mut at = proto::HEADER_WORDS;
-        while at < ops.len() {
-            let (op, _, n) = Op::decode(&ops[at..]).unwrap();
-            decoded.push(op);
-            at += n;
-        }
+        let decoded: Vec<Op> = c.ops(GicVersion::V3).unwrap().into_iter().map(|(_, op)| op).collect();
         let mmio = |offset, width| RegId::Mmio { frame: Frame::Gicd, offset, width };
         assert_eq!(
             decoded,

@@ -5,39 +5,26 @@ use super::*;
 
 pub(super) fn check_cpus(file: &Path, stmts: &[Stmt], smp: u32) -> Result<(), CaseError> {
     for s in stmts {
-        if let StmtKind::Op(op) = &s.kind {
-            let mut named = its::cpus_named(op).into_iter().map(u32::from).chain(crosspe::cpus_named(op));
-            if let Some(cpu) = named.find(|c| *c >= smp) {
-                return Err(CaseError {
-                    file: file.to_path_buf(),
-                    line: s.line,
-                    col: 1,
-                    msg: format!("cpu{cpu} does not exist: the case says `smp: {smp}` (PEs cpu0..cpu{})", smp - 1),
-                });
+        // The PE the statement names beyond `smp:`, if any, and its column.
+        let beyond = match &s.kind {
+            StmtKind::Op(op) => {
+                let mut named = its::cpus_named(op).into_iter().map(u32::from).chain(crosspe::cpus_named(op));
+                named.find(|c| *c >= smp).map(|c| (c, 1))
             }
-        }
-        if let StmtKind::OnCpu { body, .. } = &s.kind {
-            check_cpus(file, body, smp)?;
-        }
-        if let StmtKind::Reg { of: Some((cpu, col)), .. } = &s.kind {
-            if *cpu >= smp {
-                return Err(CaseError {
-                    file: file.to_path_buf(),
-                    line: s.line,
-                    col: *col,
-                    msg: format!("cpu{cpu} does not exist: the case says `smp: {smp}` (PEs cpu0..cpu{})", smp - 1),
-                });
+            StmtKind::Reg { of: Some((cpu, col)), .. } => Some((*cpu, *col)).filter(|(c, _)| *c >= smp),
+            StmtKind::OnCpu { cpu, col, body, .. } => {
+                check_cpus(file, body, smp)?;
+                Some((*cpu, *col)).filter(|(c, _)| *c >= smp)
             }
-        }
-        if let StmtKind::OnCpu { cpu, col, .. } = &s.kind {
-            if *cpu >= smp {
-                return Err(CaseError {
-                    file: file.to_path_buf(),
-                    line: s.line,
-                    col: *col,
-                    msg: format!("cpu{cpu} does not exist: the case says `smp: {smp}` (PEs cpu0..cpu{})", smp - 1),
-                });
-            }
+            _ => None,
+        };
+        if let Some((cpu, col)) = beyond {
+            return Err(CaseError {
+                file: file.to_path_buf(),
+                line: s.line,
+                col,
+                msg: format!("cpu{cpu} does not exist: the case says `smp: {smp}` (PEs cpu0..cpu{})", smp - 1),
+            });
         }
     }
     Ok(())
@@ -49,7 +36,7 @@ pub(super) fn check_cpus(file: &Path, stmts: &[Stmt], smp: u32) -> Result<(), Ca
 /// interrupts, the hypervisor's queue, vPE and vLPI commands; `None` when
 /// a VM can do it.
 pub(super) fn needs_hypervisor(kind: &StmtKind) -> Option<String> {
-    use gic_case::op::{ItsOp, TimerKind};
+    use gic_case::op::TimerKind;
     use gic_case::regs::Frame;
     match kind {
         StmtKind::LrWrite { .. } => Some("a List Register".into()),
@@ -71,15 +58,7 @@ pub(super) fn needs_hypervisor(kind: &StmtKind) -> Option<String> {
             Op::WaitMaintenance(_) => Some("the maintenance interrupt".into()),
             Op::Queue(..) | Op::Serve(_) => Some("the hypervisor's interrupt queue".into()),
             Op::Timer(TimerKind::Hyp, _) => Some("the EL2 timer".into()),
-            Op::Its(
-                ItsOp::Vmapp { .. }
-                | ItsOp::Vmapti { .. }
-                | ItsOp::Vmapi { .. }
-                | ItsOp::Vmovi { .. }
-                | ItsOp::Vmovp { .. }
-                | ItsOp::Vsync { .. }
-                | ItsOp::Vinvall { .. },
-            ) => Some("a vPE or vLPI command".into()),
+            Op::Its(i) if i.is_virtual() => Some("a vPE or vLPI command".into()),
             _ => None,
         },
         _ => None,

@@ -452,36 +452,17 @@ pub fn unexplained<'a>(d: &'a Deviation, diffs: &'a [Difference], p: &Params) ->
 
 /// The deviation that applies to a run, if any.
 pub fn find<'a>(devs: &'a [Deviation], case: &str, gic: GicVersion, qemu_version: &str) -> Option<&'a Deviation> {
-    let run = split_label(qemu_version);
+    let (qemu, hypervisor) = crate::launch::hypervisor::split_label(qemu_version);
     devs.iter().find(|d| {
         d.case == case
             && d.gic.iter().any(|g| g == gic.name())
-            && version_in(&d.qemu, run.qemu)
-            && match (d.hypervisor.split_once(' '), run.hypervisor) {
+            && version_in(&d.qemu, qemu)
+            && match (d.hypervisor.split_once(' '), hypervisor) {
                 (None, None) => d.hypervisor.is_empty(),
                 (Some((name, range)), Some((hv, hv_version))) => name == hv && version_in(range, hv_version),
                 _ => false,
             }
     })
-}
-
-/// A result label split into its QEMU version and, under a hypervisor,
-/// the hypervisor's name and version (`10.0.2-kvm-6.1.0-50-arm64` → 10.0.2,
-/// kvm, 6.1.0; `7.2.22-xen-4.17` → 7.2.22, xen, 4.17).
-struct Label<'a> {
-    qemu: &'a str,
-    hypervisor: Option<(&'a str, &'a str)>,
-}
-
-fn split_label(label: &str) -> Label<'_> {
-    for hv in ["kvm", "xen"] {
-        if let Some((qemu, rest)) = label.split_once(&format!("-{hv}-")) {
-            // The release's leading dotted numbers: 6.1.0-50-arm64 → 6.1.0.
-            let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-            return Label { qemu, hypervisor: Some((hv, rest[..end].trim_end_matches('.'))) };
-        }
-    }
-    Label { qemu: label, hypervisor: None }
 }
 
 #[cfg(test)]

@@ -42,6 +42,21 @@ impl Kvm {
     }
 }
 
+/// A result label split into its QEMU version and, under a hypervisor,
+/// the hypervisor's name and version, as [`Hypervisor::label`] makes them
+/// (`10.0.2-kvm-6.1.0-50-arm64` → 10.0.2 and (kvm, 6.1.0); `7.2.22-xen-4.17`
+/// → 7.2.22 and (xen, 4.17); `10.0.2` → 10.0.2 and none).
+pub fn split_label(label: &str) -> (&str, Option<(&str, &str)>) {
+    for hv in ["kvm", "xen"] {
+        if let Some((qemu, rest)) = label.split_once(&format!("-{hv}-")) {
+            // The release's leading dotted numbers: 6.1.0-50-arm64 → 6.1.0.
+            let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+            return (qemu, Some((hv, rest[..end].trim_end_matches('.'))));
+        }
+    }
+    (label, None)
+}
+
 /// `/init`: mounts what the VMM needs, runs it on `/case.bin` with the GIC
 /// version and PE count of `/case.cfg`, then powers off (reached only when
 /// the guest did not end the machine itself).
@@ -108,6 +123,26 @@ pub fn case_initrd(base: &Path, case_image: &Path, gic: u32, smp: u32, out: &Pat
     std::fs::write(out, buf).map_err(io)
 }
 
+/// Runs the project's `.ci/<script>` (which fetches what a hypervisor
+/// target boots), its messages on stderr; returns what it printed on stdout
+/// (the paths it provides).
+///
+/// # Errors
+/// The script cannot run or fails.
+fn install(root: &Path, script: &str) -> Result<String, String> {
+    let script = root.join(".ci").join(script);
+    let out = Command::new("bash")
+        .arg(&script)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!("{} failed (see above)", script.display()));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// Builds the VMM for [`VMM_TARGET`] (adding the target with rustup when it
 /// is missing) and returns the executable.
 ///
@@ -115,14 +150,7 @@ pub fn case_initrd(base: &Path, case_image: &Path, gic: u32, smp: u32, out: &Pat
 /// rustup or cargo failing, with the command to reproduce it.
 pub fn build_vmm(root: &Path) -> Result<PathBuf, String> {
     let dir = root.join("hypervisors/kvm");
-    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
-    if !installed.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == VMM_TARGET)) {
-        eprintln!("gicv: adding Rust target {VMM_TARGET} (rustup target add {VMM_TARGET})");
-        let ok = Command::new("rustup").args(["target", "add", VMM_TARGET]).status().is_ok_and(|s| s.success());
-        if !ok {
-            return Err(format!("could not add the Rust target; run `rustup target add {VMM_TARGET}`"));
-        }
-    }
+    super::toolchain::ensure_rust_target(VMM_TARGET)?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .args(["build", "--release", "--quiet", "--target", VMM_TARGET])
@@ -152,17 +180,8 @@ pub fn build_vmm(root: &Path) -> Result<PathBuf, String> {
 /// `.ci/install-kvm` failing (its messages are on stderr), a missing kernel,
 /// or the VMM's build.
 pub fn prepare(root: &Path, guest_image: &Path, kernel: Option<&Path>) -> Result<Kvm, String> {
+    let text = install(root, "install-kvm")?;
     let script = root.join(".ci/install-kvm");
-    let out = Command::new("bash")
-        .arg(&script)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-    if !out.status.success() {
-        return Err(format!("{} failed (see above)", script.display()));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
     let mut lines = text.lines();
     let (Some(debian_kernel), Some(busybox)) = (lines.next(), lines.next()) else {
         return Err(format!("{} printed no kernel and busybox paths", script.display()));
@@ -232,17 +251,7 @@ impl Hypervisor {
 /// # Errors
 /// `.ci/install-xen` failing (its messages are on stderr).
 pub fn prepare_xen(root: &Path, guest_image: &Path) -> Result<Xen, String> {
-    let script = root.join(".ci/install-xen");
-    let out = Command::new("bash")
-        .arg(&script)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-    if !out.status.success() {
-        return Err(format!("{} failed (see above)", script.display()));
-    }
-    let xen = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let xen = PathBuf::from(install(root, "install-xen")?.trim());
     let version = xen
         .file_name()
         .and_then(|n| n.to_str())

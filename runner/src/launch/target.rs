@@ -52,8 +52,8 @@ pub enum Target<'a> {
 }
 
 /// How much longer than the case's own `timeout:` a run may take before it
-/// is a TIMEOUT: booting Linux under TCG before the VM starts.
-pub const KVM_BOOT_ALLOWANCE: std::time::Duration = std::time::Duration::from_secs(40);
+/// is a TIMEOUT: booting Linux (or Xen) under TCG before the VM starts.
+pub const HYPERVISOR_BOOT_ALLOWANCE: std::time::Duration = std::time::Duration::from_secs(40);
 
 impl Target<'_> {
     /// The view of the cases this target runs.
@@ -96,7 +96,7 @@ impl Target<'_> {
     /// Extra time a run may take beyond the case's `timeout:`.
     pub fn allowance(&self) -> std::time::Duration {
         match self {
-            Target::Kvm { .. } | Target::Xen { .. } => KVM_BOOT_ALLOWANCE,
+            Target::Kvm { .. } | Target::Xen { .. } => HYPERVISOR_BOOT_ALLOWANCE,
             _ => std::time::Duration::ZERO,
         }
     }

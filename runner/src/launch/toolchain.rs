@@ -24,10 +24,19 @@ fn is_root() -> bool {
 /// # Errors
 /// The exact command to run when it cannot add it itself.
 pub fn ensure_target() -> Result<(), String> {
+    ensure_rust_target(KERNEL_TARGET)
+}
+
+/// Makes sure rustup has Rust target `target` (the kernel's, the KVM VMM's),
+/// adding it if it can.
+///
+/// # Errors
+/// The exact command to run when it cannot add it itself.
+pub fn ensure_rust_target(target: &str) -> Result<(), String> {
     let unavailable = || {
         format!(
-            "rustup is not available to check for the {KERNEL_TARGET} target; install rustup, then run \
-             `rustup target add {KERNEL_TARGET}`"
+            "rustup is not available to check for the {target} target; install rustup, then run \
+             `rustup target add {target}`"
         )
     };
     let sh = Shell::new().map_err(|_| unavailable())?;
@@ -35,14 +44,14 @@ pub fn ensure_target() -> Result<(), String> {
     // `target list` is read like any other (the add is then attempted).
     let installed =
         cmd!(sh, "rustup target list --installed").quiet().ignore_status().output().map_err(|_| unavailable())?;
-    if String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == KERNEL_TARGET) {
+    if String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == target) {
         return Ok(());
     }
-    eprintln!("gicv: adding Rust target {KERNEL_TARGET} (rustup target add {KERNEL_TARGET})");
-    cmd!(sh, "rustup target add {KERNEL_TARGET}")
+    eprintln!("gicv: adding Rust target {target} (rustup target add {target})");
+    cmd!(sh, "rustup target add {target}")
         .quiet()
         .run()
-        .map_err(|_| format!("could not add the Rust target; run `rustup target add {KERNEL_TARGET}`"))
+        .map_err(|_| format!("could not add the Rust target; run `rustup target add {target}`"))
 }
 
 /// Directories where Debian's `qemu-system-arm` package puts the binary,

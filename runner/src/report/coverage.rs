@@ -356,13 +356,10 @@ pub fn compute(cases: &[CaseFile]) -> Coverage {
     for cf in cases {
         let Ok(case) = &cf.parsed else { continue };
         for &v in &case.gics {
-            let Ok(words) = case.compile(v) else { continue };
+            let Ok(ops) = case.ops(v) else { continue };
             *c.cases.entry(v).or_default() += 1;
-            let mut at = gic_case::proto::HEADER_WORDS;
-            while at < words.len() {
-                let Ok((op, _, n)) = Op::decode(&words[at..]) else { break };
-                c.op(&op, v, &case.name);
-                at += n.max(1);
+            for (_, op) in &ops {
+                c.op(op, v, &case.name);
             }
         }
     }
