@@ -116,6 +116,21 @@ impl Fixture {
         rep
     }
 
+    /// The runner's executable set to run this fixture's GICv3 cases with
+    /// the fake QEMU, as a user starts it (for tests that signal it).
+    fn runner_command(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_gicv-runner"));
+        c.args(["run", "--gic", "v3", "--root"])
+            .arg(&self.dir)
+            .arg("--kernel")
+            .arg(self.dir.join("kernel.elf"))
+            .arg("--qemu")
+            .arg(self.dir.join("fake-qemu"))
+            .arg("--out")
+            .arg(self.dir.join("logs"));
+        c
+    }
+
     fn read(&self, rel: &str) -> String {
         fs::read_to_string(self.dir.join(rel)).unwrap()
     }
@@ -544,19 +559,8 @@ fn signal_the_runner(sig: nix::sys::signal::Signal, code: i32) {
     let marker = format!("gicv-grandchild-{}-{}", std::process::id(), sig.as_str());
     fs::write(f.dir.join("behaviour/v3.grandchild"), &marker).unwrap();
     fs::write(f.dir.join("behaviour/v3.hang"), "").unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_gicv-runner"))
-        .args(["run", "--gic", "v3", "--root"])
-        .arg(&f.dir)
-        .arg("--kernel")
-        .arg(f.dir.join("kernel.elf"))
-        .arg("--qemu")
-        .arg(f.dir.join("fake-qemu"))
-        .arg("--out")
-        .arg(f.dir.join("logs"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child =
+        f.runner_command().stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     assert!(eventually(10, || processes_with(&marker) == 1), "the fake QEMU never started");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
     let out = child.wait_with_output().unwrap();
@@ -818,19 +822,8 @@ fn qemu_dies_with_a_runner_killed_by_sigkill() {
     f.case("t/a", &CASE.replace("timeout: 1s", "timeout: 120s"));
     f.golden("t/a", r#"{"all":[{"step":1,"op":"guest ack","INTID":27}]}"#);
     fs::write(f.dir.join("behaviour/v3.execsleep"), "").unwrap();
-    let mut runner = std::process::Command::new(env!("CARGO_BIN_EXE_gicv-runner"))
-        .args(["run", "--gic", "v3", "--root"])
-        .arg(&f.dir)
-        .arg("--kernel")
-        .arg(f.dir.join("kernel.elf"))
-        .arg("--qemu")
-        .arg(f.dir.join("fake-qemu"))
-        .arg("--out")
-        .arg(f.dir.join("logs"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut runner =
+        f.runner_command().stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
     let pid_file = f.dir.join("behaviour/v3.pid");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let qemu = loop {

@@ -149,27 +149,14 @@ fn install(root: &Path, script: &str) -> Result<String, String> {
 /// # Errors
 /// rustup or cargo failing, with the command to reproduce it.
 pub fn build_vmm(root: &Path) -> Result<PathBuf, String> {
-    let dir = root.join("hypervisors/kvm");
     super::toolchain::ensure_rust_target(VMM_TARGET)?;
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "--quiet", "--target", VMM_TARGET])
-        .current_dir(&dir)
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET")
-        .env("RUSTFLAGS", "-C linker=rust-lld")
-        .stdin(Stdio::null())
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!(
-            "building the KVM VMM failed; reproduce with `cd {} && RUSTFLAGS='-C linker=rust-lld' cargo build \
-             --release --target {VMM_TARGET}`",
-            dir.display()
-        ));
-    }
-    let exe = dir.join("target").join(VMM_TARGET).join("release/gicv-kvm-vmm");
-    exe.is_file().then_some(exe.clone()).ok_or_else(|| format!("cargo built no {}", exe.display()))
+    super::toolchain::cargo_build(
+        &root.join("hypervisors/kvm"),
+        VMM_TARGET,
+        "gicv-kvm-vmm",
+        &["--release"],
+        &[("RUSTFLAGS", "-C linker=rust-lld".as_ref())],
+    )
 }
 
 /// Everything a KVM run needs: the kernel (`kernel`, else Debian's from

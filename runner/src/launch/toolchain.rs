@@ -228,24 +228,33 @@ pub fn build_guest_image(root: &Path) -> Result<PathBuf, String> {
     Ok(out)
 }
 
-/// `cargo build <profile…>` of the test kernel for [`KERNEL_TARGET`],
-/// without the host build's flags; the executable cargo reports.
-fn cargo_build_kernel(root: &Path, target_dir: Option<&Path>, profile: &[&str]) -> Result<PathBuf, String> {
-    let dir = root.join("testkernel");
+/// `cargo build <args…> --target <target>` of the crate in `dir`, without
+/// the host build's flags (`RUSTFLAGS`, `CARGO_ENCODED_RUSTFLAGS`,
+/// `CARGO_BUILD_TARGET`) and with `envs` set; the executable `bin` as cargo
+/// reports it.
+///
+/// # Errors
+/// cargo not starting or failing, with the command to reproduce it; no
+/// executable `bin` in cargo's messages.
+pub(crate) fn cargo_build(
+    dir: &Path,
+    target: &str,
+    bin: &str,
+    args: &[&str],
+    envs: &[(&str, &std::ffi::OsStr)],
+) -> Result<PathBuf, String> {
     let sh = Shell::new().map_err(|e| format!("cannot run cargo: {e}"))?;
-    sh.change_dir(&dir);
+    sh.change_dir(dir);
     let cargo = sh.var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut build = cmd!(
-        sh,
-        "{cargo} build {profile...} --quiet --message-format=json-render-diagnostics --target {KERNEL_TARGET}"
-    )
-    // The host build's flags (coverage, sanitizers) must not leak into the kernel.
-    .env_remove("RUSTFLAGS")
-    .env_remove("CARGO_ENCODED_RUSTFLAGS")
-    .env_remove("CARGO_BUILD_TARGET")
-    .quiet();
-    if let Some(t) = target_dir {
-        build = build.env("CARGO_TARGET_DIR", t);
+    let mut build =
+        cmd!(sh, "{cargo} build {args...} --quiet --message-format=json-render-diagnostics --target {target}")
+            // The host build's flags (coverage, sanitizers) must not leak into a cross build.
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("CARGO_BUILD_TARGET")
+            .quiet();
+    for (k, v) in envs {
+        build = build.env(k, v);
     }
     // Built with xshell, run with std::process: `build.read()` would close
     // stdin, show cargo's stderr and capture its stdout just like this, but
@@ -258,23 +267,30 @@ fn cargo_build_kernel(root: &Path, target_dir: Option<&Path>, profile: &[&str]) 
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !out.status.success() {
+        let env: String = envs.iter().map(|(k, v)| format!("{k}='{}' ", v.to_string_lossy())).collect();
         return Err(format!(
-            "building the test kernel failed; reproduce with `cd {} && cargo build {} --target {KERNEL_TARGET}`",
+            "building {bin} failed; reproduce with `cd {} && {env}cargo build {} --target {target}`",
             dir.display(),
-            profile.join(" ")
+            args.join(" ")
         ));
     }
-    kernel_from_messages(&String::from_utf8_lossy(&out.stdout))
-        .ok_or_else(|| "cargo built the test kernel but reported no executable for it".to_string())
+    executable_from_messages(&String::from_utf8_lossy(&out.stdout), bin)
+        .ok_or_else(|| format!("cargo built {bin} but reported no executable for it"))
 }
 
-/// The `testkernel` executable named in cargo's JSON messages
+/// The `testkernel` build of [`cargo_build`] for [`KERNEL_TARGET`].
+fn cargo_build_kernel(root: &Path, target_dir: Option<&Path>, profile: &[&str]) -> Result<PathBuf, String> {
+    let envs: Vec<_> = target_dir.map(|t| ("CARGO_TARGET_DIR", t.as_os_str())).into_iter().collect();
+    cargo_build(&root.join("testkernel"), KERNEL_TARGET, "testkernel", profile, &envs)
+}
+
+/// The executable of the binary target `bin` named in cargo's JSON messages
 /// (`--message-format=json`), if any.
-pub fn kernel_from_messages(stdout: &str) -> Option<PathBuf> {
+pub fn executable_from_messages(stdout: &str, bin: &str) -> Option<PathBuf> {
     stdout
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "testkernel")
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == bin)
         .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
         .next_back()
 }
@@ -362,10 +378,10 @@ mod tests {
             r#"{"reason":"build-finished","success":true}"#,
         );
         assert_eq!(
-            kernel_from_messages(msgs),
+            executable_from_messages(msgs, "testkernel"),
             Some(PathBuf::from("/elsewhere/aarch64-unknown-none/release/testkernel"))
         );
-        assert_eq!(kernel_from_messages("not json\n"), None);
+        assert_eq!(executable_from_messages("not json\n", "testkernel"), None);
     }
 
     #[test]
