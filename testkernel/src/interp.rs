@@ -188,7 +188,22 @@ fn run_range(start: usize, len: usize) {
         } else {
             platform::set_step(step);
             exec(op, step);
+            report_abort(step);
         }
+    }
+}
+
+/// Guest mode: a register access of the step that the hypervisor answered
+/// with a data abort (recorded and skipped by the exception handler, see
+/// `platform::exceptions::recover_mmio_abort`) becomes an event after the
+/// op's own: `{"step":N,"op":"data abort","address":"0x…","ESR":"0x…"}`.
+/// No golden has one (the spec's registers do not abort), so a run that
+/// shows one differs from its golden by an unexpected event.
+fn report_abort(step: u16) {
+    if let Some((esr, addr)) = platform::exceptions::take_mmio_abort() {
+        let mut l = event(step, "data abort");
+        l.hex("address", addr as u64).hex("ESR", esr);
+        done(l);
     }
 }
 

@@ -13,6 +13,13 @@
 //! single loads and stores without writeback carry (Arm ARM D17.2.40,
 //! ESR_ELx.ISV). A post-indexed `STRB` in a loop made KVM fail with "Data
 //! abort outside memslots with no valid syndrome info".
+//!
+//! Each access is marked in flight (`platform::exceptions::mmio_begin`) so
+//! that in guest mode a data abort the hypervisor answers it with is
+//! recorded for the step's event instead of ending the run; a load's
+//! destination register is preset to 0, the value a skipped load leaves.
+
+use crate::platform::exceptions::{mmio_begin, mmio_end};
 
 /// Reads a 32-bit register.
 ///
@@ -20,8 +27,12 @@
 /// `addr` must be a 4-byte-aligned GIC register address of the platform.
 pub unsafe fn read32(addr: usize) -> u32 {
     let v: u32;
+    let prev = mmio_begin(addr);
     // SAFETY: the caller guarantees a valid, aligned device register address.
-    unsafe { core::arch::asm!("ldr {v:w}, [{a}]", a = in(reg) addr, v = out(reg) v, options(nostack, readonly)) };
+    unsafe {
+        core::arch::asm!("ldr {v:w}, [{a}]", a = in(reg) addr, v = inout(reg) 0u32 => v, options(nostack, readonly))
+    };
+    mmio_end(prev);
     v
 }
 
@@ -30,8 +41,10 @@ pub unsafe fn read32(addr: usize) -> u32 {
 /// # Safety
 /// As [`read32`]; the write must be one the caller means to make.
 pub unsafe fn write32(addr: usize, v: u32) {
+    let prev = mmio_begin(addr);
     // SAFETY: the caller guarantees a valid, aligned device register address.
-    unsafe { core::arch::asm!("str {v:w}, [{a}]", a = in(reg) addr, v = in(reg) v, options(nostack)) }
+    unsafe { core::arch::asm!("str {v:w}, [{a}]", a = in(reg) addr, v = in(reg) v, options(nostack)) };
+    mmio_end(prev);
 }
 
 /// Reads a 64-bit register.
@@ -40,8 +53,12 @@ pub unsafe fn write32(addr: usize, v: u32) {
 /// `addr` must be an 8-byte-aligned 64-bit GIC register address.
 pub unsafe fn read64(addr: usize) -> u64 {
     let v: u64;
+    let prev = mmio_begin(addr);
     // SAFETY: the caller guarantees a valid, aligned device register address.
-    unsafe { core::arch::asm!("ldr {v}, [{a}]", a = in(reg) addr, v = out(reg) v, options(nostack, readonly)) };
+    unsafe {
+        core::arch::asm!("ldr {v}, [{a}]", a = in(reg) addr, v = inout(reg) 0u64 => v, options(nostack, readonly))
+    };
+    mmio_end(prev);
     v
 }
 
@@ -50,8 +67,10 @@ pub unsafe fn read64(addr: usize) -> u64 {
 /// # Safety
 /// As [`read64`].
 pub unsafe fn write64(addr: usize, v: u64) {
+    let prev = mmio_begin(addr);
     // SAFETY: the caller guarantees a valid, aligned device register address.
-    unsafe { core::arch::asm!("str {v}, [{a}]", a = in(reg) addr, v = in(reg) v, options(nostack)) }
+    unsafe { core::arch::asm!("str {v}, [{a}]", a = in(reg) addr, v = in(reg) v, options(nostack)) };
+    mmio_end(prev);
 }
 
 /// Writes one byte (byte-accessible registers such as `GICD_IPRIORITYR`).
@@ -59,8 +78,10 @@ pub unsafe fn write64(addr: usize, v: u64) {
 /// # Safety
 /// `addr` must be inside a byte-accessible GIC register.
 pub unsafe fn write8(addr: usize, v: u8) {
+    let prev = mmio_begin(addr);
     // SAFETY: the caller guarantees a valid byte-accessible device register.
-    unsafe { core::arch::asm!("strb {v:w}, [{a}]", a = in(reg) addr, v = in(reg) v, options(nostack)) }
+    unsafe { core::arch::asm!("strb {v:w}, [{a}]", a = in(reg) addr, v = in(reg) v, options(nostack)) };
+    mmio_end(prev);
 }
 
 /// Reads one byte (byte-accessible registers such as `GICD_IPRIORITYR`).
@@ -68,8 +89,12 @@ pub unsafe fn write8(addr: usize, v: u8) {
 /// # Safety
 /// `addr` must be inside a byte-accessible GIC register.
 pub unsafe fn read8(addr: usize) -> u8 {
-    let v: u8;
+    let v: u32;
+    let prev = mmio_begin(addr);
     // SAFETY: the caller guarantees a valid byte-accessible device register.
-    unsafe { core::arch::asm!("ldrb {v:w}, [{a}]", a = in(reg) addr, v = out(reg) v, options(nostack, readonly)) };
-    v
+    unsafe {
+        core::arch::asm!("ldrb {v:w}, [{a}]", a = in(reg) addr, v = inout(reg) 0u32 => v, options(nostack, readonly))
+    };
+    mmio_end(prev);
+    v as u8
 }

@@ -9,13 +9,13 @@
 //! so `wait irq`, `phys ack` with a bound, timers and LPIs behave at EL1 as
 //! at EL2.
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use aarch64_cpu::registers::ESR_EL2;
 use gic_case::proto::KernelExit;
 
-use super::cpu_index;
 use super::out::{exit, Line};
+use super::{cpu_index, MAX_CPUS};
 
 #[cfg(feature = "guest")]
 mod el1;
@@ -87,4 +87,65 @@ fn irq_handler() -> Option<fn() -> bool> {
     // to usize by `set_irq_handler`; function pointers and usize have the
     // same size on AArch64.
     Some(unsafe { core::mem::transmute::<usize, fn() -> bool>(p) })
+}
+
+/// Per PE: the address of the device register access in flight (0: none),
+/// set by the GIC layer's accessors around their one load or store.
+static MMIO_IN_FLIGHT: [AtomicUsize; MAX_CPUS] = [const { AtomicUsize::new(0) }; MAX_CPUS];
+
+/// Per PE: `ESR_EL1` of the first register access answered with a data
+/// abort since the PE's step began (0: none), and its address; see
+/// [`recover_mmio_abort`].
+static MMIO_ABORT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static MMIO_ABORT_ADDR: [AtomicUsize; MAX_CPUS] = [const { AtomicUsize::new(0) }; MAX_CPUS];
+
+/// Marks the executing PE's access of the device register at `addr` as in
+/// flight and returns the mark it replaces (an access of an interrupted
+/// context), which [`mmio_end`] puts back.
+#[inline(always)]
+pub fn mmio_begin(addr: usize) -> usize {
+    MMIO_IN_FLIGHT[cpu_index() % MAX_CPUS].swap(addr, Ordering::Relaxed)
+}
+
+/// Ends the access [`mmio_begin`] marked, restoring the mark it returned.
+#[inline(always)]
+pub fn mmio_end(prev: usize) {
+    MMIO_IN_FLIGHT[cpu_index() % MAX_CPUS].store(prev, Ordering::Relaxed);
+}
+
+/// The `ESR_EL1` and the address of the first register access of the
+/// executing PE's step that was answered with a data abort, if any; clears
+/// the record.
+pub fn take_mmio_abort() -> Option<(u64, usize)> {
+    let cpu = cpu_index() % MAX_CPUS;
+    match MMIO_ABORT[cpu].swap(0, Ordering::Relaxed) {
+        0 => None,
+        esr => Some((esr, MMIO_ABORT_ADDR[cpu].load(Ordering::Relaxed))),
+    }
+}
+
+/// Guest mode: whether a synchronous exception with syndrome `esr` and
+/// fault address `far` is a data abort at the same EL (EC 0x25) of the
+/// register access in flight (`FAR_EL1` equal to its address, or not
+/// valid: `ESR_EL1.FnV`). Such an abort is the hypervisor's answer to an
+/// access of a register it does not emulate (Xen answers writes of
+/// `GICD_ISACTIVER<n>` so): it is recorded for the step
+/// ([`take_mmio_abort`]; the interpreter prints a `data abort` event after
+/// the step's op) and the caller resumes after the one access
+/// instruction, so a skipped load leaves the value its accessor preset
+/// (0). Any other exception ends the run as before.
+#[cfg_attr(not(feature = "guest"), allow(dead_code))]
+fn recover_mmio_abort(esr: u64, far: u64) -> bool {
+    const FNV: u64 = 1 << 10;
+    let cpu = cpu_index() % MAX_CPUS;
+    let addr = MMIO_IN_FLIGHT[cpu].load(Ordering::Relaxed) as u64;
+    let same_el_data_abort = ESR_EL2::EC.read(esr) == 0x25;
+    if addr == 0 || !same_el_data_abort || (esr & FNV == 0 && far != addr) {
+        return false;
+    }
+    if MMIO_ABORT[cpu].load(Ordering::Relaxed) == 0 {
+        MMIO_ABORT_ADDR[cpu].store(addr as usize, Ordering::Relaxed);
+        MMIO_ABORT[cpu].store(esr, Ordering::Relaxed);
+    }
+    true
 }

@@ -26,9 +26,11 @@ pub fn cpu_index() -> usize {
 /// The case step each PE is executing (0: none yet), for crash records.
 static STEP: [AtomicU16; MAX_CPUS] = [const { AtomicU16::new(0) }; MAX_CPUS];
 
-/// Records that the executing PE starts case step `step`.
+/// Records that the executing PE starts case step `step` (and forgets an
+/// aborted register access of the step before, [`exceptions::take_mmio_abort`]).
 pub fn set_step(step: u16) {
     STEP[cpu_index() % MAX_CPUS].store(step, Ordering::Relaxed);
+    exceptions::take_mmio_abort();
 }
 
 /// The case step PE `cpu` last started (0: none), read from any PE.
