@@ -14,7 +14,12 @@
 //! in the kernel, CPU_ON included), the vGIC (v3: Distributor 0x0800_0000,
 //! Redistributors from 0x080a_0000; v2: Distributor 0x0800_0000, CPU
 //! interface 0x0801_0000, the QEMU `virt` addresses), the generic timer's
-//! PPIs and `/chosen` `linux,initrd-start`/`-end`. vCPU 0 starts at the
+//! PPIs, with a vGICv3 KVM's vITS (`GITS` at 0x0808_0000, QEMU `virt`'s,
+//! a child `msi-controller` node of the GIC), a PL011 UART at 0x0900_0000
+//! with its interrupt on SPI 1 (INTID 33, level, as on QEMU `virt`), whose
+//! registers this process emulates just enough for its interrupt line
+//! ([`Pl011`], driven with `KVM_IRQ_LINE`), and `/chosen`
+//! `linux,initrd-start`/`-end`. vCPU 0 starts at the
 //! Image with x0 = the device tree (Linux arm64 boot protocol); the others
 //! are powered off until the guest's PSCI CPU_ON.
 //!
@@ -25,7 +30,7 @@
 //! bad arguments or a KVM call that fails, each with a message on stderr.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use kvm_bindings::*;
 use kvm_ioctls::{DeviceFd, Kvm, VcpuExit, VcpuFd, VmFd};
@@ -42,6 +47,70 @@ const GICD_SIZE_V3: u64 = 0x1_0000;
 const GICR: u64 = 0x080a_0000;
 const GICR_STRIDE: u64 = 0x2_0000;
 const GICC: u64 = 0x0801_0000;
+const GITS: u64 = 0x0808_0000;
+const GITS_SIZE: u64 = 0x2_0000;
+const UART: u64 = 0x0900_0000;
+const UART_SIZE: u64 = 0x1000;
+/// The UART's SPI: 1, INTID 33.
+const UART_SPI: u32 = 1;
+
+/// The PL011's interrupt output, as its registers define it (Arm PrimeCell
+/// UART (PL011) TRM, DDI 0183, 3.3 and 3.4): transmitting a byte while
+/// `UARTCR.UARTEN` and `TXE` are set raises the raw transmit interrupt
+/// (`UARTRIS.TXRIS`, bit 5: with the FIFOs disabled the holding register
+/// empties at once here, no byte goes anywhere), `UARTICR` clears raw
+/// interrupts, and the line `UARTINTR` is `UARTRIS & UARTIMSC` != 0. Other
+/// registers read their stored value or 0; the flag register says the
+/// transmitter is empty (`TXFE`, bit 7) and not busy; the identification
+/// registers read the PL011's (3.3.14-3.3.15).
+#[derive(Default)]
+struct Pl011 {
+    cr: u32,
+    imsc: u32,
+    ris: u32,
+    level: bool,
+}
+
+impl Pl011 {
+    const DR: u64 = 0x000;
+    const FR: u64 = 0x018;
+    const CR: u64 = 0x030;
+    const IMSC: u64 = 0x038;
+    const RIS: u64 = 0x03c;
+    const MIS: u64 = 0x040;
+    const ICR: u64 = 0x044;
+    const TXRIS: u32 = 1 << 5;
+    const TX_ON: u32 = 1 | (1 << 8);
+
+    fn read(&self, off: u64) -> u32 {
+        const ID: [u32; 8] = [0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1];
+        match off {
+            Self::FR => 1 << 7,
+            Self::CR => self.cr,
+            Self::IMSC => self.imsc,
+            Self::RIS => self.ris,
+            Self::MIS => self.ris & self.imsc,
+            0xfe0..=0xffc => ID[((off - 0xfe0) / 4) as usize],
+            _ => 0,
+        }
+    }
+
+    /// Applies a write; returns the line's new level if it changed.
+    fn write(&mut self, off: u64, v: u32) -> Option<bool> {
+        match off {
+            Self::DR if self.cr & Self::TX_ON == Self::TX_ON => self.ris |= Self::TXRIS,
+            Self::CR => self.cr = v,
+            Self::IMSC => self.imsc = v,
+            Self::ICR => self.ris &= !v,
+            _ => {}
+        }
+        let level = self.ris & self.imsc != 0;
+        (level != self.level).then(|| {
+            self.level = level;
+            level
+        })
+    }
+}
 
 struct Args {
     image: PathBuf,
@@ -108,6 +177,15 @@ fn create_vgic(vm: &VmFd, gic: u32) -> DeviceFd {
     dev
 }
 
+/// Creates KVM's vITS at [`GITS`] (after the vGICv3's `CTRL_INIT`).
+fn create_vits(vm: &VmFd) -> DeviceFd {
+    let mut cd = kvm_create_device { type_: kvm_device_type_KVM_DEV_TYPE_ARM_VGIC_ITS, fd: 0, flags: 0 };
+    let dev = vm.create_device(&mut cd).unwrap_or_else(|e| fail(format!("KVM offers no vITS here: {e}"), 2));
+    set_attr(&dev, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_ITS_ADDR_TYPE as u64, &GITS as *const u64 as u64);
+    set_attr(&dev, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT as u64, 0);
+    dev
+}
+
 /// The guest's device tree (see the module docs).
 fn device_tree(a: &Args, initrd_len: u64) -> Result<Vec<u8>, vm_fdt::Error> {
     let mut f = FdtWriter::new()?;
@@ -156,7 +234,25 @@ fn device_tree(a: &Args, initrd_len: u64) -> Result<Vec<u8>, vm_fdt::Error> {
     f.property_u32("#interrupt-cells", 3)?;
     f.property_null("interrupt-controller")?;
     f.property_u32("phandle", 1)?;
+    if a.gic == 3 {
+        f.property_u32("#address-cells", 2)?;
+        f.property_u32("#size-cells", 2)?;
+        f.property_null("ranges")?;
+        let its = f.begin_node(&format!("msi-controller@{GITS:x}"))?;
+        f.property_string("compatible", "arm,gic-v3-its")?;
+        f.property_array_u64("reg", &[GITS, GITS_SIZE])?;
+        f.property_null("msi-controller")?;
+        f.property_u32("#msi-cells", 1)?;
+        f.end_node(its)?;
+    }
     f.end_node(intc)?;
+
+    let uart = f.begin_node(&format!("pl011@{UART:x}"))?;
+    f.property_string_list("compatible", vec!["arm,pl011".into(), "arm,primecell".into()])?;
+    f.property_array_u64("reg", &[UART, UART_SIZE])?;
+    // SPI 1, level-sensitive active high (4).
+    f.property_array_u32("interrupts", &[0, UART_SPI, 4])?;
+    f.end_node(uart)?;
 
     // Secure and non-secure physical, virtual and hypervisor timer PPIs
     // (13, 14, 11, 10 + 16), level-sensitive.
@@ -170,13 +266,30 @@ fn device_tree(a: &Args, initrd_len: u64) -> Result<Vec<u8>, vm_fdt::Error> {
     f.finish()
 }
 
-fn run_vcpu(mut vcpu: VcpuFd, id: u32) -> ! {
+fn run_vcpu(mut vcpu: VcpuFd, id: u32, vm: &VmFd, uart: &Mutex<Pl011>) -> ! {
     loop {
         match vcpu.run() {
             Ok(VcpuExit::SystemEvent(ty, _)) => {
                 // SYSTEM_OFF or SYSTEM_RESET from the guest: the VM is over.
                 eprintln!("gicv-kvm-vmm: vCPU {id}: system event {ty}");
                 std::process::exit(0);
+            }
+            Ok(VcpuExit::MmioRead(addr, data)) if (UART..UART + UART_SIZE).contains(&addr) => {
+                let v = uart.lock().expect("UART state").read(addr - UART).to_le_bytes();
+                let n = data.len().min(4);
+                data[..n].copy_from_slice(&v[..n]);
+            }
+            Ok(VcpuExit::MmioWrite(addr, data)) if (UART..UART + UART_SIZE).contains(&addr) => {
+                let mut v = [0u8; 4];
+                let n = data.len().min(4);
+                v[..n].copy_from_slice(&data[..n]);
+                // The lock is held across KVM_IRQ_LINE so that two vCPUs' writes set the line in order.
+                let mut u = uart.lock().expect("UART state");
+                if let Some(level) = u.write(addr - UART, u32::from_le_bytes(v)) {
+                    // KVM_IRQ_LINE on arm64: irq_type SPI (1) in bits [31:24], the INTID in [15:0].
+                    let irq = (KVM_ARM_IRQ_TYPE_SPI << KVM_ARM_IRQ_TYPE_SHIFT) | (32 + UART_SPI);
+                    vm.set_irq_line(irq, level).unwrap_or_else(|e| fail(format!("KVM_IRQ_LINE {irq:#x}: {e}"), 3));
+                }
             }
             // Devices the device tree does not name: reads as zero, writes ignored.
             Ok(VcpuExit::MmioRead(_, data)) => data.fill(0),
@@ -236,11 +349,19 @@ fn main() {
         vcpus.push(vcpu);
     }
     set_attr(&vgic, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT as u64, 0);
+    let _vits = (a.gic == 3).then(|| create_vits(&vm));
     vcpus[0].set_one_reg(core_reg(REG_PC), &IMAGE_AT.to_le_bytes()).unwrap_or_else(|e| fail(e, 2));
     vcpus[0].set_one_reg(core_reg(x_reg(0)), &DTB_AT.to_le_bytes()).unwrap_or_else(|e| fail(e, 2));
 
-    let threads: Vec<_> =
-        vcpus.into_iter().enumerate().map(|(id, v)| std::thread::spawn(move || run_vcpu(v, id as u32))).collect();
+    let uart = Arc::new(Mutex::new(Pl011::default()));
+    let threads: Vec<_> = vcpus
+        .into_iter()
+        .enumerate()
+        .map(|(id, v)| {
+            let (vm, uart) = (Arc::clone(&vm), Arc::clone(&uart));
+            std::thread::spawn(move || run_vcpu(v, id as u32, &vm, &uart))
+        })
+        .collect();
     for t in threads {
         let _ = t.join();
     }
