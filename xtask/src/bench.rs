@@ -10,8 +10,13 @@
 //! repetitions of each). It reports the runner's overhead as (suite wall
 //! time − sum of QEMU process times) / sum of QEMU process times, the mean
 //! real case against the empty boot, and reporting as a share of the run's
-//! wall time (suite + reporting; the budget is 5 %). Written to
-//! `target/gicv/bench.txt` as well.
+//! wall time (suite + reporting; the budget is 5 %). With `--hypervisor
+//! kvm|xen` (repeatable) it also measures, per hypervisor and QEMU, the
+//! boot cost (the empty guest-view case as a VM: QEMU, the hypervisor and
+//! the VM up and down) and the mean guest-view case under it, and sets the
+//! cost of a case once the hypervisor is up (mean case − empty case)
+//! against the same difference on bare QEMU (issue goal: at most 3x).
+//! Written to `target/gicv/bench.txt` as well.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -19,7 +24,8 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use gic_case::GicVersion;
-use runner::launch::{qemu, toolchain};
+use runner::launch::target::Target;
+use runner::launch::{hypervisor as hv, qemu, toolchain};
 use runner::report::results::Results;
 use runner::report::{formats, html, text as report};
 use runner::{case, suite};
@@ -36,6 +42,50 @@ pub struct BenchArgs {
     /// Boots of the empty case per GIC version.
     #[arg(long, default_value_t = 5)]
     boots: usize,
+    /// Also time the guest-view cases under this hypervisor (kvm or xen;
+    /// repeatable): its boot cost and its mean case, on every QEMU.
+    #[arg(long, value_name = "NAME", value_parser = ["kvm", "xen"])]
+    hypervisor: Vec<String>,
+}
+
+/// The median wall time of `boots` runs of the empty case `image` on `gic`
+/// through `target`.
+fn empty_boots(
+    q: &qemu::Qemu,
+    target: runner::launch::target::Target,
+    image: &[u32],
+    gic: GicVersion,
+    boots: usize,
+    dir: &Path,
+) -> Result<Duration, String> {
+    let mut times = Vec::new();
+    for i in 0..boots.max(1) {
+        let r = qemu::run(&qemu::Launch {
+            qemu: q,
+            exec: &qemu::Execution::default(),
+            target,
+            case_image: image,
+            gic,
+            smp: 1,
+            timeout: Duration::from_secs(20),
+            dir: &dir.join(format!("{}-{}-{i}", q.version, gic.name())),
+        })?;
+        if r.exit_code != Some(0) {
+            return Err(format!(
+                "empty case on GIC{} ({}) did not exit cleanly: {:?}; logs in {}",
+                gic.name(),
+                dir.display(),
+                r.exit_code,
+                dir.display()
+            ));
+        }
+        times.push(r.elapsed);
+    }
+    Ok(median(times))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -84,25 +134,7 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
         let _ = writeln!(s, "gicv bench: QEMU {} ({})", q.version, q.path.display());
         for v in GicVersion::ALL {
             let image = empty.compile(v).map_err(|e| e.to_string())?;
-            let mut times = Vec::new();
-            for i in 0..a.boots.max(1) {
-                let d = dir.join(format!("{}-{}-{i}", q.version, v.name()));
-                let r = qemu::run(&qemu::Launch {
-                    qemu: q,
-                    exec: &qemu::Execution::default(),
-                    target: runner::launch::target::Target::El2 { kernel: &kernel },
-                    case_image: &image,
-                    gic: v,
-                    smp: 1,
-                    timeout: Duration::from_secs(20),
-                    dir: &d,
-                })?;
-                if r.exit_code != Some(0) {
-                    return Err(format!("empty case on {} did not exit cleanly: {:?}", v.name(), r.exit_code));
-                }
-                times.push(r.elapsed);
-            }
-            let m = median(times);
+            let m = empty_boots(q, Target::El2 { kernel: &kernel }, &image, v, a.boots, &dir.join("empty"))?;
             let _ = writeln!(
                 s,
                 "  empty case boot+exit, GIC{}: median {:.1} ms over {} boots",
@@ -115,11 +147,12 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
     }
     let boot_mean = boot.iter().sum::<Duration>() / boot.len() as u32;
 
+    let guest_image = toolchain::build_guest_image(root)?;
     let opts = suite::Options {
         cases_dir: root.join("cases"),
         expected_dir: root.join("expected"),
-        kernel,
-        guest_image: Some(toolchain::build_guest_image(root)?),
+        kernel: kernel.clone(),
+        guest_image: Some(guest_image.clone()),
         hypervisors: vec![],
         qemu: qemus[0].clone(),
         exec: qemu::Execution::default(),
@@ -170,6 +203,10 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
         (wall.saturating_sub(qemu_sum) / n).as_secs_f64() * 1e3
     );
 
+    if !a.hypervisor.is_empty() {
+        hypervisors(a, root, &mut s, &qemus, &guest_image, &opts, &reps, &dir)?;
+    }
+
     // Reporting: everything a run writes from its results, each timed alone.
     let out = dir.join("reports");
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -210,4 +247,102 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
         let _ = writeln!(s, "  note: some runs did not pass; see `cargo xtask test`");
     }
     Ok(s)
+}
+
+/// The `--hypervisor` part: for bare QEMU's guest view and each hypervisor,
+/// on each QEMU, the empty guest-view case's boot (median of `a.boots` per
+/// GIC version v2 and v3, averaged) and the mean guest-view case (one job);
+/// their difference is what a case costs once the VM's platform is up.
+#[allow(clippy::too_many_arguments)]
+fn hypervisors(
+    a: &BenchArgs,
+    root: &Path,
+    s: &mut String,
+    qemus: &[qemu::Qemu],
+    guest_image: &Path,
+    bare: &suite::Options,
+    bare_reps: &[runner::report::SuiteReport],
+    dir: &Path,
+) -> Result<(), String> {
+    let empty = case::parse(Path::new("<bench>"), "guest/bench-empty", "aim: empty\nspec: none\ngic: v2 v3\n")
+        .map_err(|e| e.to_string())?;
+    let gics = [GicVersion::V2, GicVersion::V3];
+    let boot_of = |target: Target, q: &qemu::Qemu, what: &str| -> Result<Duration, String> {
+        let mut sum = Duration::ZERO;
+        for v in gics {
+            let image = empty.compile(v).map_err(|e| e.to_string())?;
+            sum += empty_boots(q, target, &image, v, a.boots, &dir.join(format!("empty-{what}")))?;
+        }
+        Ok(sum / gics.len() as u32)
+    };
+    let mean = |runs: &[Duration]| -> Option<Duration> {
+        u32::try_from(runs.len()).ok().filter(|n| *n > 0).map(|n| runs.iter().sum::<Duration>() / n)
+    };
+    let _ = writeln!(s, "gicv bench: the guest view, bare and under hypervisors (GICv2 and GICv3, 1 job)");
+    let mut bare_after = Vec::new();
+    for q in qemus {
+        let boot = boot_of(Target::Guest { image: guest_image }, q, "guest")?;
+        let runs: Vec<Duration> = bare_reps
+            .iter()
+            .filter(|rep| rep.qemu_version == q.version)
+            .flat_map(|rep| &rep.runs)
+            .filter(|r| runner::case::View::of(&r.case) == runner::case::View::Guest && !r.elapsed.is_zero())
+            .map(|r| r.elapsed)
+            .collect();
+        let Some(m) = mean(&runs) else { continue };
+        let after = ms(m) - ms(boot);
+        bare_after.push((q.version.clone(), after));
+        let _ = writeln!(
+            s,
+            "  bare QEMU {}: empty case {:.1} ms, mean case {:.1} ms over {} runs, a case after boot {after:+.1} ms",
+            q.version,
+            ms(boot),
+            ms(m),
+            runs.len(),
+        );
+    }
+    for name in &a.hypervisor {
+        let h = match name.as_str() {
+            "xen" => hv::Hypervisor::Xen(hv::prepare_xen(root, guest_image)?),
+            _ => hv::Hypervisor::Kvm(hv::prepare(root, guest_image, None)?),
+        };
+        for q in qemus {
+            let target = match &h {
+                hv::Hypervisor::Kvm(kvm) => Target::Kvm { kvm },
+                hv::Hypervisor::Xen(xen) => Target::Xen { xen },
+            };
+            let label = h.label(&q.version);
+            let boot = boot_of(target, q, &label)?;
+            let opts = suite::Options {
+                hypervisors: vec![Some(h.clone())],
+                filters: vec!["guest/".into()],
+                gics: gics.to_vec(),
+                out_dir: dir.join(format!("suite-{label}")),
+                ..bare.clone()
+            };
+            let reps = suite::run_on(&opts, std::slice::from_ref(q), &|_, _, _| {})?;
+            let runs: Vec<Duration> =
+                reps.iter().flat_map(|r| &r.runs).map(|r| r.elapsed).filter(|d| !d.is_zero()).collect();
+            let Some(m) = mean(&runs) else { continue };
+            let after = ms(m) - ms(boot);
+            // The ratio means something only when both costs stand out of the boot's noise.
+            let ratio = match bare_after.iter().find(|(v, _)| *v == q.version) {
+                Some((_, b)) if after > 0.0 && *b > 0.0 => {
+                    format!(" = {:.1}x bare QEMU's (goal: at most 3x)", after / b)
+                }
+                Some(_) => " (mean case - empty case is within the boots' spread here and bare: a case's own \
+                            run is not measurable against the boot; no ratio)"
+                    .into(),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                s,
+                "  {label}: boot (empty case) {:.1} ms, mean case {:.1} ms over {} runs, a case after boot {after:+.1} ms{ratio}",
+                ms(boot),
+                ms(m),
+                runs.len(),
+            );
+        }
+    }
+    Ok(())
 }
