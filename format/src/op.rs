@@ -463,6 +463,12 @@ pub enum Op {
     Compare(u32, u32),
     /// Wait, bounded, for the concurrent block running on PE `cpu` to finish.
     Join(u32),
+    /// A migration point `n` (`cargo xtask test --migrate`; inserted by the
+    /// runner between two top-level steps of CPU0, never written in a case):
+    /// the kernel prints `{"checkpoint":n}` and waits, bounded, until the
+    /// runner has saved the machine, restored it in a fresh QEMU and
+    /// created the host file `gicv-resume-<n>`. Prints no event.
+    Checkpoint(u32),
     /// Drive the PL011 UART's interrupt line (SPI 1, INTID 33 on QEMU
     /// `virt`), a level-sensitive SPI: `true` asserts it (`UARTIMSC.TXIM` = 1
     /// with the TX interrupt raised), `false` deasserts it (`UARTIMSC` = 0).
@@ -604,6 +610,7 @@ mod code {
     pub const INJECT_SGI: u32 = 36;
     pub const REG_READ_ON: u32 = 37;
     pub const REG_WRITE_ON: u32 = 38;
+    pub const CHECKPOINT: u32 = 39;
 
     pub const G_ACK: u32 = 1;
     pub const G_EOI: u32 = 2;
@@ -746,6 +753,10 @@ impl Op {
             Op::Join(cpu) => {
                 w.push(cpu);
                 JOIN
+            }
+            Op::Checkpoint(n) => {
+                w.push(n);
+                CHECKPOINT
             }
             Op::Uart(on) => {
                 w.push(on as u32);
@@ -898,6 +909,7 @@ impl Op {
             }
             REG_WRITE_NAMED => Op::RegWriteNamed(reg(0)?, arg(2)?),
             COMPARE => Op::Compare(arg(0)?, arg(1)?),
+            CHECKPOINT => Op::Checkpoint(arg(0)?),
             JOIN => Op::Join(arg(0)?),
             UART => Op::Uart(arg(0)? != 0),
             INJECT_SGI => Op::InjectSgi { lr: arg(0)?, prio: arg(1)? as u8 },
@@ -979,6 +991,7 @@ mod tests {
             Op::OnCpu { cpu: 1, count: 4, concurrent: false },
             Op::OnCpu { cpu: 2, count: 1, concurrent: true },
             Op::Join(2),
+            Op::Checkpoint(7),
             Op::Timer(TimerKind::Phys, true),
             Op::Timer(TimerKind::Virt, false),
             Op::Timer(TimerKind::Hyp, true),

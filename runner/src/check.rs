@@ -171,7 +171,7 @@ fn deviation_problems(root: &Path, cases: &[inputs::CaseFile], selected: &dyn Fn
         for other in entries.iter().take_while(|o| !std::ptr::eq(*o, entry)) {
             let o = &other.deviation;
             let shared: Vec<&str> = d.gic.iter().filter(|g| o.gic.contains(g)).map(String::as_str).collect();
-            let same_target = o.hypervisor == d.hypervisor;
+            let same_target = o.hypervisor == d.hypervisor && o.migrated == d.migrated;
             if o.case == d.case
                 && same_target
                 && !shared.is_empty()

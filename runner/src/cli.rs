@@ -127,6 +127,14 @@ pub struct RunArgs {
     /// bare QEMU), so that the reports set them side by side.
     #[arg(long, value_name = "kvm|xen|none", value_parser = ["kvm", "xen", "none"])]
     pub hypervisor: Vec<String>,
+    /// After the plain runs, run every case again on bare QEMU saving and
+    /// restoring the whole machine (QMP `migrate`, a fresh QEMU with
+    /// `-incoming`) at its step boundaries: every boundary, or at most N
+    /// spread evenly (`--migrate=N`). Results are labelled
+    /// `<QEMU version>-migrated` beside the plain ones; a migrated run that
+    /// fails names the boundary that breaks it.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "all", require_equals = true, value_parser = parse_migrate)]
+    pub migrate: Option<usize>,
     /// Your own build instead of Debian's: with `--hypervisor kvm` an arm64
     /// Linux kernel Image with KVM built in; with `--hypervisor xen` a Xen
     /// binary for arm64.
@@ -182,6 +190,19 @@ pub struct ListArgs {
 
 /// `--jobs N`: a whole number of at least 1 (0 is refused rather than
 /// read as "cores": leave the option out for that).
+/// `--migrate`'s value: `all` (every boundary) or at least 1 point.
+fn parse_migrate(s: &str) -> Result<usize, String> {
+    match s {
+        "all" => Ok(usize::MAX),
+        _ => match s.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(format!(
+                "`{s}`: give the most migration points per case, at least 1, or leave the value out for all"
+            )),
+        },
+    }
+}
+
 fn parse_jobs(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
         Ok(0) => Err("0 jobs would run nothing; give at least 1, or leave --jobs out to use every core".into()),
@@ -398,6 +419,7 @@ fn run(a: RunArgs, bless: bool) -> i32 {
         kernel,
         guest_image,
         hypervisors,
+        migrate: a.migrate,
         qemu: qemus[0].clone(),
         gics,
         filters: a.filters.clone(),

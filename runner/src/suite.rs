@@ -61,7 +61,16 @@ pub struct Options {
     /// cases in name order, every n-th from the k-th, all their GIC
     /// versions together (see [`Partition`]).
     pub partition: Option<Partition>,
+    /// `--migrate[=N]`: after the plain runs on bare QEMU, run every case
+    /// again saving and restoring the machine at up to N step boundaries
+    /// ([`crate::launch::migrate`]; `usize::MAX`: every boundary). Those
+    /// results carry the label `<QEMU version>-migrated` ([`MIGRATED`]),
+    /// so every report sets them beside the plain ones.
+    pub migrate: Option<usize>,
 }
+
+/// The suffix of the result label of migrated runs (`10.0.2-migrated`).
+pub const MIGRATED: &str = "-migrated";
 
 /// A shard of a run, `--partition k/n`: case i (0-based, in name order
 /// among the cases the filters select) belongs to shard `i % n + 1`, so
@@ -350,17 +359,25 @@ pub fn run_on(
     let bare = [None];
     let modes: &[Option<crate::launch::hypervisor::Hypervisor>] =
         if opts.hypervisors.is_empty() { &bare } else { &opts.hypervisors };
-    let total = (report.runs.len() + jobs.len()) * qemus.len() * modes.len();
+    // (hypervisor, migrated): every mode plain, then bare QEMU migrated.
+    let mut passes: Vec<(&Option<crate::launch::hypervisor::Hypervisor>, bool)> =
+        modes.iter().map(|m| (m, false)).collect();
+    if opts.migrate.is_some() {
+        passes.push((&bare[0], true));
+    }
+    let total = (report.runs.len() + jobs.len()) * qemus.len() * passes.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let immediate = std::mem::take(&mut report.runs);
     let mut reports = Vec::new();
-    for (q, mode) in qemus.iter().flat_map(|q| modes.iter().map(move |m| (q, m))) {
+    for (q, (mode, migrated)) in qemus.iter().flat_map(|q| passes.iter().map(move |m| (q, *m))) {
         // Under a hypervisor the results are that hypervisor's on this QEMU.
         let q = &match mode {
             Some(h) => Qemu { version: h.label(&q.version), ..q.clone() },
+            None if migrated => Qemu { version: format!("{}{MIGRATED}", q.version), ..q.clone() },
             None => q.clone(),
         };
-        let opts = &Options { qemu: q.clone(), ..opts.clone() };
+        let migrate = if migrated { opts.migrate } else { None };
+        let opts = &Options { qemu: q.clone(), migrate, ..opts.clone() };
         let tick = |r: &RunReport| {
             let d = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
             progress(q, r, Progress { done: d, total });
@@ -411,7 +428,10 @@ pub const BLESS_NEEDS_NAMES: &str = "bless writes goldens only for the cases you
 lr/new-case` (a filter matching a case without a golden drafts one; an existing golden is replaced only when its \
 exact case name is given). Goldens are the spec's answer, not QEMU's: check every value against the spec.";
 
-/// Runs one job on `opts.qemu`, bare or (`mode`) under a hypervisor.
+/// Runs one job on `opts.qemu`, bare or (`mode`) under a hypervisor, or
+/// migrated (`opts.migrate`): with migration points at the chosen step
+/// boundaries and, when that run fails with several points, once per point
+/// to find the boundary that breaks it.
 fn run_one(
     opts: &Options,
     mode: Option<&crate::launch::hypervisor::Hypervisor>,
@@ -419,8 +439,56 @@ fn run_one(
     devs: &[Deviation],
     job: &Job,
 ) -> RunReport {
+    let dir = log_root.join(&job.case.name).join(job.gic.name());
+    let Some(max) = opts.migrate else {
+        return run_image(opts, mode, &dir, devs, job, &job.image, &opts.exec);
+    };
+    let after = match crate::launch::migrate::points(&job.image) {
+        Ok(c) => crate::launch::migrate::choose(&c, max),
+        Err(e) => return RunReport::simple(&job.case.name, Some(job.gic), Outcome::Error, format!("    {e}\n")),
+    };
+    if after.is_empty() {
+        let why = "no boundary between two top-level steps outside a concurrent block: nothing to migrate at";
+        return RunReport::simple(&job.case.name, Some(job.gic), Outcome::Skip, format!("    {why}\n"));
+    }
+    let exec = qemu::Execution { migrate: true, ..opts.exec.clone() };
+    let attempt = |after: &[u16], dir: &Path| match crate::launch::migrate::insert_checkpoints(&job.image, after) {
+        Ok(image) => run_image(opts, mode, dir, devs, job, &image, &exec),
+        Err(e) => RunReport::simple(&job.case.name, Some(job.gic), Outcome::Error, format!("    {e}\n")),
+    };
+    let steps = |a: &[u16]| a.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
+    let mut r = attempt(&after, &dir);
+    if r.outcome.is_failure() {
+        // Which boundary loses state: each point alone, in order, in its own directory.
+        let culprit = if after.len() == 1 {
+            Some(after[0])
+        } else {
+            after.iter().copied().find(|&p| attempt(&[p], &dir.join(format!("after-step-{p}"))).outcome.is_failure())
+        };
+        let blame = match culprit {
+            Some(p) => format!("    breaks when migrated after step {p} (migrated after steps {})\n", steps(&after)),
+            None => format!(
+                "    migrated after steps {}; no single one of them breaks it alone (logs: after-step-N/)\n",
+                steps(&after)
+            ),
+        };
+        r.detail = format!("{blame}{}", r.detail);
+    }
+    r
+}
+
+/// Runs `image` (the job's, or it with migration points) with `exec`, logs in `dir`.
+fn run_image(
+    opts: &Options,
+    mode: Option<&crate::launch::hypervisor::Hypervisor>,
+    dir: &Path,
+    devs: &[Deviation],
+    job: &Job,
+    image: &[u32],
+    exec: &qemu::Execution,
+) -> RunReport {
     let name = &job.case.name;
-    let dir = log_root.join(name).join(job.gic.name());
+    let dir = dir.to_path_buf();
     let target = match (job.case.view, &opts.guest_image) {
         (View::Guest, _) if mode.is_some() => match mode.expect("checked") {
             crate::launch::hypervisor::Hypervisor::Kvm(kvm) => Target::Kvm { kvm },
@@ -436,9 +504,9 @@ fn run_one(
     };
     let launch = qemu::Launch {
         qemu: &opts.qemu,
-        exec: &opts.exec,
+        exec,
         target,
-        case_image: &job.image,
+        case_image: image,
         gic: job.gic,
         smp: job.case.smp,
         timeout: job.case.timeout,
@@ -530,6 +598,17 @@ fn classify(
         s.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().map(|l| format!("      {l}\n")).collect()
     };
     let kernel_error = || out.error.as_deref().map(|e| format!("    kernel error record: {e}\n")).unwrap_or_default();
+    if let Some((n, why)) = &res.restore_failed {
+        return (
+            Outcome::Error,
+            format!(
+                "    restore failed: the machine saved at migration point {n} did not come back in a fresh QEMU \
+                 ({why}); its stderr ends:\n{}{}",
+                stderr_tail(&res.stderr),
+                seen()
+            ),
+        );
+    }
     if res.timed_out {
         return (
             Outcome::Timeout,

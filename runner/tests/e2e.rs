@@ -37,6 +37,7 @@ fn opts(cases: PathBuf, expected: PathBuf, log: &str, filters: &[&str]) -> Optio
         kernel,
         guest_image: None,
         hypervisors: vec![],
+        migrate: None,
         qemu,
         gics: GicVersion::ALL.to_vec(),
         filters: filters.iter().map(|s| s.to_string()).collect(),
@@ -336,4 +337,60 @@ fn xen_target_runs_a_guest_case_as_a_domu_on_both_gic_versions() {
         assert_eq!(abort["ESR"], "0x96000000", "{abort}");
         assert!(events.iter().any(|e| e["step"] == 2), "the case went on after the abort: {events:?}");
     }
+}
+
+/// `--migrate` (issue 23): each case runs plain, then again with the whole
+/// machine saved (QMP `stop`, `migrate` to a file) and restored in a fresh
+/// QEMU (`-incoming`) at its step boundaries; the joined output is judged
+/// against the same golden, and the migrated results carry the label
+/// `<version>-migrated`. A restore that cannot load its state (here a
+/// QEMU wrapper truncates the saved file before the restoring QEMU reads
+/// it) is reported as such, naming the migration point, not as a hang.
+#[test]
+fn migrated_runs_match_the_golden_and_a_broken_restore_says_so() {
+    let r = root();
+    let mut o = opts(r.join("cases"), r.join("expected"), "migrate", &["lr/basic-group0", "its/int-delivers-lpi"]);
+    o.gics = vec![GicVersion::V3];
+    o.migrate = Some(2);
+    let reps = suite::run_on(&o, std::slice::from_ref(&o.qemu), &|_, _, _| {}).unwrap();
+    assert_eq!(reps.len(), 2, "plain and migrated");
+    assert_eq!(reps[1].qemu_version, format!("{}-migrated", o.qemu.version));
+    for run in &reps[1].runs {
+        assert!(
+            matches!(run.outcome, Outcome::Pass | Outcome::XFail),
+            "{} {:?}: {}",
+            run.case,
+            run.outcome,
+            run.detail
+        );
+        let log = run.log.as_ref().expect("a run keeps its log directory");
+        let commands = fs::read_to_string(log.join("command.txt")).unwrap();
+        assert_eq!(commands.matches("-incoming").count(), 2, "two restores:\n{commands}");
+        assert!(log.join("gicv-resume-2").exists());
+    }
+
+    // A QEMU whose restores read a truncated state file.
+    let dir = std::env::temp_dir().join(format!("gicv-e2e-{}-broken-restore", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let wrapper = dir.join("qemu-system-aarch64");
+    fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in 'exec:cat state-'*) truncate -s 64 \"${{a#exec:cat }}\";; esac; done\nexec {} \"$@\"\n",
+            o.qemu.path.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+    o.qemu = runner::launch::qemu::find(Some(&wrapper)).unwrap_or_else(|e| panic!("{e}"));
+    o.filters = vec!["lr/basic-group0".into()];
+    o.migrate = Some(1);
+    let reps = suite::run_on(&o, std::slice::from_ref(&o.qemu), &|_, _, _| {}).unwrap();
+    let broken = &reps[1].runs[0];
+    assert_eq!(reps[0].runs[0].outcome, Outcome::Pass, "the plain run does not migrate: {}", reps[0].runs[0].detail);
+    assert_eq!(broken.outcome, Outcome::Error, "{}", broken.detail);
+    assert!(broken.detail.contains("restore failed"), "{}", broken.detail);
+    assert!(broken.detail.contains("migration point 1"), "{}", broken.detail);
+    assert!(broken.detail.contains("breaks when migrated after step"), "{}", broken.detail);
 }

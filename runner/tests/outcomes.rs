@@ -92,6 +92,7 @@ impl Fixture {
             kernel: self.dir.join("kernel.elf"),
             guest_image: None,
             hypervisors: vec![],
+            migrate: None,
             qemu: runner::launch::qemu::find(Some(&self.dir.join("fake-qemu"))).unwrap(),
             exec: runner::launch::qemu::Execution::default(),
             gics: vec![GicVersion::V3],

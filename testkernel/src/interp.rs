@@ -193,6 +193,38 @@ fn run_range(start: usize, len: usize) {
     }
 }
 
+/// How long a migration point waits for the runner to resume the run.
+const RESUME_TIMEOUT_MS: u32 = 60_000;
+
+/// Migration point `n` ([`Op::Checkpoint`], CPU0 only, between two top-level
+/// steps): prints `{"checkpoint":n}` (no event) and polls, bounded, for the
+/// host file `gicv-resume-<n>` with semihosting `SYS_OPEN`, which the runner
+/// creates once it has saved this machine and restored it in a fresh QEMU.
+/// The poll runs on in the restored machine; the file's appearance ends it.
+fn checkpoint(n: u32, step: u16) {
+    if cpu_index() != 0 {
+        let mut l = event(step, "checkpoint");
+        l.str("error", "a migration point runs on cpu0 only");
+        done(l);
+        return;
+    }
+    let mut l = Line::new();
+    l.raw("{").num("checkpoint", n as u64).raw("}");
+    l.emit();
+    let mut name: heapless::String<32> = heapless::String::new();
+    let _ = core::fmt::Write::write_fmt(&mut name, format_args!("gicv-resume-{n}\0"));
+    let Ok(path) = core::ffi::CStr::from_bytes_with_nul(name.as_bytes()) else {
+        fatal(KernelExit::BadCase, "migration point name");
+    };
+    let open = || platform::out::host_file_exists(path);
+    if !wait_until(RESUME_TIMEOUT_MS, open) {
+        fatal(
+            KernelExit::Done,
+            "a migration point was not resumed within 60 s (no gicv-resume file); stopping the case",
+        );
+    }
+}
+
 /// Guest mode: a register access of the step that the hypervisor answered
 /// with a data abort (recorded and skipped by the exception handler, see
 /// `platform::exceptions::recover_mmio_abort`) becomes an event after the
@@ -295,6 +327,7 @@ fn exec(op: Op, step: u16) {
             done(l);
         }
         Op::Join(cpu) => join(cpu as usize, step),
+        Op::Checkpoint(n) => checkpoint(n, step),
         Op::Uart(on) => {
             if !platform::uart::tx_interrupt_output(on) {
                 let mut l = event(step, if on { "uart irq on" } else { "uart irq off" });

@@ -154,6 +154,7 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
         kernel: kernel.clone(),
         guest_image: Some(guest_image.clone()),
         hypervisors: vec![],
+        migrate: None,
         qemu: qemus[0].clone(),
         exec: qemu::Execution::default(),
         gics: GicVersion::ALL.to_vec(),

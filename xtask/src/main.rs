@@ -200,6 +200,17 @@ fn ci(a: RunArgs, also_qemu: &[PathBuf]) -> i32 {
         },
     );
 
+    // Every case saved and restored at two of its step boundaries
+    // (issue 23), on the newer QEMU, beside its plain runs.
+    let mut migrated = run.clone();
+    migrated.qemu = run.qemu.last().cloned().into_iter().collect();
+    migrated.migrate = Some(2);
+    let shown_last: String = migrated.qemu.iter().map(|q| format!(" --qemu {}", q.display())).collect();
+    step("suite migrated", &format!("cargo xtask test{shown_last} --migrate=2"), &mut || match &default_qemu {
+        Err(_) => false,
+        Ok(()) => cli::main(Cli { cmd: Cmd::Run(migrated.clone()) }) == 0,
+    });
+
     // Last, so that the HTML check above reads the bare run's results: the
     // guest-view cases as VMs of KVM and of Xen, on every QEMU, in one run
     // (its table sets the two hypervisors' outcomes side by side).

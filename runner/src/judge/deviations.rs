@@ -131,6 +131,12 @@ pub struct Deviation {
     /// one without only to bare runs.
     #[serde(default)]
     pub hypervisor: String,
+    /// `migrated = true`: a deviation of the model's save/restore, for the
+    /// runs of `--migrate` only (labelled `<version>-migrated`), whose `seen`
+    /// lists every difference of the migrated run. Migrated runs without
+    /// such an entry are judged by the plain entries, as the model is the same.
+    #[serde(default)]
+    pub migrated: bool,
 }
 
 /// A deviation entry and where its parts are in the file, each as a
@@ -170,6 +176,8 @@ struct RawDeviation {
     upstream: String,
     #[serde(default)]
     hypervisor: String,
+    #[serde(default)]
+    migrated: bool,
 }
 
 #[derive(Deserialize)]
@@ -310,6 +318,7 @@ pub fn parse_located(text: &str) -> Result<Vec<Located>, String> {
                 why: d.why,
                 upstream: d.upstream,
                 hypervisor: d.hypervisor,
+                migrated: d.migrated,
             },
         });
     }
@@ -453,7 +462,8 @@ pub fn unexplained<'a>(d: &'a Deviation, diffs: &'a [Difference], p: &Params) ->
 /// The deviation that applies to a run, if any.
 pub fn find<'a>(devs: &'a [Deviation], case: &str, gic: GicVersion, qemu_version: &str) -> Option<&'a Deviation> {
     let (qemu, hypervisor) = crate::launch::hypervisor::split_label(qemu_version);
-    devs.iter().find(|d| {
+    let migrated = qemu_version.ends_with(crate::suite::MIGRATED);
+    let applies = |d: &&Deviation| {
         d.case == case
             && d.gic.iter().any(|g| g == gic.name())
             && version_in(&d.qemu, qemu)
@@ -462,12 +472,32 @@ pub fn find<'a>(devs: &'a [Deviation], case: &str, gic: GicVersion, qemu_version
                 (Some((name, range)), Some((hv, hv_version))) => name == hv && version_in(range, hv_version),
                 _ => false,
             }
-    })
+    };
+    // A migrated run: its own entry first, else the model's plain one.
+    let own = devs.iter().filter(applies).find(|d| d.migrated == migrated);
+    own.or_else(|| devs.iter().filter(applies).find(|d| migrated && !d.migrated))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn migrated_entries_apply_to_migrated_runs_which_fall_back_to_plain_ones() {
+        let entry = |what: &str, migrated: bool| {
+            format!(
+                "[[deviation]]\ncase = \"g/a\"\ngic = [\"v3\"]\nqemu = \">=7.2\"\nmigrated = {migrated}\nwhat = \"{what}\"\nwhy = \"y\"\nseen = [{{ step = 1, op = \"a\", event = \"missing\" }}]\n\n"
+            )
+        };
+        let both = parse(&(entry("migrated", true) + &entry("plain", false))).unwrap();
+        let v3 = GicVersion::V3;
+        assert_eq!(find(&both, "g/a", v3, "10.0.2-migrated").map(|d| d.what.as_str()), Some("migrated"));
+        assert_eq!(find(&both, "g/a", v3, "10.0.2").map(|d| d.what.as_str()), Some("plain"));
+        let plain = parse(&entry("plain", false)).unwrap();
+        assert_eq!(find(&plain, "g/a", v3, "7.2.22-migrated").map(|d| d.what.as_str()), Some("plain"));
+        let only_migrated = parse(&entry("migrated", true)).unwrap();
+        assert!(find(&only_migrated, "g/a", v3, "10.0.2").is_none(), "a migration entry is not the plain run's");
+    }
 
     #[test]
     fn entries_of_a_hypervisor_apply_to_its_runs_only() {

@@ -2,7 +2,9 @@
 //!
 //! Line kinds: `{"header":{…}}` first, then events (`{"step":N,"op":…}`),
 //! and one closing record: `{"end":"ok"}`, `{"crash":{…}}` or
-//! `{"error":"…"}`. Anything else is reported as malformed output.
+//! `{"error":"…"}`; with `--migrate`, `{"checkpoint":n}` records where
+//! the run was saved and restored (not events). Anything else is reported
+//! as malformed output.
 
 use serde_json::{Map, Value};
 
@@ -21,6 +23,8 @@ pub struct KernelOutput {
     pub error: Option<String>,
     /// Lines that are not valid records, with their 1-based line number.
     pub malformed: Vec<(usize, String)>,
+    /// The migration points announced (`{"checkpoint":n}`), in order.
+    pub checkpoints: Vec<u64>,
 }
 
 /// Classifies the kernel's output text.
@@ -46,6 +50,8 @@ pub fn parse(text: &str) -> KernelOutput {
             out.header = Some(h.clone());
         } else if obj.get("end").is_some() {
             out.ended = true;
+        } else if let Some(n) = obj.get("checkpoint").and_then(Value::as_u64).filter(|_| obj.len() == 1) {
+            out.checkpoints.push(n);
         } else if let Some(c) = obj.get("crash") {
             out.crash = Some(c.clone());
         } else if let Some(e) = obj.get("error").filter(|_| !obj.contains_key("step")) {
@@ -94,9 +100,11 @@ mod tests {
             "not json\n",
             "[1,2]\n",
             "{\"step\":2,\"op\":\"lr\",\"error\":\"List Register not implemented\"}\n",
+            "{\"checkpoint\":1}\n",
             "{\"end\":\"ok\"}\n",
         );
         let o = parse(text);
+        assert_eq!(o.checkpoints, vec![1], "a migration point is no event");
         assert_eq!(o.header.unwrap()["gic"], "v3");
         assert_eq!(o.events.len(), 2, "an event with an error field is still an event");
         assert!(o.ended);

@@ -45,8 +45,11 @@ impl Kvm {
 /// A result label split into its QEMU version and, under a hypervisor,
 /// the hypervisor's name and version, as [`Hypervisor::label`] makes them
 /// (`10.0.2-kvm-6.1.0-50-arm64` → 10.0.2 and (kvm, 6.1.0); `7.2.22-xen-4.17`
-/// → 7.2.22 and (xen, 4.17); `10.0.2` → 10.0.2 and none).
+/// → 7.2.22 and (xen, 4.17); `10.0.2` and `10.0.2-migrated` → 10.0.2 and
+/// none).
 pub fn split_label(label: &str) -> (&str, Option<(&str, &str)>) {
+    // A migrated run is bare QEMU's: its QEMU deviations apply.
+    let label = label.strip_suffix(crate::suite::MIGRATED).unwrap_or(label);
     for hv in ["kvm", "xen"] {
         if let Some((qemu, rest)) = label.split_once(&format!("-{hv}-")) {
             // The release's leading dotted numbers: 6.1.0-50-arm64 → 6.1.0.

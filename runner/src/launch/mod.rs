@@ -16,6 +16,7 @@
 
 pub mod events;
 pub mod hypervisor;
+pub mod migrate;
 pub mod procs;
 pub mod qemu;
 pub mod target;

@@ -156,8 +156,12 @@ pub struct RunResult {
     pub stderr: String,
     /// Wall time.
     pub elapsed: Duration,
-    /// The command line, shell-quoted, for the log.
+    /// The command line, shell-quoted, for the log (migrating: each QEMU's, one per line).
     pub command: String,
+    /// The migration points the run passed (checkpoint numbers), `--migrate` only.
+    pub migrated: Vec<u32>,
+    /// The migration point whose restore failed, and why (`--migrate` only).
+    pub restore_failed: Option<(u32, String)>,
 }
 
 /// The accelerator QEMU runs the guest with.
@@ -195,6 +199,11 @@ pub struct Execution {
     pub accel: Accel,
     /// `-cpu` model: `max` by default with TCG, `host` with KVM.
     pub cpu: String,
+    /// Save and restore the machine at the case's migration points
+    /// ([`super::migrate`]): QEMU gets a monitor socket, its semihosting
+    /// file is appended to by each QEMU, and its sandbox lets it start the
+    /// `exec:` migration's shell.
+    pub migrate: bool,
 }
 
 impl Default for Execution {
@@ -220,7 +229,7 @@ impl Execution {
     /// `accel` with `cpu`, or its default CPU (`max` for TCG, `host` for KVM).
     pub fn new(accel: Accel, cpu: Option<String>) -> Execution {
         let cpu = cpu.unwrap_or_else(|| if accel == Accel::Kvm { "host" } else { "max" }.to_string());
-        Execution { accel, cpu }
+        Execution { accel, cpu, migrate: false }
     }
 
     /// Why a run cannot be done this way with QEMU `version` on this host
@@ -312,7 +321,12 @@ pub fn args(l: &Launch, image: &Path, out: &Path) -> Vec<String> {
     let mut a: Vec<String> = Vec::new();
     if l.qemu.sandbox {
         // seccomp: QEMU may not spawn, elevate privileges or use obsolete syscalls.
-        a.extend(["-sandbox".into(), "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny".into()]);
+        // A migration to and from `exec:cat …` starts a shell.
+        let spawn = if l.exec.migrate { "allow" } else { "deny" };
+        a.extend([
+            "-sandbox".into(),
+            format!("on,obsolete=deny,elevateprivileges=deny,spawn={spawn},resourcecontrol=deny"),
+        ]);
     }
     a.extend(["-M".into(), l.target.machine(l.gic)]);
     if l.exec.accel == Accel::Kvm {
@@ -336,7 +350,8 @@ pub fn args(l: &Launch, image: &Path, out: &Path) -> Vec<String> {
             "-semihosting-config".into(),
             "enable=on,target=native,chardev=semi".into(),
             "-chardev".into(),
-            format!("file,id=semi,path={}", opt_value(out)),
+            // Migrating, every QEMU of the run appends to the one file.
+            format!("file,id=semi,path={}{}", opt_value(out), if l.exec.migrate { ",append=on" } else { "" }),
         ]),
         // Under KVM the output would come from the PL011 UART (not written by the kernel yet).
         Accel::Kvm => a.extend([
@@ -351,8 +366,13 @@ pub fn args(l: &Launch, image: &Path, out: &Path) -> Vec<String> {
 
 /// The whole command line of a run, shell-quoted (the binary first).
 pub fn command_line(l: &Launch, image: &Path, out: &Path) -> String {
-    std::iter::once(l.qemu.path.display().to_string())
-        .chain(args(l, image, out))
+    shell_command(&l.qemu.path, &args(l, image, out))
+}
+
+/// `bin` and `args` as one shell-quoted command line.
+pub fn shell_command(bin: &Path, args: &[String]) -> String {
+    std::iter::once(bin.display().to_string())
+        .chain(args.iter().cloned())
         .map(|a| shell_quote(&a))
         .collect::<Vec<_>>()
         .join(" ")
@@ -376,13 +396,42 @@ pub fn run(l: &Launch) -> Result<RunResult, String> {
     fs::write(l.dir.join("command.txt"), format!("cd {} && {command}\n", shell_quote(&l.dir.display().to_string())))
         .map_err(|e| format!("{}: {e}", l.dir.display()))?;
     let stderr_path = l.dir.join("qemu.stderr");
-    let stderr_file = fs::File::create(&stderr_path).map_err(|e| format!("{}: {e}", stderr_path.display()))?;
+    let bound = l.timeout + l.target.allowance();
     let start = Instant::now();
+    if l.exec.migrate {
+        let _ = fs::remove_file(&stderr_path);
+        let points = l.case_image.iter().skip(gic_case::proto::HEADER_WORDS).filter(|w| *w & 0xff == 39).count();
+        let ended = super::migrate::run(&l.qemu.path, &args, l.dir, &out_path, &stderr_path, bound, points.max(1))?;
+        let commands = ended.commands.join("\n");
+        fs::write(
+            l.dir.join("command.txt"),
+            format!(
+                "cd {} && {}\n",
+                shell_quote(&l.dir.display().to_string()),
+                ended.commands.join(&format!("\ncd {} && ", shell_quote(&l.dir.display().to_string())))
+            ),
+        )
+        .map_err(|e| format!("{}: {e}", l.dir.display()))?;
+        use std::os::unix::process::ExitStatusExt;
+        let output = fs::read(&out_path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
+        return Ok(RunResult {
+            exit_code: ended.status.and_then(|s| s.code()),
+            signal: ended.status.and_then(|s| s.signal()),
+            timed_out: ended.timed_out,
+            output,
+            stderr,
+            elapsed: start.elapsed(),
+            command: commands,
+            migrated: ended.migrated,
+            restore_failed: ended.restore_failed,
+        });
+    }
+    let stderr_file = fs::File::create(&stderr_path).map_err(|e| format!("{}: {e}", stderr_path.display()))?;
     let mut cmd = Command::new(&l.qemu.path);
     cmd.args(&args).current_dir(l.dir).stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr_file);
     let mut group =
         Group::spawn(&mut cmd).map_err(|e| format!("cannot start {}: {e}; {INSTALL_HINT}", l.qemu.path.display()))?;
-    let bound = l.timeout + l.target.allowance();
     let (exit_code, signal, timed_out) = match group.child.wait_timeout(bound).map_err(|e| e.to_string())? {
         Some(status) => {
             use std::os::unix::process::ExitStatusExt;
@@ -398,7 +447,17 @@ pub fn run(l: &Launch) -> Result<RunResult, String> {
     let elapsed = start.elapsed();
     let output = fs::read(&out_path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
     let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
-    Ok(RunResult { exit_code, signal, timed_out, output, stderr, elapsed, command })
+    Ok(RunResult {
+        exit_code,
+        signal,
+        timed_out,
+        output,
+        stderr,
+        elapsed,
+        command,
+        migrated: Vec::new(),
+        restore_failed: None,
+    })
 }
 
 #[cfg(test)]

@@ -227,6 +227,13 @@ pub static OUTBOXES: [Outbox; MAX_CPUS] = {
     [Outbox::new(q0), Outbox::new(q1), Outbox::new(q2), Outbox::new(q3)]
 };
 
+/// Whether the host file `path` (relative to QEMU's working directory) can
+/// be opened for reading, through semihosting `SYS_OPEN` (closed again at
+/// once); used to wait for the runner at a migration point.
+pub fn host_file_exists(path: &CStr) -> bool {
+    semihosting::sys::arm_compat::sys_open(path, semihosting::sys::arm_compat::OpenMode::RDONLY).is_ok()
+}
+
 /// Ends the run with a semihosting exit status (`gic_case::proto::KernelExit`).
 pub fn exit(code: gic_case::proto::KernelExit) -> ! {
     semihosting::process::exit(code as i32)
