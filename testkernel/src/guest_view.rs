@@ -360,6 +360,22 @@ fn start_secondaries(p: &Platform, cpus: usize) {
         if !timer::wait_until(CPU_ON_BOUND_MS, || interp::READY[cpu].load(Ordering::Acquire)) {
             fail("a secondary PE did not come up within 2 s of CPU_ON; MPIDR", Some(&Hex(mpidr)));
         }
+        // The PE must read the identity it was started for: events, SGI
+        // targets and routing all number PEs by MPIDR_EL1.Aff0. (Seen once
+        // under KVM in Linux 6.1 on QEMU 7.2: vCPU 1 read vCPU 0's MPIDR.)
+        let seen = ONLINE.get(cpu).map_or(0, |m| m.load(Ordering::Acquire));
+        if seen & MPIDR_AFFINITY != mpidr {
+            let mut l = Line::new();
+            let _ = core::fmt::Write::write_fmt(
+                &mut l,
+                format_args!(
+                    "{{\"error\":\"the PE started by PSCI CPU_ON for MPIDR {mpidr:#x} reads MPIDR_EL1 {seen:#x}: \
+                     the platform gives it another PE's identity\"}}"
+                ),
+            );
+            l.emit_now();
+            exit(KernelExit::BadPlatform);
+        }
     }
 }
 

@@ -212,16 +212,18 @@ fn ci(a: RunArgs, also_qemu: &[PathBuf]) -> i32 {
     });
 
     // Last, so that the HTML check above reads the bare run's results: the
-    // guest-view cases as VMs of KVM and of Xen, on every QEMU, in one run
-    // (its table sets the two hypervisors' outcomes side by side).
-    let mut under_hypervisors = run.clone();
+    // guest-view cases as VMs of KVM and of Xen in one run (its table sets
+    // the two hypervisors' outcomes side by side), on the newer QEMU: once
+    // under QEMU 7.2 a KVM vCPU read another vCPU's MPIDR_EL1 (README,
+    // Hypervisors under test), a rare platform fault no golden can hold.
+    let mut under_hypervisors = migrated.clone();
+    under_hypervisors.migrate = None;
     under_hypervisors.hypervisor = vec!["kvm".into(), "xen".into()];
     under_hypervisors.filters = vec!["guest/".into()];
-    step("suite under KVM and Xen", &format!("{what} --hypervisor kvm --hypervisor xen guest/"), &mut || {
-        match &default_qemu {
-            Err(_) => false,
-            Ok(()) => cli::main(Cli { cmd: Cmd::Run(under_hypervisors.clone()) }) == 0,
-        }
+    let command = format!("cargo xtask test{shown_last} --hypervisor kvm --hypervisor xen guest/");
+    step("suite under KVM and Xen", &command, &mut || match &default_qemu {
+        Err(_) => false,
+        Ok(()) => cli::main(Cli { cmd: Cmd::Run(under_hypervisors.clone()) }) == 0,
     });
 
     if failed.is_empty() {
