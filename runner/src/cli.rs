@@ -135,6 +135,12 @@ pub struct RunArgs {
     /// fails names the boundary that breaks it.
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "all", require_equals = true, value_parser = parse_migrate)]
     pub migrate: Option<usize>,
+    /// With `--migrate`: draw each case's migration points at random from
+    /// this seed (and the case's name) instead of spreading them evenly; the
+    /// same seed gives the same points. `--migrate=N`: N of them; bare
+    /// `--migrate`: each boundary with probability 1/2.
+    #[arg(long, value_name = "SEED", requires = "migrate")]
+    pub migrate_seed: Option<u64>,
     /// Your own build instead of Debian's: with `--hypervisor kvm` an arm64
     /// Linux kernel Image with KVM built in; with `--hypervisor xen` a Xen
     /// binary for arm64.
@@ -420,6 +426,7 @@ fn run(a: RunArgs, bless: bool) -> i32 {
         guest_image,
         hypervisors,
         migrate: a.migrate,
+        migrate_seed: a.migrate_seed,
         qemu: qemus[0].clone(),
         gics,
         filters: a.filters.clone(),

@@ -67,6 +67,9 @@ pub struct Options {
     /// results carry the label `<QEMU version>-migrated` ([`MIGRATED`]),
     /// so every report sets them beside the plain ones.
     pub migrate: Option<usize>,
+    /// `--migrate-seed`: draw the migration points at random from this
+    /// seed ([`crate::launch::migrate::choose_seeded`]) instead of spreading them evenly.
+    pub migrate_seed: Option<u64>,
 }
 
 /// The suffix of the result label of migrated runs (`10.0.2-migrated`).
@@ -444,7 +447,10 @@ fn run_one(
         return run_image(opts, mode, &dir, devs, job, &job.image, &opts.exec);
     };
     let after = match crate::launch::migrate::points(&job.image) {
-        Ok(c) => crate::launch::migrate::choose(&c, max),
+        Ok(c) => match opts.migrate_seed {
+            Some(seed) => crate::launch::migrate::choose_seeded(&c, max, seed, &job.case.name),
+            None => crate::launch::migrate::choose(&c, max),
+        },
         Err(e) => return RunReport::simple(&job.case.name, Some(job.gic), Outcome::Error, format!("    {e}\n")),
     };
     if after.is_empty() {
@@ -757,7 +763,7 @@ fn judge(
         compare::line_diff(&cmp.resolved, actual)
     );
     let Some(d) = dev else { return (Outcome::Fail, detail) };
-    let (extra, absent) = deviations::unexplained(d, &cmp.diffs, params);
+    let (extra, absent) = deviations::unexplained(d, &cmp.diffs, params, qemu_version);
     if extra.is_empty() && absent.is_empty() {
         return (Outcome::XFail, format!("    known deviation: {}\n{detail}", d.what));
     }

@@ -38,6 +38,7 @@ fn opts(cases: PathBuf, expected: PathBuf, log: &str, filters: &[&str]) -> Optio
         guest_image: None,
         hypervisors: vec![],
         migrate: None,
+        migrate_seed: None,
         qemu,
         gics: GicVersion::ALL.to_vec(),
         filters: filters.iter().map(|s| s.to_string()).collect(),

@@ -93,6 +93,7 @@ impl Fixture {
             guest_image: None,
             hypervisors: vec![],
             migrate: None,
+            migrate_seed: None,
             qemu: runner::launch::qemu::find(Some(&self.dir.join("fake-qemu"))).unwrap(),
             exec: runner::launch::qemu::Execution::default(),
             gics: vec![GicVersion::V3],

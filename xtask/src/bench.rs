@@ -46,6 +46,11 @@ pub struct BenchArgs {
     /// repeatable): its boot cost and its mean case, on every QEMU.
     #[arg(long, value_name = "NAME", value_parser = ["kvm", "xen"])]
     hypervisor: Vec<String>,
+    /// Also time save/restore (`test --migrate`): the `lr/` cases migrated
+    /// at every step boundary, one job, against their plain runs; reports
+    /// the cost of one migration point.
+    #[arg(long)]
+    migrate: bool,
 }
 
 /// The median wall time of `boots` runs of the empty case `image` on `gic`
@@ -155,6 +160,7 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
         guest_image: Some(guest_image.clone()),
         hypervisors: vec![],
         migrate: None,
+        migrate_seed: None,
         qemu: qemus[0].clone(),
         exec: qemu::Execution::default(),
         gics: GicVersion::ALL.to_vec(),
@@ -206,6 +212,9 @@ fn bench(a: &BenchArgs, root: &Path) -> Result<String, String> {
 
     if !a.hypervisor.is_empty() {
         hypervisors(a, root, &mut s, &qemus, &guest_image, &opts, &reps, &dir)?;
+    }
+    if a.migrate {
+        migration(&mut s, &qemus, &opts, &dir)?;
     }
 
     // Reporting: everything a run writes from its results, each timed alone.
@@ -344,6 +353,44 @@ fn hypervisors(
                 runs.len(),
             );
         }
+    }
+    Ok(())
+}
+
+/// The `--migrate` part: per QEMU, the `lr/` cases (a sample: the whole
+/// suite at every boundary takes most of an hour) with a migration point at
+/// every step boundary (one job), each migrated run set against the same
+/// case's plain run: (migrated − plain) / points is what one save and
+/// restore costs (QMP stop and migrate to a file, a fresh QEMU loading it).
+fn migration(s: &mut String, qemus: &[qemu::Qemu], bare: &suite::Options, dir: &Path) -> Result<(), String> {
+    let _ = writeln!(s, "gicv bench: save/restore at every step boundary of the lr/ cases (--migrate, 1 job)");
+    for q in qemus {
+        let opts = suite::Options {
+            migrate: Some(usize::MAX),
+            filters: vec!["lr/".into()],
+            out_dir: dir.join(format!("migrate-{}", q.version)),
+            ..bare.clone()
+        };
+        let reps = suite::run_on(&opts, std::slice::from_ref(q), &|_, _, _| {})?;
+        let [plain, migrated] = reps.as_slice() else { return Err("expected a plain and a migrated report".into()) };
+        let (mut extra, mut points, mut runs) = (0.0, 0usize, 0usize);
+        for m in migrated.runs.iter().filter(|r| r.outcome == gic_case::proto::Outcome::Pass) {
+            let Some(p) = plain.runs.iter().find(|p| p.case == m.case && p.gic == m.gic) else { continue };
+            let Some(log) = &m.log else { continue };
+            let n = std::fs::read_to_string(log.join("command.txt")).map_or(0, |c| c.matches("-incoming").count());
+            if n == 0 {
+                continue;
+            }
+            extra += ms(m.elapsed) - ms(p.elapsed);
+            points += n;
+            runs += 1;
+        }
+        let _ = writeln!(
+            s,
+            "  QEMU {}: {runs} passing migrated runs, {points} migration points, {:.1} ms per point",
+            q.version,
+            extra / points.max(1) as f64
+        );
     }
     Ok(())
 }

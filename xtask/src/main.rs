@@ -110,7 +110,8 @@ fn main() {
 fn ci(a: RunArgs, also_qemu: &[PathBuf]) -> i32 {
     let root = a.root.clone();
     let kernel = root.join("testkernel");
-    let total = 12;
+    // The number of `step` calls below (checked at the end).
+    let total = 13;
     let mut n = 0;
     let mut failed: Vec<String> = Vec::new();
     let mut step = |name: &str, what: &str, run: &mut dyn FnMut() -> bool| {
@@ -226,6 +227,7 @@ fn ci(a: RunArgs, also_qemu: &[PathBuf]) -> i32 {
         Ok(()) => cli::main(Cli { cmd: Cmd::Run(under_hypervisors.clone()) }) == 0,
     });
 
+    debug_assert_eq!(n, total, "`total` must count the steps");
     if failed.is_empty() {
         println!("gicv ci: all {total} steps passed");
         0

@@ -51,6 +51,12 @@ pub struct Seen {
     pub cpu: u64,
     /// What the model gives there.
     pub what: SeenKind,
+    /// The QEMU versions this difference is seen on (a range as the
+    /// entry's `qemu`); empty: all of the entry's. Two items of one step
+    /// with different ranges give a value per QEMU version, and an entry
+    /// none of whose items holds for a version does not apply to it (a
+    /// fixed version PASSes beside the XFAIL of the others).
+    pub qemu: String,
 }
 
 /// What a recorded difference is.
@@ -192,6 +198,8 @@ struct RawSeen {
     #[serde(default)]
     absent: bool,
     event: Option<Spanned<String>>,
+    #[serde(default)]
+    qemu: String,
 }
 
 fn to_json(v: toml::Value) -> Value {
@@ -302,7 +310,10 @@ pub fn parse_located(text: &str) -> Result<Vec<Located>, String> {
                     ))
                 }
             };
-            seen.push(Seen { step: *r.step.get_ref(), op: r.op, cpu: r.cpu, what });
+            if !r.qemu.is_empty() {
+                parse_range(&r.qemu).map_err(|e| bad(&format!("`qemu`: {e}")))?;
+            }
+            seen.push(Seen { step: *r.step.get_ref(), op: r.op, cpu: r.cpu, what, qemu: r.qemu });
         }
         out.push(Located {
             at: at(header),
@@ -453,10 +464,23 @@ pub fn ranges_overlap(a: &str, b: &str) -> bool {
 /// How a failing run's differences stand against deviation `d`: the
 /// differences it does not record, and the recorded ones that did not occur.
 /// Both empty: the run deviates exactly as recorded (XFAIL).
-pub fn unexplained<'a>(d: &'a Deviation, diffs: &'a [Difference], p: &Params) -> (Vec<&'a Difference>, Vec<&'a Seen>) {
-    let extra = diffs.iter().filter(|x| !d.seen.iter().any(|s| s.matches(x, p))).collect();
-    let absent = d.seen.iter().filter(|s| !diffs.iter().any(|x| s.matches(x, p))).collect();
+pub fn unexplained<'a>(
+    d: &'a Deviation,
+    diffs: &'a [Difference],
+    p: &Params,
+    qemu_version: &str,
+) -> (Vec<&'a Difference>, Vec<&'a Seen>) {
+    let here: Vec<&Seen> = d.seen.iter().filter(|s| s.holds_on(qemu_version)).collect();
+    let extra = diffs.iter().filter(|x| !here.iter().any(|s| s.matches(x, p))).collect();
+    let absent = here.into_iter().filter(|s| !diffs.iter().any(|x| s.matches(x, p))).collect();
     (extra, absent)
+}
+
+impl Seen {
+    /// Whether this difference is recorded for result label `label`'s QEMU version.
+    pub fn holds_on(&self, label: &str) -> bool {
+        self.qemu.is_empty() || version_in(&self.qemu, crate::launch::hypervisor::split_label(label).0)
+    }
 }
 
 /// The deviation that applies to a run, if any.
@@ -467,6 +491,7 @@ pub fn find<'a>(devs: &'a [Deviation], case: &str, gic: GicVersion, qemu_version
         d.case == case
             && d.gic.iter().any(|g| g == gic.name())
             && version_in(&d.qemu, qemu)
+            && d.seen.iter().any(|s| s.holds_on(qemu_version))
             && match (d.hypervisor.split_once(' '), hypervisor) {
                 (None, None) => d.hypervisor.is_empty(),
                 (Some((name, range)), Some((hv, hv_version))) => name == hv && version_in(range, hv_version),
@@ -481,6 +506,31 @@ pub fn find<'a>(devs: &'a [Deviation], case: &str, gic: GicVersion, qemu_version
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn items_can_hold_per_qemu_version_and_a_fixed_version_is_not_matched() {
+        let t = "[[deviation]]\ncase = \"g/a\"\ngic = [\"v3\"]\nqemu = \">=7.2, <=10.0.2\"\nwhat = \"w\"\nwhy = \"y\"\nseen = [\n  { step = 3, op = \"phys ack\", field = \"INTID\", value = 1023, qemu = \"<10.0\" },\n  { step = 4, op = \"phys ack\", field = \"INTID\", value = 7, qemu = \"=10.0.2\" },\n]\n";
+        let devs = parse(t).unwrap();
+        let v3 = GicVersion::V3;
+        assert!(find(&devs, "g/a", v3, "7.2.22").is_some());
+        assert!(find(&devs, "g/a", v3, "10.0.2-migrated").is_some());
+        let d = &devs[0];
+        let p = Params::from_header(v3, &serde_json::Map::new());
+        let at = |step: u64, v: &str| Difference::Field {
+            step,
+            op: "phys ack".into(),
+            cpu: 0,
+            field: "INTID".into(),
+            expected: Some("40".into()),
+            actual: Some(v.into()),
+        };
+        let on72 = [at(3, "1023")];
+        assert_eq!(unexplained(d, &on72, &p, "7.2.22"), (vec![], vec![]), "7.2's item only");
+        let (extra, absent) = unexplained(d, &on72, &p, "10.0.2");
+        assert_eq!((extra.len(), absent.len()), (1, 1), "10.0.2 expects its own value at step 4");
+        let bad = "[[deviation]]\ncase = \"g/a\"\ngic = [\"v3\"]\nqemu = \">=7.2\"\nwhat = \"w\"\nwhy = \"y\"\nseen = [{ step = 1, op = \"a\", event = \"missing\", qemu = \"7.2\" }]\n";
+        assert!(parse(bad).unwrap_err().contains("`qemu`"), "a bare version is not a range");
+    }
 
     #[test]
     fn migrated_entries_apply_to_migrated_runs_which_fall_back_to_plain_ones() {
@@ -625,25 +675,25 @@ seen = [{ step = 3, op = "guest ack", field = "INTID", value = 0 }]
         // As recorded: explained.
         let r = run(1, json!([1, 2, 3]));
         let dd = diffs(&r, &p);
-        let (extra, absent) = unexplained(d, &dd, &p);
+        let (extra, absent) = unexplained(d, &dd, &p, "10.0.2");
         assert!(extra.is_empty() && absent.is_empty());
         // The recorded list follows the header too.
         let p16 = Params::synthetic(GicVersion::V3, 16, 5, 5);
         let r = run(1, json!((1..16).collect::<Vec<u64>>()));
         let dd = diffs(&r, &p16);
-        let (extra, absent) = unexplained(d, &dd, &p16);
+        let (extra, absent) = unexplained(d, &dd, &p16, "10.0.2");
         assert!(extra.is_empty() && absent.is_empty());
         // Another wrong value at a recorded step: not explained.
         let r = run(2, json!([1, 2, 3]));
         let dd = diffs(&r, &p);
-        let (extra, absent) = unexplained(d, &dd, &p);
+        let (extra, absent) = unexplained(d, &dd, &p, "10.0.2");
         assert_eq!(extra.len(), 1);
         assert_eq!(absent.len(), 1);
         assert_eq!(absent[0].to_string(), "step 6 (read hcr): EOIcount = 1");
         // Only part of the deviation: the rest is reported as not seen.
         let r = run(0, json!([1, 2, 3]));
         let dd = diffs(&r, &p);
-        let (extra, absent) = unexplained(d, &dd, &p);
+        let (extra, absent) = unexplained(d, &dd, &p, "10.0.2");
         assert!(extra.is_empty());
         assert_eq!(absent.len(), 1);
     }

@@ -100,6 +100,26 @@ pub fn choose(candidates: &[u16], max: usize) -> Vec<u16> {
     v
 }
 
+/// `count` of `candidates` (all when `count` is `usize::MAX`: then each
+/// with probability 1/2) drawn at random from `seed` and the case's
+/// `name` (fastrand's generator), in step order: the same seed gives the
+/// same points for a case, whatever other cases the run has.
+pub fn choose_seeded(candidates: &[u16], count: usize, seed: u64, name: &str) -> Vec<u16> {
+    // FNV-1a of the name, so that each case draws on its own.
+    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let mut rng = fastrand::Rng::with_seed(seed ^ h);
+    let mut v: Vec<u16> = if count == usize::MAX {
+        candidates.iter().copied().filter(|_| rng.bool()).collect()
+    } else {
+        let mut all = candidates.to_vec();
+        rng.shuffle(&mut all);
+        all.truncate(count);
+        all
+    };
+    v.sort_unstable();
+    v
+}
+
 /// `image` with a checkpoint op after each step in `after` (numbered 1, 2,
 /// … in step order, carrying the step they follow), the header's op count
 /// updated.
@@ -404,6 +424,18 @@ mod tests {
         assert_eq!(choose(&c, 1), vec![6]);
         assert_eq!(choose(&c[..2], 5), vec![1, 2]);
         assert_eq!(choose(&c, 0), Vec::<u16>::new());
+    }
+
+    #[test]
+    fn a_seed_picks_the_same_points_for_a_case() {
+        let c: Vec<u16> = (1..=20).collect();
+        let a = choose_seeded(&c, 3, 7, "lr/x");
+        assert_eq!(a, choose_seeded(&c, 3, 7, "lr/x"), "reproducible");
+        assert_eq!(a.len(), 3);
+        assert!(a.windows(2).all(|w| w[0] < w[1]) && a.iter().all(|p| c.contains(p)), "{a:?}");
+        let others: Vec<Vec<u16>> = (0..8).map(|s| choose_seeded(&c, 3, s, "lr/x")).collect();
+        assert!(others.iter().any(|o| *o != a), "the seed matters");
+        assert!(choose_seeded(&c, usize::MAX, 7, "lr/x").len() < c.len(), "about half of all");
     }
 
     #[test]

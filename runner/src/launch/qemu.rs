@@ -507,6 +507,15 @@ mod tests {
     }
 
     #[test]
+    fn a_migrating_run_appends_its_output_to_the_one_file() {
+        let plain = launch_args(&Execution::default(), GicVersion::V3).join(" ");
+        assert!(plain.ends_with("path=/run/out,,1"), "{plain}");
+        let mig = launch_args(&Execution { migrate: true, ..Execution::default() }, GicVersion::V3).join(" ");
+        // Every QEMU of the run appends to the one semihosting file, so the output is joined in order.
+        assert!(mig.ends_with("path=/run/out,,1,append=on"), "{mig}");
+    }
+
+    #[test]
     fn kvm_composes_a_nested_virtualization_command_line() {
         let kvm = Execution::new(Accel::Kvm, None);
         assert_eq!(kvm.cpu, "host");
