@@ -92,14 +92,26 @@ pub enum Outcome {
     Crash,
     /// The run did not finish within its time limit.
     Timeout,
+    /// `--migrate`: the machine saved at a migration point did not come back
+    /// in a fresh QEMU (the restore failed); has QEMU's message.
+    Restore,
     /// The case or its golden could not be used (parse error, missing golden).
     Error,
 }
 
 impl Outcome {
     /// Every outcome, in report order (passing first, then failing, then the rest).
-    pub const ALL: [Outcome; 8] =
-        [Self::Pass, Self::Fail, Self::XFail, Self::XPass, Self::Skip, Self::Crash, Self::Timeout, Self::Error];
+    pub const ALL: [Outcome; 9] = [
+        Self::Pass,
+        Self::Fail,
+        Self::XFail,
+        Self::XPass,
+        Self::Skip,
+        Self::Crash,
+        Self::Timeout,
+        Self::Restore,
+        Self::Error,
+    ];
 
     /// The outcome printed as `name` ([`Outcome::name`]); `None` for anything else.
     pub fn from_name(name: &str) -> Option<Outcome> {
@@ -116,12 +128,13 @@ impl Outcome {
             Self::Skip => "SKIP",
             Self::Crash => "CRASH",
             Self::Timeout => "TIMEOUT",
+            Self::Restore => "RESTORE",
             Self::Error => "ERROR",
         }
     }
 
     /// Whether this outcome makes the whole run fail.
     pub fn is_failure(self) -> bool {
-        matches!(self, Self::Fail | Self::XPass | Self::Crash | Self::Timeout | Self::Error)
+        matches!(self, Self::Fail | Self::XPass | Self::Crash | Self::Timeout | Self::Restore | Self::Error)
     }
 }

@@ -606,7 +606,7 @@ fn classify(
     let kernel_error = || out.error.as_deref().map(|e| format!("    kernel error record: {e}\n")).unwrap_or_default();
     if let Some((n, why)) = &res.restore_failed {
         return (
-            Outcome::Error,
+            Outcome::Restore,
             format!(
                 "    restore failed: the machine saved at migration point {n} did not come back in a fresh QEMU \
                  ({why}); its stderr ends:\n{}{}",

@@ -100,7 +100,10 @@ pub fn tap(results: &[QemuResults]) -> String {
             };
             out.push_str(&line);
             out.push('\n');
-            if matches!(r.outcome, Outcome::Fail | Outcome::Crash | Outcome::Timeout | Outcome::Error) {
+            if matches!(
+                r.outcome,
+                Outcome::Fail | Outcome::Crash | Outcome::Timeout | Outcome::Restore | Outcome::Error
+            ) {
                 out.push_str("  ---\n");
                 out.push_str(&format!("  outcome: {}\n", r.outcome.name()));
                 out.push_str("  detail: |\n");

@@ -27,7 +27,7 @@ use crate::text;
 
 /// The background colour of each outcome's cells (sRGB), used by the page's
 /// style sheet and by the screenshot check.
-pub const COLOURS: [(Outcome, [u8; 3]); 8] = [
+pub const COLOURS: [(Outcome, [u8; 3]); 9] = [
     (Outcome::Pass, [0xc8, 0xe6, 0xc9]),
     (Outcome::Fail, [0xef, 0x9a, 0x9a]),
     (Outcome::XFail, [0xff, 0xe0, 0x82]),
@@ -35,6 +35,7 @@ pub const COLOURS: [(Outcome, [u8; 3]); 8] = [
     (Outcome::Skip, [0xe0, 0xe0, 0xe0]),
     (Outcome::Crash, [0xe5, 0x73, 0x73]),
     (Outcome::Timeout, [0xff, 0xab, 0x91]),
+    (Outcome::Restore, [0xd9, 0xa0, 0xe6]),
     (Outcome::Error, [0xb0, 0xbe, 0xc5]),
 ];
 
@@ -53,6 +54,7 @@ fn meaning(o: Outcome) -> &'static str {
         Outcome::Skip => "the case does not apply (GIC version, or what this GIC implements)",
         Outcome::Crash => "an exception, a kernel panic or QEMU dying",
         Outcome::Timeout => "the run did not finish within its time limit",
+        Outcome::Restore => "--migrate: the saved machine did not come back in a fresh QEMU",
         Outcome::Error => "the case or its golden could not be used",
     }
 }

@@ -100,7 +100,10 @@ impl SuiteReport {
     /// expected there: it is how a changed golden shows.
     pub fn bless_failed(&self) -> bool {
         self.refused.iter().any(|(_, _, fails)| *fails)
-            || self.runs.iter().any(|r| matches!(r.outcome, Outcome::Crash | Outcome::Timeout | Outcome::Error))
+            || self
+                .runs
+                .iter()
+                .any(|r| matches!(r.outcome, Outcome::Crash | Outcome::Timeout | Outcome::Restore | Outcome::Error))
     }
 
     /// Count of each outcome.
