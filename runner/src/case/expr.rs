@@ -112,6 +112,10 @@ pub enum Val {
     List(Vec<Val>),
     /// Any one of these values is right.
     OneOf(Vec<Val>),
+    /// A register value whose bits under the mask (first) equal the second;
+    /// the other bits may be anything (`bits(MASK, VALUE)`: fields the spec
+    /// leaves UNKNOWN or IMPLEMENTATION DEFINED beside the one a case checks).
+    Bits(i128, i128),
     /// Any other JSON value (booleans, objects), compared as it is.
     Json(Value),
 }
@@ -142,6 +146,7 @@ impl fmt::Display for Val {
                 }
                 Ok(())
             }
+            Val::Bits(mask, value) => write!(f, "bits {value:#x} under mask {mask:#x}"),
         }
     }
 }
@@ -157,7 +162,7 @@ impl Val {
             Val::Str(s) => Value::String(s.clone()),
             Val::List(v) => Value::Array(v.iter().map(Val::to_json).collect::<Option<_>>()?),
             Val::Json(v) => v.clone(),
-            Val::OneOf(_) => return None,
+            Val::OneOf(_) | Val::Bits(..) => return None,
         })
     }
 
@@ -165,6 +170,16 @@ impl Val {
     pub fn matches(&self, actual: &Value) -> bool {
         match (self, actual) {
             (Val::OneOf(vs), a) => vs.iter().any(|v| v.matches(a)),
+            (Val::Bits(mask, value), a) => {
+                let n = match a {
+                    Value::Number(n) => n.as_u64().map(i128::from),
+                    Value::String(s) => {
+                        s.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok()).map(i128::from)
+                    }
+                    _ => None,
+                };
+                n.is_some_and(|n| n & mask == *value)
+            }
             (Val::Int(n), Value::Number(a)) => a.as_u64().map(i128::from).or(a.as_i64().map(i128::from)) == Some(*n),
             (Val::Str(s), Value::String(a)) => s == a,
             (Val::List(vs), Value::Array(a)) => vs.len() == a.len() && vs.iter().zip(a).all(|(v, x)| v.matches(x)),
@@ -252,10 +267,11 @@ const HEADER: [&str; 13] = [
     "has_UART",
 ];
 /// Functions and their argument counts (min, max).
-const FUNCTIONS: [(&str, usize, usize); 8] = [
+const FUNCTIONS: [(&str, usize, usize); 9] = [
     ("range", 2, 2),
     ("without", 1, usize::MAX),
     ("one_of", 1, usize::MAX),
+    ("bits", 2, 2),
     ("hex", 1, 1),
     ("prio", 1, 1),
     ("apr", 0, usize::MAX),
@@ -507,6 +523,13 @@ pub fn eval(e: &Expr, p: &Params) -> Result<Val, String> {
                     Val::List(list.into_iter().filter(|x| !drop.contains(x)).collect())
                 }
                 "one_of" => Val::OneOf(vals.collect()),
+                "bits" => {
+                    let (mask, value) = (next_int("bits()")?, next_int("bits()")?);
+                    if value & !mask != 0 {
+                        return Err(format!("bits({mask:#x}, {value:#x}): the value has bits outside the mask"));
+                    }
+                    Val::Bits(mask, value)
+                }
                 "hex" => Val::Str(format!("{:#x}", next_int("hex()")?)),
                 "prio" => {
                     let (v, bits) = (next_int("prio()")?, p.get("pri_bits")?);
@@ -574,6 +597,17 @@ mod tests {
 
     fn ev(src: &str, p: &Params) -> Val {
         eval(&parse(src).unwrap(), p).unwrap()
+    }
+
+    #[test]
+    fn bits_compares_under_a_mask_only() {
+        let p = Params::synthetic(GicVersion::V3, 4, 5, 5);
+        let v = value_for_run(&json!("=bits(0x80000000, 0x80000000)"), &p).unwrap();
+        assert!(v.matches(&json!("0x80000002")), "bits outside the mask are free");
+        assert!(v.matches(&json!(0x8000_0000u64)));
+        assert!(!v.matches(&json!("0x2")), "the masked bit is checked");
+        assert!(!v.matches(&json!(true)));
+        assert!(eval(&parse("bits(0x1, 0x3)").unwrap(), &p).unwrap_err().contains("outside the mask"));
     }
 
     #[test]
