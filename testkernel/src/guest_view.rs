@@ -407,6 +407,9 @@ fn header(p: &Platform, dtb: u64, cpus: u32) {
     // SPI INTIDs 32 .. 32 × (ITLinesNumber + 1), the last below 1020.
     l.num("SPIs", (32 * (it_lines + 1) - 32).min(988) as u64);
     l.num("PPIs", gic::probe_ppis() as u64);
+    // GICD_TYPER.SecurityExtn [10]: 0 when the GIC supports one Security
+    // state only (IHI 0048B 4.3.2, IHI 0069H GICD_TYPER).
+    l.num("SecurityExtn", ((a.gicd_typer >> 10) & 1) as u64);
     if gic::version().is_v3_family() {
         // ICC_CTLR_EL1.PRIbits [10:8]: the CPU interface's priority bits − 1,
         // which also sets its preemption bits and so how many

@@ -251,7 +251,7 @@ const DERIVED: [&str; 6] = ["num_lrs", "pri_bits", "pre_bits", "bpr0_min", "bpr1
 /// 16-31, and on GICv3 `ICC_PRIbits`, the CPU interface's
 /// ICC_CTLR_EL1.PRIbits). A name the run's header lacks is an error when
 /// evaluated.
-const HEADER: [&str; 13] = [
+const HEADER: [&str; 14] = [
     "ListRegs",
     "PRIbits",
     "PREbits",
@@ -263,6 +263,7 @@ const HEADER: [&str; 13] = [
     "PPIs",
     "ICC_PRIbits",
     "No1N",
+    "SecurityExtn",
     "has_ITS",
     "has_UART",
 ];
