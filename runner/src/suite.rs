@@ -64,16 +64,13 @@ pub struct Options {
     /// `--migrate[=N]`: after the plain runs on bare QEMU, run every case
     /// again saving and restoring the machine at up to N step boundaries
     /// ([`crate::launch::migrate`]; `usize::MAX`: every boundary). Those
-    /// results carry the label `<QEMU version>-migrated` ([`MIGRATED`]),
+    /// results carry the label `<QEMU version>-migrated` ([`crate::launch::migrate::MIGRATED`]),
     /// so every report sets them beside the plain ones.
     pub migrate: Option<usize>,
     /// `--migrate-seed`: draw the migration points at random from this
     /// seed ([`crate::launch::migrate::choose_seeded`]) instead of spreading them evenly.
     pub migrate_seed: Option<u64>,
 }
-
-/// The suffix of the result label of migrated runs (`10.0.2-migrated`).
-pub const MIGRATED: &str = "-migrated";
 
 /// A shard of a run, `--partition k/n`: case i (0-based, in name order
 /// among the cases the filters select) belongs to shard `i % n + 1`, so
@@ -376,7 +373,9 @@ pub fn run_on(
         // Under a hypervisor the results are that hypervisor's on this QEMU.
         let q = &match mode {
             Some(h) => Qemu { version: h.label(&q.version), ..q.clone() },
-            None if migrated => Qemu { version: format!("{}{MIGRATED}", q.version), ..q.clone() },
+            None if migrated => {
+                Qemu { version: format!("{}{}", q.version, crate::launch::migrate::MIGRATED), ..q.clone() }
+            }
             None => q.clone(),
         };
         let migrate = if migrated { opts.migrate } else { None };

@@ -486,7 +486,7 @@ impl Seen {
 /// The deviation that applies to a run, if any.
 pub fn find<'a>(devs: &'a [Deviation], case: &str, gic: GicVersion, qemu_version: &str) -> Option<&'a Deviation> {
     let (qemu, hypervisor) = crate::launch::hypervisor::split_label(qemu_version);
-    let migrated = qemu_version.ends_with(crate::suite::MIGRATED);
+    let migrated = qemu_version.ends_with(crate::launch::migrate::MIGRATED);
     let applies = |d: &&Deviation| {
         d.case == case
             && d.gic.iter().any(|g| g == gic.name())

@@ -49,7 +49,7 @@ impl Kvm {
 /// none).
 pub fn split_label(label: &str) -> (&str, Option<(&str, &str)>) {
     // A migrated run is bare QEMU's: its QEMU deviations apply.
-    let label = label.strip_suffix(crate::suite::MIGRATED).unwrap_or(label);
+    let label = label.strip_suffix(crate::launch::migrate::MIGRATED).unwrap_or(label);
     for hv in ["kvm", "xen"] {
         if let Some((qemu, rest)) = label.split_once(&format!("-{hv}-")) {
             // The release's leading dotted numbers: 6.1.0-50-arm64 → 6.1.0.

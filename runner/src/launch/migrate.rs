@@ -33,6 +33,9 @@ use wait_timeout::ChildExt;
 
 use super::procs::Group;
 
+/// The suffix of the result label of migrated runs (`10.0.2-migrated`).
+pub const MIGRATED: &str = "-migrated";
+
 /// How long one save and restore may take beyond the case's own bound.
 pub const PER_POINT_ALLOWANCE: Duration = Duration::from_secs(20);
 
