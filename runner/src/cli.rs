@@ -562,7 +562,11 @@ fn write_report(a: &ReportArgs) -> Result<(), ReportError> {
     let results = crate::report::results::Results::merge(loaded)?;
     let path = &paths[0];
     let page = a.output.clone().unwrap_or_else(|| path.with_file_name("report.html"));
-    crate::files::write(&page, crate::report::html::render(&results).as_bytes()).map_err(ReportError::Write)?;
+    // The coverage of the cases in this checkout, when it has them.
+    let coverage =
+        crate::case::inputs::discover(&a.root.join("cases")).ok().map(|c| crate::report::coverage::compute(&c));
+    let html = crate::report::html::render_with(&results, coverage.as_ref());
+    crate::files::write(&page, html.as_bytes()).map_err(ReportError::Write)?;
     let runs: usize = results.qemus.iter().map(|q| q.runs.len()).sum();
     println!(
         "gicv report: {} ({} cases, {runs} results, QEMU {})",

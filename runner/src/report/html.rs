@@ -206,6 +206,14 @@ fn shown(r: &Results) -> std::borrow::Cow<'_, Results> {
 
 /// The whole page for `r`, as HTML5 text.
 pub fn render(r: &Results) -> String {
+    render_with(r, None)
+}
+
+/// [`render`], with a section on spec coverage (the summary of
+/// `cargo xtask coverage`: per GIC version the items the cases know, and
+/// which of them no case touches or touches with one value only) when
+/// `coverage` is given.
+pub fn render_with(r: &Results, coverage: Option<&crate::report::coverage::Coverage>) -> String {
     // Text from outside (case names, QEMU's and the kernel's output in the
     // details) with control and invisible format characters escaped: maud
     // escapes markup, not those.
@@ -242,6 +250,7 @@ pub fn render(r: &Results) -> String {
         .collect();
     let versions: Vec<String> = r.qemus.iter().map(|q| format!("QEMU {} ({})", q.version, q.path.display())).collect();
     let ncases: usize = areas.values().map(Vec::len).sum();
+    let cov_rows = coverage.map(crate::report::coverage::summary).unwrap_or_default();
 
     let page = html! {
         (DOCTYPE)
@@ -306,6 +315,39 @@ pub fn render(r: &Results) -> String {
                                     } }
                                 }
                             }
+                        }
+                    }
+                }
+
+                @if let Some(cov) = coverage {
+                    h2 id="coverage" { "Spec coverage" }
+                    p.meta { "Registers, fields and statement arguments the suite knows by name, computed from the \
+                        compiled cases (cargo xtask coverage --detail lists every value and case)." }
+                    table.coverage {
+                        thead { tr {
+                            th { "GIC" } th { "cases" } th { "items" } th { "untouched" } th { "one value only" }
+                            th { "share untouched or one value" }
+                        } }
+                        tbody {
+                            @for (v, n, untouched, one) in &cov_rows {
+                                tr data-gic=(v.name()) {
+                                    th { "GICv" (v.name().trim_start_matches('v')) }
+                                    td.num { (cov.cases.get(v).copied().unwrap_or(0)) }
+                                    td.num { (n) }
+                                    td.num { (untouched.len()) }
+                                    td.num { (one.len()) }
+                                    td.num { (format!("{:.1} %", if *n == 0 { 0.0 } else {
+                                        100.0 * (untouched.len() + one.len()) as f64 / *n as f64 })) }
+                                }
+                            }
+                        }
+                    }
+                    @for (v, _, untouched, one) in &cov_rows {
+                        details.coverage data-gic=(v.name()) {
+                            summary { "GIC" (v.name()) ": " (untouched.len()) " untouched, " (one.len())
+                                " with one value only" }
+                            p { b { "Untouched: " } (untouched.join(", ")) }
+                            p { b { "One value only: " } (one.join(", ")) }
                         }
                     }
                 }
@@ -421,6 +463,39 @@ mod tests {
             elapsed_ms: 40,
             log: None,
         }
+    }
+
+    #[test]
+    fn the_coverage_section_shows_each_versions_summary_when_given() {
+        let mut cases = BTreeMap::new();
+        cases.insert("t/a".to_string(), CaseInfo { aim: "a".into(), spec: "IHI0069H 12.4.3".into() });
+        let r = Results {
+            format: 1,
+            elapsed_s: 1.0,
+            cases,
+            qemus: vec![QemuRun {
+                version: "10.0.2".into(),
+                path: "/q10".into(),
+                runs: vec![run("t/a", Some("v3"), Outcome::Pass, "")],
+            }],
+        };
+        assert!(!render(&r).contains(r#"id="coverage""#), "no section without a coverage map");
+        let path = std::path::PathBuf::from("cases/t/a.case");
+        let parsed =
+            crate::case::parse(&path, "t/a", "aim: a\nspec: IHI0069H 12.4.3\ngic: v3\nhcr = En UIE\nread hcr\n");
+        let file = crate::case::inputs::CaseFile { name: "t/a".into(), path, parsed };
+        let cov = crate::report::coverage::compute(&[file]);
+        let page = render_with(&r, Some(&cov));
+        assert!(page.contains(r#"<h2 id="coverage">Spec coverage</h2>"#));
+        let (_, n, untouched, one) =
+            crate::report::coverage::summary(&cov).into_iter().find(|(v, ..)| *v == GicVersion::V3).unwrap();
+        let row = format!(
+            r#"<tr data-gic="v3"><th>GICv3</th><td class="num">1</td><td class="num">{n}</td><td class="num">{}</td><td class="num">{}</td>"#,
+            untouched.len(),
+            one.len()
+        );
+        assert!(page.contains(&row), "the v3 row: {row}");
+        assert!(page.contains("ICH_HCR_EL2.UIE"), "the one-value items are listed");
     }
 
     #[test]
