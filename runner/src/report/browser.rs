@@ -128,7 +128,7 @@ pub struct DomCheck {
     pub rows: usize,
     /// Columns (GIC version × QEMU).
     pub columns: usize,
-    /// Cells of each outcome.
+    /// Cells of each outcome, every outcome listed (0 where none).
     pub per_outcome: BTreeMap<Outcome, usize>,
     /// The page's height in CSS pixels, as its layout measured it.
     pub height: u32,
@@ -229,7 +229,8 @@ pub fn check_dom(results: &Results, dom: &str) -> Result<DomCheck, String> {
     if height.is_none() || top.is_none() || bottom.is_none() {
         problems.push("the page did not measure itself (data-height, data-matrix-top/bottom on <html>)".into());
     }
-    let mut per_outcome = BTreeMap::new();
+    // Every outcome, 0 where no cell has it.
+    let mut per_outcome: BTreeMap<Outcome, usize> = Outcome::ALL.iter().map(|o| (*o, 0)).collect();
     for o in seen.values() {
         *per_outcome.entry(*o).or_default() += 1;
     }
