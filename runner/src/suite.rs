@@ -495,10 +495,7 @@ fn run_image(
     let name = &job.case.name;
     let dir = dir.to_path_buf();
     let target = match (job.case.view, &opts.guest_image) {
-        (View::Guest, _) if mode.is_some() => match mode.expect("checked") {
-            crate::launch::hypervisor::Hypervisor::Kvm(kvm) => Target::Kvm { kvm },
-            crate::launch::hypervisor::Hypervisor::Xen(xen) => Target::Xen { xen },
-        },
+        (View::Guest, _) if mode.is_some() => mode.expect("checked").target(),
         (View::Hypervisor, _) => Target::El2 { kernel: &opts.kernel },
         (View::Guest, Some(image)) => Target::Guest { image },
         (View::Guest, None) => {

@@ -317,10 +317,7 @@ fn hypervisors(
             _ => hv::Hypervisor::Kvm(hv::prepare(root, guest_image, None)?),
         };
         for q in qemus {
-            let target = match &h {
-                hv::Hypervisor::Kvm(kvm) => Target::Kvm { kvm },
-                hv::Hypervisor::Xen(xen) => Target::Xen { xen },
-            };
+            let target = h.target();
             let label = h.label(&q.version);
             let boot = boot_of(target, q, &label)?;
             let opts = suite::Options {

@@ -234,6 +234,14 @@ impl Hypervisor {
             Hypervisor::Xen(x) => format!("{qemu_version}-xen-{}", x.version),
         }
     }
+
+    /// Where a guest-view case runs under this hypervisor.
+    pub fn target(&self) -> super::target::Target<'_> {
+        match self {
+            Hypervisor::Kvm(kvm) => super::target::Target::Kvm { kvm },
+            Hypervisor::Xen(xen) => super::target::Target::Xen { xen },
+        }
+    }
 }
 
 /// Everything a Xen run needs: Xen and `dtc` (`.ci/install-xen`).

@@ -123,6 +123,22 @@ pub fn choose_seeded(candidates: &[u16], count: usize, seed: u64, name: &str) ->
     v
 }
 
+/// How many migration points (checkpoint ops) `image` holds; 0 for an
+/// image that does not decode.
+pub fn count_checkpoints(image: &[u32]) -> usize {
+    let ops = image.get(proto::HEADER_WORDS..).unwrap_or(&[]);
+    let mut i = 0;
+    let mut n = 0;
+    while let Ok((op, _, len)) = Op::decode(&ops[i..]) {
+        n += usize::from(matches!(op, Op::Checkpoint(_)));
+        i += len;
+        if i >= ops.len() {
+            break;
+        }
+    }
+    n
+}
+
 /// `image` with a checkpoint op after each step in `after` (numbered 1, 2,
 /// … in step order, carrying the step they follow), the header's op count
 /// updated.
@@ -416,6 +432,7 @@ mod tests {
         assert_eq!(ops[1], (Op::Checkpoint(1), 1));
         assert_eq!(ops[3], (Op::Checkpoint(2), 2));
         assert_eq!(ops.len(), 5);
+        assert_eq!((count_checkpoints(&out), count_checkpoints(&img)), (2, 0));
         assert!(insert_checkpoints(&img, &[3]).is_err(), "after the last step is no boundary");
     }
 

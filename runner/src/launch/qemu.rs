@@ -398,65 +398,49 @@ pub fn run(l: &Launch) -> Result<RunResult, String> {
     let stderr_path = l.dir.join("qemu.stderr");
     let bound = l.timeout + l.target.allowance();
     let start = Instant::now();
-    if l.exec.migrate {
+    let ended = if l.exec.migrate {
         let _ = fs::remove_file(&stderr_path);
-        let points = l.case_image.iter().skip(gic_case::proto::HEADER_WORDS).filter(|w| *w & 0xff == 39).count();
-        let ended = super::migrate::run(&l.qemu.path, &args, l.dir, &out_path, &stderr_path, bound, points.max(1))?;
-        let commands = ended.commands.join("\n");
-        fs::write(
-            l.dir.join("command.txt"),
-            format!(
-                "cd {} && {}\n",
-                shell_quote(&l.dir.display().to_string()),
-                ended.commands.join(&format!("\ncd {} && ", shell_quote(&l.dir.display().to_string())))
-            ),
-        )
-        .map_err(|e| format!("{}: {e}", l.dir.display()))?;
-        use std::os::unix::process::ExitStatusExt;
-        let output = fs::read(&out_path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-        let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
-        return Ok(RunResult {
-            exit_code: ended.status.and_then(|s| s.code()),
-            signal: ended.status.and_then(|s| s.signal()),
-            timed_out: ended.timed_out,
-            output,
-            stderr,
-            elapsed: start.elapsed(),
-            command: commands,
-            migrated: ended.migrated,
-            restore_failed: ended.restore_failed,
-        });
-    }
-    let stderr_file = fs::File::create(&stderr_path).map_err(|e| format!("{}: {e}", stderr_path.display()))?;
-    let mut cmd = Command::new(&l.qemu.path);
-    cmd.args(&args).current_dir(l.dir).stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr_file);
-    let mut group =
-        Group::spawn(&mut cmd).map_err(|e| format!("cannot start {}: {e}; {INSTALL_HINT}", l.qemu.path.display()))?;
-    let (exit_code, signal, timed_out) = match group.child.wait_timeout(bound).map_err(|e| e.to_string())? {
-        Some(status) => {
-            use std::os::unix::process::ExitStatusExt;
-            (status.code(), status.signal(), false)
-        }
-        None => {
+        let points = super::migrate::count_checkpoints(l.case_image).max(1);
+        let ended = super::migrate::run(&l.qemu.path, &args, l.dir, &out_path, &stderr_path, bound, points)?;
+        // Every QEMU of the run, in order.
+        let dir = shell_quote(&l.dir.display().to_string());
+        let lines: String = ended.commands.iter().map(|c| format!("cd {dir} && {c}\n")).collect();
+        fs::write(l.dir.join("command.txt"), lines).map_err(|e| format!("{}: {e}", l.dir.display()))?;
+        ended
+    } else {
+        let stderr_file = fs::File::create(&stderr_path).map_err(|e| format!("{}: {e}", stderr_path.display()))?;
+        let mut cmd = Command::new(&l.qemu.path);
+        cmd.args(&args).current_dir(l.dir).stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr_file);
+        let mut group = Group::spawn(&mut cmd)
+            .map_err(|e| format!("cannot start {}: {e}; {INSTALL_HINT}", l.qemu.path.display()))?;
+        let status = group.child.wait_timeout(bound).map_err(|e| e.to_string())?;
+        if status.is_none() {
             group.kill();
-            (None, None, true)
+        }
+        // Whatever a wrapper script left behind in the group goes too.
+        drop(group);
+        super::migrate::Ended {
+            status,
+            timed_out: status.is_none(),
+            commands: vec![command],
+            migrated: Vec::new(),
+            restore_failed: None,
         }
     };
-    // Whatever a wrapper script left behind in the group goes too.
-    drop(group);
     let elapsed = start.elapsed();
+    use std::os::unix::process::ExitStatusExt;
     let output = fs::read(&out_path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
     let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
     Ok(RunResult {
-        exit_code,
-        signal,
-        timed_out,
+        exit_code: ended.status.and_then(|s| s.code()),
+        signal: ended.status.and_then(|s| s.signal()),
+        timed_out: ended.timed_out,
         output,
         stderr,
         elapsed,
-        command,
-        migrated: Vec::new(),
-        restore_failed: None,
+        command: ended.commands.join("\n"),
+        migrated: ended.migrated,
+        restore_failed: ended.restore_failed,
     })
 }
 
