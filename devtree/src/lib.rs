@@ -235,6 +235,13 @@ pub struct Platform {
     /// cell, QEMU 10.0 two, as the root's `#address-cells`); `None` when
     /// `/chosen` has neither property. `size` is end − start, possibly 0.
     pub initrd: Option<Region>,
+    /// `/chosen` `gicv,run` (one 32-bit cell), written by the project's KVM
+    /// VMM when it runs one case of a batch (several cases, one VM each, in
+    /// one Linux boot): the case's number in the batch. The kernel then
+    /// marks its output with the number and ends the VM with PSCI
+    /// SYSTEM_OFF instead of ending the whole machine with semihosting
+    /// SYS_EXIT. `None` when the property is absent.
+    pub batch_run: Option<u32>,
 }
 
 /// Why a device tree could not be used.
@@ -502,11 +509,11 @@ fn parse(fdt: Fdt<'_>) -> Result<Platform, Error> {
         Some(t) if interrupt_cells(gic_node) == Some(3) => parse_timer(t)?,
         _ => None,
     };
-    let initrd = match fdt.find_node("/chosen") {
-        Some(chosen) => parse_initrd(&chosen)?,
-        None => None,
+    let (initrd, batch_run) = match fdt.find_node("/chosen") {
+        Some(chosen) => (parse_initrd(&chosen)?, u32_prop(&chosen, "gicv,run", "chosen")?),
+        None => (None, None),
     };
-    Ok(Platform { gic, uart: found.uart, ram, psci, cpus, timer, initrd })
+    Ok(Platform { gic, uart: found.uart, ram, psci, cpus, timer, initrd, batch_run })
 }
 
 /// An address property of one 32-bit or one 64-bit cell (`linux,initrd-*`

@@ -327,3 +327,12 @@ fn initrd_cells_of_either_width_and_bad_ones() {
     let text = bad("linux,initrd-end").unwrap_err().to_string();
     assert!(text.contains("chosen") && text.contains("linux,initrd-end"), "{text}");
 }
+
+#[test]
+fn a_batch_run_number_in_chosen() {
+    let parse =
+        |props: Chosen<'_>| Platform::from_bytes(&xen_guest_dtb_with(XenGic::V3, 1, props)).map(|p| p.batch_run);
+    assert_eq!(parse(&[]), Ok(None));
+    assert_eq!(parse(&[("gicv,run", &7u32.to_be_bytes())]), Ok(Some(7)));
+    assert_eq!(parse(&[("gicv,run", &[0; 3])]), Err(Error::BadProperty { node: "chosen", property: "gicv,run" }));
+}

@@ -403,18 +403,38 @@ pub fn run_on(
             tick(r);
         }
         let log_root = run_dir.path.join(format!("qemu-{}", q.version));
-        let queue = Mutex::new(here.into_iter().collect::<VecDeque<&Job>>());
         let results = Mutex::new(Vec::new());
-        std::thread::scope(|s| {
-            for _ in 0..opts.jobs.max(1) {
-                s.spawn(|| loop {
-                    let Some(job) = queue.lock().expect("queue").pop_front() else { break };
-                    let r = run_one(opts, mode.as_ref(), &log_root, &devs, job);
-                    tick(&r);
-                    results.lock().expect("results").push(r);
-                });
+        if let Some(crate::launch::hypervisor::Hypervisor::Kvm(kvm)) = mode {
+            // One Linux boot per GIC version runs all of its cases, each as its own VM.
+            let mut batches: BTreeMap<GicVersion, Vec<&Job>> = BTreeMap::new();
+            for j in here {
+                batches.entry(j.gic).or_default().push(j);
             }
-        });
+            let queue = Mutex::new(batches.into_values().collect::<VecDeque<Vec<&Job>>>());
+            std::thread::scope(|s| {
+                for _ in 0..opts.jobs.max(1) {
+                    s.spawn(|| loop {
+                        let Some(batch) = queue.lock().expect("queue").pop_front() else { break };
+                        for r in run_kvm_batch(opts, kvm, &log_root, &devs, &batch) {
+                            tick(&r);
+                            results.lock().expect("results").push(r);
+                        }
+                    });
+                }
+            });
+        } else {
+            let queue = Mutex::new(here.into_iter().collect::<VecDeque<&Job>>());
+            std::thread::scope(|s| {
+                for _ in 0..opts.jobs.max(1) {
+                    s.spawn(|| loop {
+                        let Some(job) = queue.lock().expect("queue").pop_front() else { break };
+                        let r = run_one(opts, mode.as_ref(), &log_root, &devs, job);
+                        tick(&r);
+                        results.lock().expect("results").push(r);
+                    });
+                }
+            });
+        }
         report.runs.extend(results.into_inner().expect("results"));
         report.runs.sort_by(|a, b| (&a.case, a.gic).cmp(&(&b.case, b.gic)));
         if opts.bless {
@@ -495,7 +515,7 @@ fn run_image(
     let name = &job.case.name;
     let dir = dir.to_path_buf();
     let target = match (job.case.view, &opts.guest_image) {
-        (View::Guest, _) if mode.is_some() => mode.expect("checked").target(),
+        (View::Guest, _) if mode.is_some() => mode.expect("checked").target(&[]),
         (View::Hypervisor, _) => Target::El2 { kernel: &opts.kernel },
         (View::Guest, Some(image)) => Target::Guest { image },
         (View::Guest, None) => {
@@ -514,20 +534,83 @@ fn run_image(
         timeout: job.case.timeout,
         dir: &dir,
     };
-    let mut r = RunReport::simple(name, Some(job.gic), Outcome::Error, String::new());
-    r.log = Some(dir.clone());
-    let res = match qemu::run(&launch) {
-        Ok(res) => res,
-        Err(e) => {
-            r.detail = text::escape_controls(&format!("    {e}\n")).into_owned();
-            disk_full_is_the_cause(&mut r, &dir);
-            return r;
-        }
+    match qemu::run(&launch) {
+        Ok(res) => conclude(opts, &dir, devs, job, &res),
+        Err(e) => launch_failed(job, &dir, &e),
+    }
+}
+
+/// The ERROR of a run (in `dir`) whose QEMU could not be started, or whose
+/// files could not be written.
+fn launch_failed(job: &Job, dir: &Path, e: &str) -> RunReport {
+    let mut r = RunReport::simple(&job.case.name, Some(job.gic), Outcome::Error, String::new());
+    r.log = Some(dir.to_path_buf());
+    r.detail = text::escape_controls(&format!("    {e}\n")).into_owned();
+    disk_full_is_the_cause(&mut r, dir);
+    r
+}
+
+/// Runs the jobs of `batch` (one GIC version) under KVM in one Linux boot,
+/// each case as its own VM ([`crate::launch::hypervisor::split_batch`]);
+/// the batch's logs go to `<log_root>/kvm-batch/<gic>/`, each run's part
+/// (its `semihosting.out`, the VMM's and Linux's messages meanwhile in
+/// `console.txt`, and the batch's command) to its own directory as in the
+/// other targets.
+fn run_kvm_batch(
+    opts: &Options,
+    kvm: &crate::launch::hypervisor::Kvm,
+    log_root: &Path,
+    devs: &[Deviation],
+    batch: &[&Job],
+) -> Vec<RunReport> {
+    use crate::launch::hypervisor::{batch_bound, split_batch, BatchRun};
+    let Some(gic) = batch.first().map(|j| j.gic) else { return Vec::new() };
+    let dir = log_root.join("kvm-batch").join(gic.name());
+    let runs: Vec<BatchRun> =
+        batch.iter().map(|j| BatchRun { image: &j.image, smp: j.case.smp, timeout: j.case.timeout }).collect();
+    let launch = qemu::Launch {
+        qemu: &opts.qemu,
+        exec: &opts.exec,
+        target: Target::Kvm { kvm, batch: &runs },
+        case_image: &[],
+        gic,
+        smp: 1,
+        timeout: batch_bound(&runs),
+        dir: &dir,
     };
+    let whole = match qemu::run(&launch) {
+        Ok(res) => res,
+        Err(e) => return batch.iter().map(|j| launch_failed(j, &dir, &e)).collect(),
+    };
+    let console = fs::read_to_string(dir.join("console.txt")).unwrap_or_default();
+    let quoted = crate::launch::qemu::shell_command(Path::new("cd"), &[dir.display().to_string()]);
+    batch
+        .iter()
+        .zip(split_batch(&whole, &console, runs.len()))
+        .map(|(job, res)| {
+            let rdir = log_root.join(&job.case.name).join(job.gic.name());
+            let written = fs::create_dir_all(&rdir)
+                .and_then(|()| fs::write(rdir.join("semihosting.out"), &res.output))
+                .and_then(|()| fs::write(rdir.join("console.txt"), &res.stderr))
+                .and_then(|()| fs::write(rdir.join("command.txt"), format!("{quoted} && {}\n", res.command)));
+            match written {
+                Ok(()) => conclude(opts, &rdir, devs, job, &res),
+                Err(e) => launch_failed(job, &rdir, &format!("{}: {e}", rdir.display())),
+            }
+        })
+        .collect()
+}
+
+/// Judges the result `res` of `job`'s run (logs in `dir`): its outcome and
+/// detail, written to `dir/result.txt` as well.
+fn conclude(opts: &Options, dir: &Path, devs: &[Deviation], job: &Job, res: &qemu::RunResult) -> RunReport {
+    let name = &job.case.name;
+    let mut r = RunReport::simple(name, Some(job.gic), Outcome::Error, String::new());
+    r.log = Some(dir.to_path_buf());
     r.elapsed = res.elapsed;
     let out = events::parse(&res.output);
     let params = Params::from_header(job.gic, out.header.as_ref().unwrap_or(&serde_json::Map::new()));
-    let (outcome, detail) = classify(&job.case, job.gic, &res, &out, |events| {
+    let (outcome, detail) = classify(&job.case, job.gic, res, &out, |events| {
         if let Some(why) = unsupported(&job.case, &params) {
             return (Outcome::Skip, format!("    {why}\n"));
         }
@@ -541,7 +624,7 @@ fn run_image(
     r.outcome = outcome;
     // QEMU's stderr and the kernel's malformed lines may hold anything.
     r.detail = text::escape_controls(&detail).into_owned();
-    disk_full_is_the_cause(&mut r, &dir);
+    disk_full_is_the_cause(&mut r, dir);
     let _ = fs::write(
         dir.join("result.txt"),
         format!("{} {} {}\n{}\ncommand: {}\n", outcome.name(), job.gic.name(), name, r.detail, res.command),
@@ -597,7 +680,9 @@ fn classify(
         s
     };
     let stderr_tail = |s: &str| -> String {
-        s.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().map(|l| format!("      {l}\n")).collect()
+        // A KVM batch's run: its VMM's messages, then the machine's end (console and QEMU).
+        let n = if res.ended.is_some() { 12 } else { 5 };
+        s.lines().rev().take(n).collect::<Vec<_>>().into_iter().rev().map(|l| format!("      {l}\n")).collect()
     };
     let kernel_error = || out.error.as_deref().map(|e| format!("    kernel error record: {e}\n")).unwrap_or_default();
     if let Some((n, why)) = &res.restore_failed {
@@ -612,10 +697,12 @@ fn classify(
         );
     }
     if res.timed_out {
-        return (
-            Outcome::Timeout,
-            format!("    no exit within {:?} (the case's `timeout:`)\n{}{}", case.timeout, kernel_error(), seen()),
-        );
+        let why = match &res.ended {
+            // A run of a KVM batch: the VMM's bound or the whole machine's.
+            Some(how) => format!("    {how}; the messages end:\n{}", stderr_tail(&res.stderr)),
+            None => format!("    no exit within {:?} (the case's `timeout:`)\n", case.timeout),
+        };
+        return (Outcome::Timeout, format!("{why}{}{}", kernel_error(), seen()));
     }
     match res.exit_code.and_then(KernelExit::from_code) {
         Some(KernelExit::Crash) | Some(KernelExit::Panic) => {
@@ -678,18 +765,16 @@ fn classify(
         }
         Some(KernelExit::Done) => finished(&out.events),
         None => {
-            let how = match (res.exit_code, res.signal) {
-                (Some(c), _) => format!("exited with status {c}"),
-                (None, Some(sig)) => format!("was killed by {}", crate::launch::procs::signal_name(sig)),
-                (None, None) => "ended without an exit status".to_string(),
+            let how = match (&res.ended, res.exit_code, res.signal) {
+                (Some(how), ..) => how.clone(),
+                (None, Some(c), _) => format!("QEMU exited with status {c}"),
+                (None, None, Some(sig)) => format!("QEMU was killed by {}", crate::launch::procs::signal_name(sig)),
+                (None, None, None) => "QEMU ended without an exit status".to_string(),
             };
+            let what = if res.ended.is_some() { "the messages end" } else { "its stderr ends" };
             (
                 Outcome::Crash,
-                format!(
-                    "    QEMU {how} before the kernel finished; its stderr ends:\n{}{}",
-                    stderr_tail(&res.stderr),
-                    seen()
-                ),
+                format!("    {how} before the kernel finished; {what}:\n{}{}", stderr_tail(&res.stderr), seen()),
             )
         }
     }

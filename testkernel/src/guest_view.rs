@@ -156,6 +156,13 @@ pub fn main(x0: u64, _x1: u64, _x2: u64, _x3: u64) -> ! {
         fail("guest mode must be entered at EL1", Some(&el));
     }
     let platform = discover(x0).unwrap_or_else(|e| fail("the device tree (x0) cannot be used", Some(&e)));
+    if let Some(n) = platform.batch_run {
+        // The conduit first: even a bad case ends this VM with SYSTEM_OFF.
+        if let Some(s) = platform.psci {
+            psci::set_conduit_hvc(s.conduit == PsciConduit::Hvc);
+        }
+        crate::platform::out::start_batch_run(n);
+    }
     let (want, cpus, ops) = load_case(&platform);
     interp::check_view(ops);
     configure(&platform, x0);

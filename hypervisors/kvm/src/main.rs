@@ -4,8 +4,18 @@
 //! guest sees is KVM's in-kernel vGIC.
 //!
 //! ```text
-//! gicv-kvm-vmm --image /guest.img --case /case.bin --gic 3 --smp 2
+//! gicv-kvm-vmm --image /guest.img --case /case.bin --gic 3 --smp 2 [--run N] [--timeout-ms MS]
 //! ```
+//!
+//! In a batch (several cases in one Linux boot, one VM each, the runner's
+//! `/init` starting this process once per case) `--run N` writes `/chosen`
+//! `gicv,run = <N>`, which makes the guest mark its output as run N and end
+//! with PSCI SYSTEM_OFF instead of semihosting SYS_EXIT; `--timeout-ms`
+//! bounds the VM's life: when it has not ended in time this process says
+//! so on stderr and exits 124 (as `timeout(1)` does), which ends the VM.
+//! Every exit prints `gicv-run N vm-ms T` on stderr first (T: the
+//! milliseconds since this process started, the VM's creation and life;
+//! N is 0 without `--run`).
 //!
 //! The VM: RAM at 0x4000_0000 (256 MiB); the Image at RAM + 0x8_0000 (its
 //! `text_offset`); the case as the initrd at 0x4800_0000; a device tree at
@@ -24,10 +34,11 @@
 //! are powered off until the guest's PSCI CPU_ON.
 //!
 //! The guest reports through semihosting (HLT #0xF000), which the outermost
-//! QEMU answers directly, and ends the whole machine with semihosting
-//! SYS_EXIT; this process only runs the vCPUs. It exits 0 when the guest
-//! powers the VM off (PSCI SYSTEM_OFF), 3 on an exit it cannot handle, 2 on
-//! bad arguments or a KVM call that fails, each with a message on stderr.
+//! QEMU answers directly; without `--run` it ends the whole machine with
+//! semihosting SYS_EXIT. This process only runs the vCPUs. It exits 0 when
+//! the guest powers the VM off (PSCI SYSTEM_OFF), 124 at `--timeout-ms`, 3
+//! on an exit it cannot handle, 2 on bad arguments or a KVM call that
+//! fails, each with a message on stderr.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -117,15 +128,31 @@ struct Args {
     case: PathBuf,
     gic: u32,
     smp: u32,
+    run: Option<u32>,
+    timeout_ms: Option<u64>,
+}
+
+/// The batch run number (`--run`), for [`finish`].
+static RUN: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+/// When this process started, for [`finish`].
+static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+/// The exit status when the VM outlives `--timeout-ms`.
+const TIMED_OUT: i32 = 124;
+
+/// Prints the run's time in the VM (`gicv-run N vm-ms T`) and exits with `code`.
+fn finish(code: i32) -> ! {
+    let ms = START.get().map_or(0, |s| s.elapsed().as_millis());
+    eprintln!("gicv-run {} vm-ms {ms}", RUN.get().copied().unwrap_or(0));
+    std::process::exit(code)
 }
 
 fn fail(msg: impl std::fmt::Display, code: i32) -> ! {
     eprintln!("gicv-kvm-vmm: {msg}");
-    std::process::exit(code)
+    finish(code)
 }
 
 fn args() -> Args {
-    let mut a = Args { image: PathBuf::new(), case: PathBuf::new(), gic: 3, smp: 1 };
+    let mut a = Args { image: PathBuf::new(), case: PathBuf::new(), gic: 3, smp: 1, run: None, timeout_ms: None };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let v = it.next().unwrap_or_else(|| fail(format!("{k} needs a value"), 2));
@@ -134,7 +161,14 @@ fn args() -> Args {
             "--case" => a.case = v.into(),
             "--gic" => a.gic = v.parse().unwrap_or_else(|_| fail("--gic takes 2 or 3", 2)),
             "--smp" => a.smp = v.parse().unwrap_or_else(|_| fail("--smp takes a number", 2)),
-            _ => fail(format!("unknown option {k}; usage: --image IMG --case BIN --gic 2|3 --smp N"), 2),
+            "--run" => a.run = Some(v.parse().unwrap_or_else(|_| fail("--run takes a number", 2))),
+            "--timeout-ms" => a.timeout_ms = Some(v.parse().unwrap_or_else(|_| fail("--timeout-ms takes a number", 2))),
+            _ => fail(
+                format!(
+                    "unknown option {k}; usage: --image IMG --case BIN --gic 2|3 --smp N [--run N] [--timeout-ms MS]"
+                ),
+                2,
+            ),
         }
     }
     if !(1..=8).contains(&a.smp) || !(a.gic == 2 || a.gic == 3) {
@@ -198,6 +232,9 @@ fn device_tree(a: &Args, initrd_len: u64) -> Result<Vec<u8>, vm_fdt::Error> {
     let chosen = f.begin_node("chosen")?;
     f.property_u64("linux,initrd-start", INITRD_AT)?;
     f.property_u64("linux,initrd-end", INITRD_AT + initrd_len)?;
+    if let Some(n) = a.run {
+        f.property_u32("gicv,run", n)?;
+    }
     f.end_node(chosen)?;
 
     let mem = f.begin_node(&format!("memory@{RAM_BASE:x}"))?;
@@ -272,7 +309,7 @@ fn run_vcpu(mut vcpu: VcpuFd, id: u32, vm: &VmFd, uart: &Mutex<Pl011>) -> ! {
             Ok(VcpuExit::SystemEvent(ty, _)) => {
                 // SYSTEM_OFF or SYSTEM_RESET from the guest: the VM is over.
                 eprintln!("gicv-kvm-vmm: vCPU {id}: system event {ty}");
-                std::process::exit(0);
+                finish(0);
             }
             Ok(VcpuExit::MmioRead(addr, data)) if (UART..UART + UART_SIZE).contains(&addr) => {
                 let v = uart.lock().expect("UART state").read(addr - UART).to_le_bytes();
@@ -310,7 +347,11 @@ const fn libc_eintr() -> i32 {
 }
 
 fn main() {
+    let _ = START.set(std::time::Instant::now());
     let a = args();
+    if let Some(n) = a.run {
+        let _ = RUN.set(n);
+    }
     let image = std::fs::read(&a.image).unwrap_or_else(|e| fail(format!("{}: {e}", a.image.display()), 2));
     let case = std::fs::read(&a.case).unwrap_or_else(|e| fail(format!("{}: {e}", a.case.display()), 2));
     let kvm = Kvm::new().unwrap_or_else(|e| fail(format!("/dev/kvm: {e}"), 2));
@@ -354,6 +395,13 @@ fn main() {
     vcpus[0].set_one_reg(core_reg(x_reg(0)), &DTB_AT.to_le_bytes()).unwrap_or_else(|e| fail(e, 2));
 
     let uart = Arc::new(Mutex::new(Pl011::default()));
+    if let Some(ms) = a.timeout_ms {
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            eprintln!("gicv-kvm-vmm: the VM did not end within {ms} ms (the case's timeout); stopped");
+            finish(TIMED_OUT)
+        });
+    }
     let threads: Vec<_> = vcpus
         .into_iter()
         .enumerate()

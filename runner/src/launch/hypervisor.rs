@@ -2,22 +2,31 @@
 //! busybox, fetched by `.ci/install-kvm`; the project's VMM
 //! (`hypervisors/kvm`, cross-built for `aarch64-unknown-linux-musl` and
 //! linked with rust-lld); and the initramfs that Linux runs: busybox, the
-//! VMM and the guest-mode kernel, with `/init` starting the VMM on the
-//! case. [`case_initrd`] appends each run's case to it: the kernel unpacks
-//! concatenated cpio archives in order.
+//! VMM and the guest-mode kernel, with `/init` starting the VMM once per
+//! case. [`batch_initrd`] appends a batch's cases to it: the kernel
+//! unpacks concatenated cpio archives in order.
 //!
 //! Where it runs is [`super::target::Target::Kvm`]: QEMU `virt` with EL2,
-//! Linux at EL2 (VHE) with `/dev/kvm`, the VMM creating one VM with an
-//! in-kernel vGIC of the case's GIC version. The guest-mode kernel in that
-//! VM reports over semihosting, which the outer QEMU answers directly, and
-//! ends the machine with semihosting SYS_EXIT, so a run's output and exit
-//! status reach the runner as in the other targets.
+//! Linux at EL2 (VHE) with `/dev/kvm`, booted once per batch (the runner
+//! makes one batch per QEMU and GIC version), the VMM creating one fresh
+//! VM per case with an in-kernel vGIC of the case's GIC version. The
+//! guest-mode kernel in that VM reports over semihosting, which the outer
+//! QEMU answers directly, into the batch's one stream: it opens its output
+//! with `{"gicv-run":N}` and ends it with `{"gicv-exit":C}` and PSCI
+//! SYSTEM_OFF, which ends the VM only. `/init` marks each run's start and
+//! end (the VMM's status) on Linux's console, the VMM stops a VM that
+//! outlives its case's time limit, and [`split_batch`] turns the two into
+//! one result per case, as the other targets give.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use cpio::newc::Builder;
+
+use super::qemu::RunResult;
 
 /// The VMM's Rust target.
 pub const VMM_TARGET: &str = "aarch64-unknown-linux-musl";
@@ -60,16 +69,22 @@ pub fn split_label(label: &str) -> (&str, Option<(&str, &str)>) {
     (label, None)
 }
 
-/// `/init`: mounts what the VMM needs, runs it on `/case.bin` with the GIC
-/// version and PE count of `/case.cfg`, then powers off (reached only when
-/// the guest did not end the machine itself).
+/// `/init`: mounts what the VMM needs, then runs the VMM once per case of
+/// the batch (`/cases/NNNN.cfg`, in order), each case as its own fresh VM,
+/// marking each run's start and end (with the VMM's exit status) on the
+/// console, and powers the machine off after the last.
 const INIT: &str = "#!/bin/sh
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-. /case.cfg
-/bin/gicv-kvm-vmm --image /guest.img --case /case.bin --gic \"$GIC\" --smp \"$SMP\"
-echo \"gicv: the VMM exited with $? without the guest ending the machine\"
+for cfg in /cases/*.cfg; do
+    . \"$cfg\"
+    echo \"gicv-run $RUN start\"
+    /bin/gicv-kvm-vmm --image /guest.img --case \"$BIN\" --gic \"$GIC\" --smp \"$SMP\" --run \"$RUN\" \\
+        --timeout-ms \"$TIMEOUT_MS\"
+    echo \"gicv-run $RUN end $?\"
+done
+echo \"gicv: batch done\"
 poweroff -f
 ";
 
@@ -108,22 +123,195 @@ pub fn write_initramfs(out: &Path, busybox: &Path, vmm: &Path, guest_image: &Pat
     crate::files::write(out, &buf)
 }
 
-/// One run's initrd at `out`: the initramfs at `base` followed by an archive
-/// holding `/case.bin` (the compiled case at `case_image`) and `/case.cfg`
-/// (`GIC=` the version's number, `SMP=` the case's PEs).
+/// One case of a KVM batch: its compiled image, its PEs (the VM's vCPUs)
+/// and its time limit.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchRun<'a> {
+    /// The compiled case.
+    pub image: &'a [u32],
+    /// The case's PEs.
+    pub smp: u32,
+    /// The case's `timeout:`.
+    pub timeout: Duration,
+}
+
+/// What a VM of a batch may take beyond its case's `timeout:` (the VMM's
+/// start and the guest's boot under nested TCG) before the VMM stops it.
+pub const VM_ALLOWANCE: Duration = Duration::from_secs(10);
+
+/// The bound of a whole batch's QEMU: each case's time limit plus
+/// [`VM_ALLOWANCE`] (the Linux boot's allowance is the target's).
+pub fn batch_bound(runs: &[BatchRun]) -> Duration {
+    runs.iter().map(|r| r.timeout + VM_ALLOWANCE).sum()
+}
+
+/// One batch's initrd at `out`: the initramfs at `base` followed by an
+/// archive holding, per run n of `runs`, `/cases/NNNN.bin` (the compiled
+/// case) and `/cases/NNNN.cfg` (`RUN=` n, `BIN=` the case's path, `GIC=`
+/// the version's number, `SMP=` the case's PEs, `TIMEOUT_MS=` its time
+/// limit plus [`VM_ALLOWANCE`]).
 ///
 /// # Errors
 /// A file that cannot be read or written.
-pub fn case_initrd(base: &Path, case_image: &Path, gic: u32, smp: u32, out: &Path) -> Result<(), String> {
+pub fn batch_initrd(base: &Path, runs: &[BatchRun], gic: u32, out: &Path) -> Result<(), String> {
     let mut buf = std::fs::read(base).map_err(|e| format!("{}: {e}", base.display()))?;
-    let case = std::fs::read(case_image).map_err(|e| format!("{}: {e}", case_image.display()))?;
-    let cfg = format!("GIC={gic}\nSMP={smp}\n");
     let io = |e: std::io::Error| format!("{}: {e}", out.display());
     // Inode numbers apart from the base archive's.
-    buf = entry(buf, "case.bin", 0o100_644, 1001, &case).map_err(io)?;
-    buf = entry(buf, "case.cfg", 0o100_644, 1002, cfg.as_bytes()).map_err(io)?;
+    let mut ino = 1000;
+    buf = entry(buf, "cases", 0o040_755, ino, &[]).map_err(io)?;
+    for (n, r) in runs.iter().enumerate() {
+        let bin = format!("cases/{n:04}.bin");
+        let bytes: Vec<u8> = r.image.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let ms = (r.timeout + VM_ALLOWANCE).as_millis();
+        let cfg = format!("RUN={n}\nBIN=/{bin}\nGIC={gic}\nSMP={}\nTIMEOUT_MS={ms}\n", r.smp);
+        ino += 2;
+        buf = entry(buf, &bin, 0o100_644, ino, &bytes).map_err(io)?;
+        buf = entry(buf, &format!("cases/{n:04}.cfg"), 0o100_644, ino + 1, cfg.as_bytes()).map_err(io)?;
+    }
     let buf = cpio::newc::trailer(buf).map_err(io)?;
     std::fs::write(out, buf).map_err(io)
+}
+
+/// What the console says about one run of a batch.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct ConsoleRun {
+    /// `gicv-run N end S`: the VMM's exit status.
+    status: Option<i32>,
+    /// `gicv-run N vm-ms T`.
+    ms: Option<u64>,
+    /// The other console lines between its start and its end (the VMM's
+    /// messages, and whatever Linux printed meanwhile).
+    lines: Vec<String>,
+}
+
+/// The console's `gicv-run N start|end S|vm-ms T` markers, by run.
+fn console_runs(console: &str) -> BTreeMap<usize, ConsoleRun> {
+    let mut runs: BTreeMap<usize, ConsoleRun> = BTreeMap::new();
+    let mut current = None;
+    for line in console.lines().map(|l| l.trim_end_matches('\r')) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words[..] {
+            ["gicv-run", n, "start"] if n.parse::<usize>().is_ok() => {
+                let n = n.parse().expect("checked");
+                runs.entry(n).or_default();
+                current = Some(n);
+            }
+            ["gicv-run", n, "end", st] if n.parse::<usize>().is_ok() => {
+                runs.entry(n.parse().expect("checked")).or_default().status = st.parse().ok();
+                current = None;
+            }
+            ["gicv-run", n, "vm-ms", t] if n.parse::<usize>().is_ok() => {
+                runs.entry(n.parse().expect("checked")).or_default().ms = t.parse().ok();
+            }
+            _ => {
+                if let Some(n) = current {
+                    runs.entry(n).or_default().lines.push(line.to_string());
+                }
+            }
+        }
+    }
+    runs
+}
+
+/// The semihosting stream of a batch cut into runs at the guest's
+/// `{"gicv-run":N}` lines; each run's `{"gicv-exit":C}` line gives its
+/// exit code and, like the marker, is not part of its output.
+fn output_runs(output: &str) -> BTreeMap<usize, (String, Option<i32>)> {
+    let mut runs: BTreeMap<usize, (String, Option<i32>)> = BTreeMap::new();
+    let mut current = None;
+    for line in output.split_inclusive('\n') {
+        let marker = |key: &str| {
+            let v: serde_json::Value = serde_json::from_str(line.trim()).ok()?;
+            let o = v.as_object().filter(|o| o.len() == 1)?;
+            o.get(key)?.as_u64()
+        };
+        if let Some(n) = marker("gicv-run") {
+            current = Some(n as usize);
+            runs.entry(n as usize).or_default();
+        } else if let (Some(c), Some(n)) = (marker("gicv-exit"), current) {
+            runs.entry(n).or_default().1 = i32::try_from(c).ok();
+        } else if let Some(n) = current {
+            runs.entry(n).or_default().0.push_str(line);
+        }
+    }
+    runs
+}
+
+/// The last `n` lines of `text`, indented, for a message.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
+    lines[lines.len().saturating_sub(n)..].iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// Splits the result of a batch's QEMU (`whole`, with Linux's console text
+/// `console`) into the results of its `runs` runs, in order: each run's
+/// output is its part of the semihosting stream; its exit code the guest's
+/// `{"gicv-exit":C}`; a VMM that stopped the VM at the case's time limit
+/// (status 124) makes it a timeout, any other end without an exit record
+/// is described in `ended` with the VMM's messages as its stderr; a run
+/// the machine never reached, or was running when the machine stopped,
+/// says so with the end of the console and of QEMU's stderr.
+pub fn split_batch(whole: &RunResult, console: &str, runs: usize) -> Vec<RunResult> {
+    let out = output_runs(&whole.output);
+    let con = console_runs(console);
+    let last_started = con.keys().chain(out.keys()).max().copied();
+    (0..runs)
+        .map(|n| {
+            let (output, exit) = out.get(&n).cloned().unwrap_or_default();
+            let c = con.get(&n).cloned().unwrap_or_default();
+            let mut r = RunResult {
+                exit_code: None,
+                signal: None,
+                timed_out: false,
+                output,
+                stderr: c.lines.iter().map(|l| format!("{l}\n")).collect(),
+                elapsed: Duration::from_millis(c.ms.unwrap_or(0)),
+                command: format!("{}\n# run {n} of the batch: /cases/{n:04}.bin in initrd.cpio", whole.command),
+                migrated: Vec::new(),
+                restore_failed: None,
+                ended: None,
+            };
+            let machine = || {
+                let how = if whole.timed_out {
+                    "did not finish the batch within its bound and was stopped".to_string()
+                } else {
+                    match (whole.exit_code, whole.signal) {
+                        (Some(c), _) => format!("exited with status {c}"),
+                        (None, Some(sig)) => format!("was killed by {}", super::procs::signal_name(sig)),
+                        (None, None) => "ended without an exit status".into(),
+                    }
+                };
+                format!(
+                    "QEMU {how}; Linux's console ends:\n{}QEMU's stderr ends:\n{}",
+                    tail(console, 6),
+                    tail(&whole.stderr, 3)
+                )
+            };
+            match (c.status, exit) {
+                (Some(124), _) => {
+                    r.timed_out = true;
+                    r.ended = Some(format!(
+                        "the VMM stopped the VM at its bound (the case's `timeout:` plus {}s for the VM's start)",
+                        VM_ALLOWANCE.as_secs()
+                    ));
+                }
+                (Some(0), Some(code)) => r.exit_code = Some(code),
+                (Some(st), _) => {
+                    r.ended = Some(format!("the VMM exited with status {st} without the guest's exit record"));
+                }
+                (None, _) if last_started.is_some_and(|l| n <= l) => {
+                    r.timed_out = whole.timed_out;
+                    r.ended = Some("the machine stopped during this run".into());
+                    r.stderr.push_str(&machine());
+                }
+                (None, _) => {
+                    r.ended = Some("the machine stopped before this run started".into());
+                    r.stderr = machine();
+                }
+            }
+            r
+        })
+        .collect()
 }
 
 /// Runs the project's `.ci/<script>` (which fetches what a hypervisor
@@ -235,10 +423,12 @@ impl Hypervisor {
         }
     }
 
-    /// Where a guest-view case runs under this hypervisor.
-    pub fn target(&self) -> super::target::Target<'_> {
+    /// Where guest-view cases run under this hypervisor: under KVM the
+    /// cases of `batch`, one Linux boot for all; under Xen one case per
+    /// boot (the launch's own).
+    pub fn target<'a>(&'a self, batch: &'a [BatchRun<'a>]) -> super::target::Target<'a> {
         match self {
-            Hypervisor::Kvm(kvm) => super::target::Target::Kvm { kvm },
+            Hypervisor::Kvm(kvm) => super::target::Target::Kvm { kvm, batch },
             Hypervisor::Xen(xen) => super::target::Target::Xen { xen },
         }
     }
@@ -350,11 +540,16 @@ mod tests {
             std::fs::write(&p, data).unwrap();
             p
         };
-        let (bb, vmm, img, case) = (f("bb", b"BB"), f("vmm", b"VMM"), f("img", b"IMG"), f("case", b"CASE"));
+        let (bb, vmm, img) = (f("bb", b"BB"), f("vmm", b"VMM"), f("img", b"IMG"));
         let base = dir.path().join("base.cpio");
         write_initramfs(&base, &bb, &vmm, &img).unwrap();
         let run = dir.path().join("run.cpio");
-        case_initrd(&base, &case, 3, 2, &run).unwrap();
+        let batch = [
+            BatchRun { image: &[0x6463_6967], smp: 2, timeout: Duration::from_secs(10) },
+            BatchRun { image: &[1, 2], smp: 1, timeout: Duration::from_secs(5) },
+        ];
+        batch_initrd(&base, &batch, 3, &run).unwrap();
+        assert_eq!(batch_bound(&batch), Duration::from_secs(10 + 5) + 2 * VM_ALLOWANCE);
         let bytes = std::fs::read(&run).unwrap();
         let mut names = Vec::new();
         let mut rest: &[u8] = &bytes;
@@ -395,15 +590,25 @@ mod tests {
                 "bin/echo",
                 "bin/gicv-kvm-vmm",
                 "guest.img",
-                "case.bin",
-                "case.cfg"
+                "cases",
+                "cases/0000.bin",
+                "cases/0000.cfg",
+                "cases/0001.bin",
+                "cases/0001.cfg"
             ]
         );
         assert_eq!(names[6].1, 0o120_777, "bin/sh is a symlink");
         assert_eq!(contents["bin/sh"], b"busybox");
-        assert_eq!(contents["case.cfg"], b"GIC=3\nSMP=2\n");
-        assert_eq!(contents["case.bin"], b"CASE");
-        assert!(String::from_utf8_lossy(&contents["init"]).contains("--case /case.bin --gic \"$GIC\""));
+        assert_eq!(contents["cases/0000.bin"], b"gicd");
+        assert_eq!(contents["cases/0001.bin"], [1, 0, 0, 0, 2, 0, 0, 0]);
+        assert_eq!(
+            String::from_utf8_lossy(&contents["cases/0001.cfg"]),
+            "RUN=1\nBIN=/cases/0001.bin\nGIC=3\nSMP=1\nTIMEOUT_MS=15000\n"
+        );
+        let init = String::from_utf8_lossy(&contents["init"]);
+        assert!(init.contains("for cfg in /cases/*.cfg; do"), "{init}");
+        assert!(init.contains("--case \"$BIN\" --gic \"$GIC\" --smp \"$SMP\" --run \"$RUN\""), "{init}");
+        assert!(init.contains("echo \"gicv-run $RUN end $?\""), "{init}");
     }
 
     #[test]
@@ -419,5 +624,69 @@ mod tests {
         assert!(chosen.contains("reg = <0x00 0x51000000 0x00 0xa0>;"), "{chosen}");
         assert!(chosen.trim_end().ends_with("};"), "{chosen}");
         assert!(dom0less_dts("/ {\n};\n", 1, 1, 1).is_err());
+    }
+
+    fn whole(output: &str, timed_out: bool) -> RunResult {
+        RunResult {
+            exit_code: (!timed_out).then_some(0),
+            signal: None,
+            timed_out,
+            output: output.into(),
+            stderr: "qemu: terminating\n".into(),
+            elapsed: Duration::from_secs(30),
+            command: "qemu-system-aarch64 -M virt".into(),
+            migrated: vec![],
+            restore_failed: None,
+            ended: None,
+        }
+    }
+
+    /// Five runs: a clean one, one the VMM stopped at its time limit, one
+    /// whose VMM failed, one the machine stopped during, one it never reached.
+    #[test]
+    fn a_batch_splits_into_one_result_per_run() {
+        let output = "{\"gicv-run\":0}\n{\"header\":{}}\n{\"op\":\"read\"}\n{\"end\":\"ok\"}\n{\"gicv-exit\":0}\n\
+                      {\"gicv-run\":1}\n{\"header\":{}}\n{\"op\":\"wait\"}\n\
+                      {\"gicv-run\":2}\n{\"header\":{}}\n\
+                      {\"gicv-run\":3}\n{\"header\":{}}\n{\"op\":\"read\"}\n";
+        let console = "[    0.1] booting\r\ngicv-run 0 start\r\ngicv-kvm-vmm: vCPU 0: system event 1\r\n\
+                       gicv-run 0 vm-ms 210\r\ngicv-run 0 end 0\r\ngicv-run 1 start\r\n\
+                       gicv-kvm-vmm: the VM did not end within 20000 ms (the case's timeout); stopped\r\n\
+                       gicv-run 1 vm-ms 20001\r\ngicv-run 1 end 124\r\ngicv-run 2 start\r\n\
+                       gicv-kvm-vmm: vCPU 0: unexpected exit Hlt\r\ngicv-run 2 vm-ms 5\r\ngicv-run 2 end 3\r\n\
+                       gicv-run 3 start\r\nKernel panic - not syncing\r\n";
+        let r = split_batch(&whole(output, true), console, 5);
+        assert_eq!(r.len(), 5);
+        assert_eq!((r[0].exit_code, r[0].timed_out, r[0].ended.as_deref()), (Some(0), false, None));
+        assert_eq!(r[0].output, "{\"header\":{}}\n{\"op\":\"read\"}\n{\"end\":\"ok\"}\n");
+        assert_eq!(r[0].elapsed, Duration::from_millis(210));
+        assert_eq!(r[0].stderr, "gicv-kvm-vmm: vCPU 0: system event 1\n");
+        assert!(r[0].command.ends_with("# run 0 of the batch: /cases/0000.bin in initrd.cpio"), "{}", r[0].command);
+        assert_eq!((r[1].exit_code, r[1].timed_out), (None, true));
+        assert_eq!(r[1].output, "{\"header\":{}}\n{\"op\":\"wait\"}\n");
+        assert_eq!((r[2].exit_code, r[2].timed_out), (None, false));
+        assert_eq!(r[2].ended.as_deref(), Some("the VMM exited with status 3 without the guest's exit record"));
+        assert!(r[2].stderr.contains("unexpected exit Hlt"), "{}", r[2].stderr);
+        // The machine's bound ran out during run 3: a timeout, with the console's end.
+        assert_eq!((r[3].timed_out, r[3].ended.as_deref()), (true, Some("the machine stopped during this run")));
+        assert!(
+            r[3].stderr.contains("Kernel panic") && r[3].stderr.contains("did not finish the batch"),
+            "{}",
+            r[3].stderr
+        );
+        assert_eq!(r[3].output, "{\"header\":{}}\n{\"op\":\"read\"}\n");
+        assert_eq!(
+            (r[4].timed_out, r[4].ended.as_deref()),
+            (false, Some("the machine stopped before this run started"))
+        );
+        assert!(r[4].output.is_empty() && r[4].stderr.contains("qemu: terminating"), "{}", r[4].stderr);
+        // A machine that ended by itself (not at its bound) is no timeout.
+        let r = split_batch(&whole("{\"gicv-run\":0}\n", false), "gicv-run 0 start\n", 1);
+        assert_eq!((r[0].timed_out, r[0].exit_code), (false, None));
+        assert!(
+            r[0].stderr.contains("QEMU exited with status 0; Linux's console ends:\ngicv-run 0 start\n"),
+            "{}",
+            r[0].stderr
+        );
     }
 }

@@ -162,6 +162,10 @@ pub struct RunResult {
     pub migrated: Vec<u32>,
     /// The migration point whose restore failed, and why (`--migrate` only).
     pub restore_failed: Option<(u32, String)>,
+    /// How the run ended when that is not QEMU's exit: a run of a KVM batch
+    /// ([`super::hypervisor::split_batch`]) whose VM ended without the
+    /// guest's exit record.
+    pub ended: Option<String>,
 }
 
 /// The accelerator QEMU runs the guest with.
@@ -386,8 +390,11 @@ pub fn shell_command(bin: &Path, args: &[String]) -> String {
 pub fn run(l: &Launch) -> Result<RunResult, String> {
     fs::create_dir_all(l.dir).map_err(|e| format!("{}: {e}", l.dir.display()))?;
     let image = l.dir.join("case.bin");
-    let bytes: Vec<u8> = l.case_image.iter().flat_map(|w| w.to_le_bytes()).collect();
-    fs::write(&image, bytes).map_err(|e| format!("{}: {e}", image.display()))?;
+    // A KVM batch carries its cases in its initrd instead.
+    if !l.case_image.is_empty() {
+        let bytes: Vec<u8> = l.case_image.iter().flat_map(|w| w.to_le_bytes()).collect();
+        fs::write(&image, bytes).map_err(|e| format!("{}: {e}", image.display()))?;
+    }
     l.target.prepare(&l.qemu.path, &image, l.gic, l.smp)?;
     let out_path = l.dir.join("semihosting.out");
     let _ = fs::remove_file(&out_path);
@@ -441,6 +448,7 @@ pub fn run(l: &Launch) -> Result<RunResult, String> {
         command: ended.commands.join("\n"),
         migrated: ended.migrated,
         restore_failed: ended.restore_failed,
+        ended: None,
     })
 }
 

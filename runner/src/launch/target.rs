@@ -8,7 +8,7 @@
 //! | [`Target::El2`] | `virt,virtualization=on` | the EL2 ELF (`-kernel`), entered at EL2 | `-device loader` at [`CASE_LOAD_ADDR`] |
 //! | [`Target::Guest`] | `virt,virtualization=off` | the guest-mode arm64 Image (`-kernel`), entered at EL1 with the DTB in x0 (Linux boot protocol) | `-initrd`: the DTB's `/chosen` `linux,initrd-start`/`-end` |
 //! | [`Target::Xen`] | `virt,virtualization=on` | Debian's Xen at EL2 (`-kernel`, `-dtb`: QEMU's device tree with dom0less `/chosen` nodes), which starts the guest-mode kernel as a domU | a boot module Xen hands the domU as its ramdisk (`-device loader` at 0x5100_0000) |
-//! | [`Target::Kvm`] | `virt,virtualization=on` | Debian's arm64 Linux at EL2 with KVM; its initramfs runs the project's VMM, which runs the guest-mode kernel as a KVM VM with an in-kernel vGIC | the VMM's initrd for the VM: `/case.bin` appended to the initramfs ([`super::hypervisor`]) |
+//! | [`Target::Kvm`] | `virt,virtualization=on` | Debian's arm64 Linux at EL2 with KVM; its initramfs runs the project's VMM once per case of a batch, each case a fresh KVM VM of the guest-mode kernel with an in-kernel vGIC | the batch's cases, `/cases/NNNN.bin`, appended to the initramfs ([`super::hypervisor`]) |
 //!
 //! A new place to run cases (a hypervisor nested in QEMU, a migrated run)
 //! is a new variant here and nowhere else in the launch path.
@@ -42,6 +42,9 @@ pub enum Target<'a> {
     Kvm {
         /// What Linux and its initramfs are.
         kvm: &'a super::hypervisor::Kvm,
+        /// The cases of this boot, run in order, one VM each (the
+        /// launch's own case image is unused).
+        batch: &'a [super::hypervisor::BatchRun<'a>],
     },
     /// The guest-mode kernel as a dom0less domU of Xen inside QEMU: the
     /// guest's view of Xen's vGIC (`--hypervisor xen`).
@@ -93,7 +96,8 @@ impl Target<'_> {
         }
     }
 
-    /// Extra time a run may take beyond the case's `timeout:`.
+    /// Extra time a run may take beyond the case's `timeout:` (a KVM
+    /// batch's launch gives the sum of its cases' bounds as the timeout).
     pub fn allowance(&self) -> std::time::Duration {
         match self {
             Target::Kvm { .. } | Target::Xen { .. } => HYPERVISOR_BOOT_ALLOWANCE,
@@ -102,8 +106,9 @@ impl Target<'_> {
     }
 
     /// Writes what a run needs besides the case image at `case_image` (in
-    /// the run's directory): under KVM, the per-run initrd (`initrd.cpio`:
-    /// the initramfs with the case and its GIC version and PE count); under
+    /// the run's directory): under KVM, the batch's initrd (`initrd.cpio`:
+    /// the initramfs with the batch's cases and their GIC version, PE
+    /// counts and time limits); under
     /// Xen, the device tree (`xen.dtb`, from `qemu`'s own).
     ///
     /// # Errors
@@ -114,11 +119,10 @@ impl Target<'_> {
                 let size = std::fs::metadata(case_image).map_err(|e| format!("{}: {e}", case_image.display()))?.len();
                 super::hypervisor::xen_dtb(xen, qemu, gic as u32, smp, size, &case_image.with_file_name("xen.dtb"))
             }
-            Target::Kvm { kvm } => super::hypervisor::case_initrd(
+            Target::Kvm { kvm, batch } => super::hypervisor::batch_initrd(
                 &kvm.initramfs,
-                case_image,
+                batch,
                 gic as u32,
-                smp,
                 &case_image.with_file_name("initrd.cpio"),
             ),
             _ => Ok(()),
@@ -147,7 +151,7 @@ impl Target<'_> {
             Target::Guest { image } => {
                 vec!["-kernel".into(), image.display().to_string(), "-initrd".into(), case_image.display().to_string()]
             }
-            Target::Kvm { kvm } => vec![
+            Target::Kvm { kvm, .. } => vec![
                 "-kernel".into(),
                 kvm.kernel.display().to_string(),
                 "-initrd".into(),
@@ -207,7 +211,7 @@ mod tests {
             initramfs: "/k/initramfs.cpio".into(),
             release: "6.1.0-50-arm64".into(),
         };
-        let t = Target::Kvm { kvm: &kvm };
+        let t = Target::Kvm { kvm: &kvm, batch: &[] };
         assert_eq!(t.machine(GicVersion::V2), "virt,virtualization=on,gic-version=2");
         assert_eq!(
             t.boot_args(Path::new("/r/case.bin")),

@@ -7,6 +7,7 @@
 use core::cell::UnsafeCell;
 use core::ffi::CStr;
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use heapless::spsc::{Consumer, Producer, Queue};
 use heapless::Vec;
@@ -234,7 +235,34 @@ pub fn host_file_exists(path: &CStr) -> bool {
     semihosting::sys::arm_compat::sys_open(path, semihosting::sys::arm_compat::OpenMode::RDONLY).is_ok()
 }
 
-/// Ends the run with a semihosting exit status (`gic_case::proto::KernelExit`).
+/// The number of this run in a batch of KVM runs, or [`NOT_IN_A_BATCH`].
+static BATCH_RUN: AtomicU32 = AtomicU32::new(NOT_IN_A_BATCH);
+const NOT_IN_A_BATCH: u32 = u32::MAX;
+
+/// Marks this run as run `n` of a batch (the VMM's `/chosen` `gicv,run`):
+/// prints `{"gicv-run":n}` before anything else of the run, so the runner
+/// can split the batch's one semihosting stream into runs, and makes
+/// [`exit`] end only this VM.
+#[cfg(feature = "guest")]
+pub fn start_batch_run(n: u32) {
+    BATCH_RUN.store(n, Ordering::Relaxed);
+    let mut l = Line::new();
+    l.raw("{").num("gicv-run", u64::from(n)).raw("}");
+    l.emit_now();
+}
+
+/// Ends the run with an exit status (`gic_case::proto::KernelExit`): a
+/// semihosting exit, which ends the machine; in a batch run
+/// ([`start_batch_run`]) `{"gicv-exit":code}` and PSCI SYSTEM_OFF, which
+/// end only this VM (its VMM then starts the next run). Should SYSTEM_OFF
+/// fail, the semihosting exit ends the machine after all: the runner then
+/// reports the batch's later runs as never started.
 pub fn exit(code: gic_case::proto::KernelExit) -> ! {
+    if BATCH_RUN.load(Ordering::Relaxed) != NOT_IN_A_BATCH {
+        let mut l = Line::new();
+        l.raw("{").num("gicv-exit", code as u64).raw("}");
+        l.emit_now();
+        let _ = super::psci::system_off();
+    }
     semihosting::process::exit(code as i32)
 }

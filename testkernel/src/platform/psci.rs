@@ -74,3 +74,16 @@ pub fn cpu_off() -> Result<(), smccc::psci::Error> {
         smccc::psci::cpu_off::<smccc::Smc>()
     }
 }
+
+/// Powers the whole machine off with SYSTEM_OFF over the selected conduit
+/// (a VM's end, in a batch of KVM runs). Returns only if the call failed.
+///
+/// # Errors
+/// The PSCI error.
+pub fn system_off() -> Result<(), smccc::psci::Error> {
+    if CONDUIT_HVC.load(Ordering::Relaxed) {
+        smccc::psci::system_off::<smccc::Hvc>()
+    } else {
+        smccc::psci::system_off::<smccc::Smc>()
+    }
+}
