@@ -566,8 +566,7 @@ fn run_kvm_batch(
     use crate::launch::hypervisor::{batch_bound, split_batch, BatchRun};
     let Some(gic) = batch.first().map(|j| j.gic) else { return Vec::new() };
     let dir = log_root.join("kvm-batch").join(gic.name());
-    let runs: Vec<BatchRun> =
-        batch.iter().map(|j| BatchRun { image: &j.image, smp: j.case.smp, timeout: j.case.timeout }).collect();
+    let runs: Vec<BatchRun> = batch.iter().map(|j| BatchRun::new(&j.image, j.case.smp, j.case.timeout)).collect();
     let launch = qemu::Launch {
         qemu: &opts.qemu,
         exec: &opts.exec,

@@ -301,6 +301,53 @@ fn kvm_target_runs_a_guest_case_as_a_vm_on_both_gic_versions() {
     }
 }
 
+/// A KVM batch (one Linux boot, one VM per case) goes on past a VM that
+/// outlives its bound: the VMM stops it (a 1 ms bound here) and the run is a
+/// timeout, and the next case, in the same boot, still runs to its end
+/// record with its own exit code.
+#[test]
+fn a_kvm_batch_goes_on_after_a_vm_is_stopped_at_its_bound() {
+    use runner::launch::hypervisor::{self as hv, BatchRun};
+    use runner::launch::target::Target;
+    use std::time::Duration;
+    let r = root();
+    let guest = toolchain::build_guest_image(&r).unwrap_or_else(|e| panic!("{e}"));
+    let kvm = hv::prepare(&r, &guest, None).unwrap_or_else(|e| panic!("{e}"));
+    let (_, qemu) = setup().clone();
+    let case = runner::case::parse(Path::new("<e2e>"), "guest/e2e", "aim: a\nspec: none\ngic: v3\nread GICD_CTLR\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let image = case.compile(GicVersion::V3).unwrap();
+    let runs = [
+        BatchRun { bound: Duration::from_millis(1), ..BatchRun::new(&image, 1, Duration::ZERO) },
+        BatchRun::new(&image, 1, Duration::from_secs(10)),
+    ];
+    let dir = std::env::temp_dir().join(format!("gicv-e2e-{}-kvm-batch", std::process::id()));
+    let whole = runner::launch::qemu::run(&runner::launch::qemu::Launch {
+        qemu: &qemu,
+        exec: &runner::launch::qemu::Execution::default(),
+        target: Target::Kvm { kvm: &kvm, batch: &runs },
+        case_image: &[],
+        gic: GicVersion::V3,
+        smp: 1,
+        timeout: hv::batch_bound(&runs),
+        dir: &dir,
+    })
+    .unwrap();
+    let console = fs::read_to_string(dir.join("console.txt")).unwrap_or_default();
+    let got = hv::split_batch(&whole, &console, 2);
+    assert!(got[0].timed_out && got[0].exit_code.is_none(), "{:?}\n{console}", got[0]);
+    assert!(got[0].ended.as_deref().unwrap_or("").contains("the VMM stopped the VM"), "{:?}", got[0].ended);
+    assert_eq!(got[1].exit_code, Some(0), "{:?}\n{console}", got[1]);
+    assert!(!got[1].timed_out, "{:?}", got[1]);
+    assert!(
+        got[1].output.starts_with("{\"header\":") && got[1].output.ends_with("{\"end\":\"ok\"}\n"),
+        "{}",
+        got[1].output
+    );
+    assert!(got[1].output.contains("\"reg\":\"GICD_CTLR\""), "{}", got[1].output);
+    let _ = fs::remove_dir_all(&dir);
+}
+
 /// The Xen target (issue 22): a guest-view case runs as a dom0less domU of
 /// Debian's Xen 4.17 inside QEMU (QEMU's device tree with `/chosen`
 /// dom0less nodes, the case as the domU's ramdisk), on both GIC versions.

@@ -4,7 +4,7 @@
 //! guest sees is KVM's in-kernel vGIC.
 //!
 //! ```text
-//! gicv-kvm-vmm --image /guest.img --case /case.bin --gic 3 --smp 2 [--run N] [--timeout-ms MS]
+//! gicv-kvm-vmm --image /guest.img --case /case.bin --gic 3 --smp 2 [--run N] [--timeout-ms MS] [--el2]
 //! ```
 //!
 //! In a batch (several cases in one Linux boot, one VM each, the runner's
@@ -13,11 +13,20 @@
 //! with PSCI SYSTEM_OFF instead of semihosting SYS_EXIT; `--timeout-ms`
 //! bounds the VM's life: when it has not ended in time this process says
 //! so on stderr and exits 124 (as `timeout(1)` does), which ends the VM.
+//! A VM stopped at its bound first has the host-kernel stacks of this
+//! process's running threads printed (`/proc/self/task/*/stack`, four
+//! samples 50 ms apart), which name the KVM function a vCPU that no longer
+//! runs guest code is stuck in. `--el2` starts the vCPUs at virtual EL2
+//! (`KVM_ARM_VCPU_HAS_EL2` with `HAS_EL2_E2H0`: nested virtualization,
+//! without VHE), for the EL2 test kernel as a guest hypervisor; its flat
+//! image goes where the Image goes (its link address, 0x4008_0000) and
+//! its case at 0x4800_0000 (the initrd's place, the EL2 kernel's
+//! `CASE_LOAD_ADDR`).
 //! Every exit prints `gicv-run N vm-ms T` on stderr first (T: the
 //! milliseconds since this process started, the VM's creation and life;
 //! N is 0 without `--run`).
 //!
-//! The VM: RAM at 0x4000_0000 (256 MiB); the Image at RAM + 0x8_0000 (its
+//! The VM: RAM at 0x4000_0000 (512 MiB); the Image at RAM + 0x8_0000 (its
 //! `text_offset`); the case as the initrd at 0x4800_0000; a device tree at
 //! 0x4820_0000 (vm-fdt) naming the memory, the CPUs (vCPU n has MPIDR
 //! Aff0 = n, `enable-method = "psci"`), PSCI 0.2 over HVC (KVM answers it
@@ -49,7 +58,7 @@ use vm_fdt::FdtWriter;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
 
 const RAM_BASE: u64 = 0x4000_0000;
-const RAM_SIZE: u64 = 256 << 20;
+const RAM_SIZE: u64 = 512 << 20;
 const IMAGE_AT: u64 = RAM_BASE + 0x8_0000;
 const INITRD_AT: u64 = 0x4800_0000;
 const DTB_AT: u64 = 0x4820_0000;
@@ -130,6 +139,7 @@ struct Args {
     smp: u32,
     run: Option<u32>,
     timeout_ms: Option<u64>,
+    el2: bool,
 }
 
 /// The batch run number (`--run`), for [`finish`].
@@ -152,9 +162,14 @@ fn fail(msg: impl std::fmt::Display, code: i32) -> ! {
 }
 
 fn args() -> Args {
-    let mut a = Args { image: PathBuf::new(), case: PathBuf::new(), gic: 3, smp: 1, run: None, timeout_ms: None };
+    let mut a =
+        Args { image: PathBuf::new(), case: PathBuf::new(), gic: 3, smp: 1, run: None, timeout_ms: None, el2: false };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
+        if k == "--el2" {
+            a.el2 = true;
+            continue;
+        }
         let v = it.next().unwrap_or_else(|| fail(format!("{k} needs a value"), 2));
         match k.as_str() {
             "--image" => a.image = v.into(),
@@ -342,6 +357,35 @@ fn run_vcpu(mut vcpu: VcpuFd, id: u32, vm: &VmFd, uart: &Mutex<Pl011>) -> ! {
     }
 }
 
+/// Prints where each thread of this process is in the host kernel
+/// (`/proc/self/task/*/stack`, root only): for a VM that stopped running
+/// guest code, the vCPU thread's kernel stack names the KVM function it is
+/// stuck in.
+fn print_thread_stacks() {
+    let tasks = match std::fs::read_dir("/proc/self/task") {
+        Ok(t) => t,
+        Err(e) => return eprintln!("gicv-kvm-vmm: /proc/self/task: {e}"),
+    };
+    for t in tasks.flatten() {
+        let read = |f: &str| std::fs::read_to_string(t.path().join(f)).unwrap_or_default();
+        if read("stat").contains(" S ") {
+            continue;
+        }
+        let stat = read("stat");
+        // The state letter follows the command's closing parenthesis.
+        let state = stat.rsplit_once(") ").map_or("?", |(_, rest)| &rest[..1]);
+        eprintln!(
+            "gicv-kvm-vmm: thread {} ({}): state {state}, wchan {}",
+            t.file_name().to_string_lossy(),
+            read("comm").trim(),
+            read("wchan").trim()
+        );
+        for l in read("stack").lines() {
+            eprintln!("gicv-kvm-vmm:   {l}");
+        }
+    }
+}
+
 const fn libc_eintr() -> i32 {
     4
 }
@@ -382,6 +426,11 @@ fn main() {
     for id in 0..a.smp {
         let vcpu = vm.create_vcpu(u64::from(id)).unwrap_or_else(|e| fail(format!("vCPU {id}: {e}"), 2));
         let mut init = kvi;
+        if a.el2 {
+            // Nested virtualization: the vCPU starts at (virtual) EL2, without
+            // VHE (HCR_EL2.E2H 0, as the test kernel programs EL2).
+            init.features[0] |= (1 << KVM_ARM_VCPU_HAS_EL2) | (1 << KVM_ARM_VCPU_HAS_EL2_E2H0);
+        }
         if id > 0 {
             // Off until the guest's PSCI CPU_ON (answered by KVM).
             init.features[0] |= 1 << KVM_ARM_VCPU_POWER_OFF;
@@ -399,6 +448,10 @@ fn main() {
         std::thread::spawn(move || {
             std::thread::sleep(std::time::Duration::from_millis(ms));
             eprintln!("gicv-kvm-vmm: the VM did not end within {ms} ms (the case's timeout); stopped");
+            for _ in 0..4 {
+                print_thread_stacks();
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
             finish(TIMED_OUT)
         });
     }

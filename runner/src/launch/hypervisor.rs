@@ -124,32 +124,40 @@ pub fn write_initramfs(out: &Path, busybox: &Path, vmm: &Path, guest_image: &Pat
 }
 
 /// One case of a KVM batch: its compiled image, its PEs (the VM's vCPUs)
-/// and its time limit.
+/// and how long its VM may live.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchRun<'a> {
     /// The compiled case.
     pub image: &'a [u32],
     /// The case's PEs.
     pub smp: u32,
-    /// The case's `timeout:`.
-    pub timeout: Duration,
+    /// The VM's time limit, after which the VMM stops it: the case's
+    /// `timeout:` plus [`VM_ALLOWANCE`] ([`BatchRun::new`]).
+    pub bound: Duration,
+}
+
+impl<'a> BatchRun<'a> {
+    /// The run of `image` with `smp` PEs and the case's `timeout:`.
+    pub fn new(image: &'a [u32], smp: u32, timeout: Duration) -> Self {
+        BatchRun { image, smp, bound: timeout + VM_ALLOWANCE }
+    }
 }
 
 /// What a VM of a batch may take beyond its case's `timeout:` (the VMM's
 /// start and the guest's boot under nested TCG) before the VMM stops it.
 pub const VM_ALLOWANCE: Duration = Duration::from_secs(10);
 
-/// The bound of a whole batch's QEMU: each case's time limit plus
-/// [`VM_ALLOWANCE`] (the Linux boot's allowance is the target's).
+/// The bound of a whole batch's QEMU: the sum of its VMs' bounds (the
+/// Linux boot's allowance is the target's).
 pub fn batch_bound(runs: &[BatchRun]) -> Duration {
-    runs.iter().map(|r| r.timeout + VM_ALLOWANCE).sum()
+    runs.iter().map(|r| r.bound).sum()
 }
 
 /// One batch's initrd at `out`: the initramfs at `base` followed by an
 /// archive holding, per run n of `runs`, `/cases/NNNN.bin` (the compiled
 /// case) and `/cases/NNNN.cfg` (`RUN=` n, `BIN=` the case's path, `GIC=`
-/// the version's number, `SMP=` the case's PEs, `TIMEOUT_MS=` its time
-/// limit plus [`VM_ALLOWANCE`]).
+/// the version's number, `SMP=` the case's PEs, `TIMEOUT_MS=` its VM's
+/// bound).
 ///
 /// # Errors
 /// A file that cannot be read or written.
@@ -162,7 +170,7 @@ pub fn batch_initrd(base: &Path, runs: &[BatchRun], gic: u32, out: &Path) -> Res
     for (n, r) in runs.iter().enumerate() {
         let bin = format!("cases/{n:04}.bin");
         let bytes: Vec<u8> = r.image.iter().flat_map(|w| w.to_le_bytes()).collect();
-        let ms = (r.timeout + VM_ALLOWANCE).as_millis();
+        let ms = r.bound.as_millis();
         let cfg = format!("RUN={n}\nBIN=/{bin}\nGIC={gic}\nSMP={}\nTIMEOUT_MS={ms}\n", r.smp);
         ino += 2;
         buf = entry(buf, &bin, 0o100_644, ino, &bytes).map_err(io)?;
@@ -545,8 +553,8 @@ mod tests {
         write_initramfs(&base, &bb, &vmm, &img).unwrap();
         let run = dir.path().join("run.cpio");
         let batch = [
-            BatchRun { image: &[0x6463_6967], smp: 2, timeout: Duration::from_secs(10) },
-            BatchRun { image: &[1, 2], smp: 1, timeout: Duration::from_secs(5) },
+            BatchRun::new(&[0x6463_6967], 2, Duration::from_secs(10)),
+            BatchRun::new(&[1, 2], 1, Duration::from_secs(5)),
         ];
         batch_initrd(&base, &batch, 3, &run).unwrap();
         assert_eq!(batch_bound(&batch), Duration::from_secs(10 + 5) + 2 * VM_ALLOWANCE);
