@@ -23,6 +23,24 @@
 /// 0x4008_0000 and is far smaller than the 128 MiB in between.
 pub const CASE_LOAD_ADDR: u64 = 0x4800_0000;
 
+/// `x1` at the EL2 kernel's entry when a VMM runs it as run `x2` of a batch
+/// (several cases in one boot of the VMM's host, one VM each: the KVM
+/// target's nested-virtualization flavour): ASCII "gicv-run" read as a
+/// little-endian u64. The kernel then opens its output with
+/// `{"gicv-run":N}` and ends with `{"gicv-exit":C}` and PSCI SYSTEM_OFF
+/// (the VM's end) instead of semihosting SYS_EXIT (the machine's). The
+/// guest-mode kernel learns the same from its device tree's `/chosen`
+/// `gicv,run`.
+pub const BATCH_MAGIC: u64 = u64::from_le_bytes(*b"gicv-run");
+
+/// A bit of `x3` at the EL2 kernel's entry: leave `ICC_IGRPEN0_EL1` 0 at
+/// boot instead of enabling Group 0. Under KVM's nested virtualization
+/// (Linux 7.3, QEMU 10.0.2 TCG) writing 1 to it at virtual EL2 makes the
+/// vCPU's thread spin in KVM's world switch without running guest code
+/// again, so that VMM passes this bit; cases that use Group 0 physically
+/// cannot pass there.
+pub const BOOT_NO_GROUP0: u64 = 1;
+
 /// Largest compiled case the kernel accepts, in 32-bit words.
 pub const MAX_CASE_WORDS: usize = 16 * 1024;
 

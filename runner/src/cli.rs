@@ -121,11 +121,15 @@ pub struct RunArgs {
     /// `kvm` (Debian's arm64 Linux with KVM at EL2 inside each QEMU, the
     /// project's VMM running each case as a VM with an in-kernel vGIC) or
     /// `xen` (Debian's Xen 4.17, each case a dom0less domU). The
-    /// hypervisor-view cases SKIP. Fetches the packages on first use
-    /// (`.ci/install-kvm`, `.ci/install-xen`).
+    /// hypervisor-view cases SKIP. `kvm-nv` runs the hypervisor-view cases
+    /// instead, the EL2 kernel as a guest hypervisor under KVM's nested
+    /// virtualization (Debian's trixie-backports Linux with
+    /// `kvm-arm.mode=nested`; GICv3; QEMU with FEAT_NV2, 10.0.2 here).
+    /// Fetches the packages on first use (`.ci/install-kvm`,
+    /// `.ci/install-kvm-nested`, `.ci/install-xen`).
     /// Give it several times to run on each in turn in one run (`none`:
     /// bare QEMU), so that the reports set them side by side.
-    #[arg(long, value_name = "kvm|xen|none", value_parser = ["kvm", "xen", "none"])]
+    #[arg(long, value_name = "kvm|kvm-nv|xen|none", value_parser = ["kvm", "kvm-nv", "xen", "none"])]
     pub hypervisor: Vec<String>,
     /// After the plain runs, run every case again on bare QEMU saving and
     /// restoring the whole machine (QMP `migrate`, a fresh QEMU with
@@ -141,8 +145,9 @@ pub struct RunArgs {
     /// `--migrate`: each boundary with probability 1/2.
     #[arg(long, value_name = "SEED", requires = "migrate")]
     pub migrate_seed: Option<u64>,
-    /// Your own build instead of Debian's: with `--hypervisor kvm` an arm64
-    /// Linux kernel Image with KVM built in; with `--hypervisor xen` a Xen
+    /// Your own build instead of Debian's: with `--hypervisor kvm` or
+    /// `kvm-nv` an arm64 Linux kernel Image with KVM built in (for `kvm-nv`
+    /// with nested virtualization); with `--hypervisor xen` a Xen
     /// binary for arm64.
     #[arg(long, value_name = "IMAGE", requires = "hypervisor")]
     pub hypervisor_image: Option<PathBuf>,
@@ -359,6 +364,16 @@ fn run(a: RunArgs, bless: bool) -> i32 {
         let image = match (which.as_str(), &guest_image) {
             ("none", _) => {
                 hypervisors.push(None);
+                continue;
+            }
+            ("kvm-nv", _) => {
+                match hv::prepare_nested(&a.root, &kernel, a.hypervisor_image.as_deref()) {
+                    Ok(k) => hypervisors.push(Some(Hypervisor::Kvm(k))),
+                    Err(e) => {
+                        eprintln!("error: --hypervisor kvm-nv: {e}");
+                        return 2;
+                    }
+                }
                 continue;
             }
             (_, Some(image)) => image,

@@ -392,11 +392,25 @@ pub fn run_on(
             cases: infos.clone(),
             ..SuiteReport::default()
         };
-        // A VM has no EL2: under a hypervisor the hypervisor-view cases SKIP.
-        let (here, skipped): (Vec<&Job>, Vec<&Job>) =
-            jobs.iter().partition(|j| mode.is_none() || j.case.view == View::Guest);
+        // Under a hypervisor the cases of the other view SKIP: a VM has no EL2, except
+        // under KVM with nested virtualization, where the VM is the EL2 kernel.
+        let skip_why = |j: &Job| -> Option<String> {
+            let m = mode.as_ref()?;
+            if j.case.view != m.view() {
+                return Some(match j.case.view {
+                    View::Hypervisor => "the hypervisor's view needs EL2, which a VM does not have: it runs on bare \
+                                         QEMU and under --hypervisor kvm-nv (nested virtualization)"
+                        .into(),
+                    View::Guest => "under --hypervisor kvm-nv the VM is the EL2 kernel (the hypervisor's view); \
+                                    the guest's view runs bare and under --hypervisor kvm or xen"
+                        .into(),
+                });
+            }
+            m.unsupported_gic(j.gic).map(String::from)
+        };
+        let (here, skipped): (Vec<&Job>, Vec<&Job>) = jobs.iter().partition(|j| skip_why(j).is_none());
         for j in skipped {
-            let why = "the hypervisor's view needs EL2, which a VM does not have: it runs on bare QEMU only";
+            let why = skip_why(j).unwrap_or_default();
             report.runs.push(RunReport::simple(&j.case.name, Some(j.gic), Outcome::Skip, format!("    {why}\n")));
         }
         for r in &report.runs {
@@ -405,17 +419,34 @@ pub fn run_on(
         let log_root = run_dir.path.join(format!("qemu-{}", q.version));
         let results = Mutex::new(Vec::new());
         if let Some(crate::launch::hypervisor::Hypervisor::Kvm(kvm)) = mode {
-            // One Linux boot per GIC version runs all of its cases, each as its own VM.
-            let mut batches: BTreeMap<GicVersion, Vec<&Job>> = BTreeMap::new();
+            // One Linux boot per GIC version runs all of its cases, each as its own VM;
+            // with fewer GIC versions than jobs, each version's cases in several boots.
+            let mut by_gic: BTreeMap<GicVersion, Vec<&Job>> = BTreeMap::new();
             for j in here {
-                batches.entry(j.gic).or_default().push(j);
+                by_gic.entry(j.gic).or_default().push(j);
             }
-            let queue = Mutex::new(batches.into_values().collect::<VecDeque<Vec<&Job>>>());
+            let shards = (opts.jobs / by_gic.len().max(1)).max(1);
+            let mut batches = VecDeque::new();
+            for jobs in by_gic.into_values() {
+                let size = jobs.len().div_ceil(shards).max(1);
+                let n = jobs.len().div_ceil(size);
+                for (k, chunk) in jobs.chunks(size).enumerate() {
+                    let name = if n > 1 {
+                        format!("{}-{}of{n}", chunk[0].gic.name(), k + 1)
+                    } else {
+                        chunk[0].gic.name().into()
+                    };
+                    batches.push_back((name, chunk.to_vec()));
+                }
+            }
+            let queue = Mutex::new(batches);
             std::thread::scope(|s| {
                 for _ in 0..opts.jobs.max(1) {
                     s.spawn(|| loop {
-                        let Some(batch) = queue.lock().expect("queue").pop_front() else { break };
-                        for r in run_kvm_batch(opts, kvm, &log_root, &devs, &batch) {
+                        let Some((name, batch)) = queue.lock().expect("queue").pop_front() else { break };
+                        for r in
+                            run_kvm_batch(opts, kvm, &log_root.join("kvm-batch").join(name), &log_root, &devs, &batch)
+                        {
                             tick(&r);
                             results.lock().expect("results").push(r);
                         }
@@ -552,20 +583,22 @@ fn launch_failed(job: &Job, dir: &Path, e: &str) -> RunReport {
 
 /// Runs the jobs of `batch` (one GIC version) under KVM in one Linux boot,
 /// each case as its own VM ([`crate::launch::hypervisor::split_batch`]);
-/// the batch's logs go to `<log_root>/kvm-batch/<gic>/`, each run's part
-/// (its `semihosting.out`, the VMM's and Linux's messages meanwhile in
-/// `console.txt`, and the batch's command) to its own directory as in the
-/// other targets.
+/// the batch's logs go to `dir` (`<log_root>/kvm-batch/<gic>[-<k>of<n>]/`),
+/// each run's part (its `semihosting.out`, the VMM's and Linux's messages
+/// meanwhile in `console.txt`, and the batch's command) to its own
+/// directory as in the other targets. Under nested virtualization on a
+/// QEMU whose CPU lacks it (the VMM says so), every run SKIPs.
 fn run_kvm_batch(
     opts: &Options,
     kvm: &crate::launch::hypervisor::Kvm,
+    dir: &Path,
     log_root: &Path,
     devs: &[Deviation],
     batch: &[&Job],
 ) -> Vec<RunReport> {
-    use crate::launch::hypervisor::{batch_bound, split_batch, BatchRun};
+    use crate::launch::hypervisor::{batch_bound, split_batch, BatchRun, NO_NESTED};
     let Some(gic) = batch.first().map(|j| j.gic) else { return Vec::new() };
-    let dir = log_root.join("kvm-batch").join(gic.name());
+    let dir = dir.to_path_buf();
     let runs: Vec<BatchRun> = batch.iter().map(|j| BatchRun::new(&j.image, j.case.smp, j.case.timeout)).collect();
     let launch = qemu::Launch {
         qemu: &opts.qemu,
@@ -582,6 +615,13 @@ fn run_kvm_batch(
         Err(e) => return batch.iter().map(|j| launch_failed(j, &dir, &e)).collect(),
     };
     let console = fs::read_to_string(dir.join("console.txt")).unwrap_or_default();
+    if let Some(line) = console.lines().find(|l| l.contains(NO_NESTED)) {
+        let why = format!("    the platform cannot run it: {}\n", line.trim());
+        return batch
+            .iter()
+            .map(|j| RunReport::simple(&j.case.name, Some(j.gic), Outcome::Skip, why.clone()))
+            .collect();
+    }
     let quoted = crate::launch::qemu::shell_command(Path::new("cd"), &[dir.display().to_string()]);
     batch
         .iter()

@@ -120,6 +120,10 @@ fn header(cpus: u32) {
     l.str("kernel", env!("CARGO_PKG_VERSION"));
     l.str("gic", gic::version().name());
     l.num("cpus", cpus as u64);
+    if !gic::group0_at_boot() {
+        // gic_case::proto::BOOT_NO_GROUP0: Group 0 left disabled.
+        l.num("ICC_IGRPEN0_at_boot", 0);
+    }
     l.num("ArchRev", a.arch_rev as u64);
     for f in VifReg::Vtr.fields() {
         l.num(f.name, f.get(a.vtr));
@@ -160,8 +164,16 @@ pub fn gits_fields(l: &mut Line) {
     l.num("Devbits", t.dev_bits() as u64).bool("PTA", t.pta()).bool("VMOVP", t.vmovp());
 }
 
+/// The EL2 kernel's entry. `x1` = [`gic_case::proto::BATCH_MAGIC`] makes it
+/// run `x2` of a VMM's batch; `x3` holds boot flags
+/// ([`gic_case::proto::BOOT_NO_GROUP0`]). QEMU's `-kernel` enters with
+/// both 0.
 #[cfg(not(feature = "guest"))]
-fn main(_x0: u64, _x1: u64, _x2: u64, _x3: u64) -> ! {
+fn main(_x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
+    if x1 == gic_case::proto::BATCH_MAGIC {
+        platform::out::start_batch_run(x2 as u32);
+        gic::set_group0_at_boot(x3 & gic_case::proto::BOOT_NO_GROUP0 == 0);
+    }
     let (want, cpus, ops) = load_case();
     let found = gic::detect();
     if found != want {

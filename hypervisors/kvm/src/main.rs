@@ -4,7 +4,7 @@
 //! guest sees is KVM's in-kernel vGIC.
 //!
 //! ```text
-//! gicv-kvm-vmm --image /guest.img --case /case.bin --gic 3 --smp 2 [--run N] [--timeout-ms MS] [--el2]
+//! gicv-kvm-vmm --image /guest.img --case /case.bin --gic 3 --smp 2 [--run N] [--timeout-ms MS] [--el2 [--no-group0-at-boot]]
 //! ```
 //!
 //! In a batch (several cases in one Linux boot, one VM each, the runner's
@@ -21,12 +21,14 @@
 //! without VHE), for the EL2 test kernel as a guest hypervisor; its flat
 //! image goes where the Image goes (its link address, 0x4008_0000) and
 //! its case at 0x4800_0000 (the initrd's place, the EL2 kernel's
-//! `CASE_LOAD_ADDR`).
+//! `CASE_LOAD_ADDR`). The EL2 kernel reads no device tree: with `--run N`
+//! it gets x1 = `gic_case::proto::BATCH_MAGIC`, x2 = N and x3 = its boot
+//! flags, `BOOT_NO_GROUP0` with `--no-group0-at-boot` (see there why).
 //! Every exit prints `gicv-run N vm-ms T` on stderr first (T: the
 //! milliseconds since this process started, the VM's creation and life;
 //! N is 0 without `--run`).
 //!
-//! The VM: RAM at 0x4000_0000 (512 MiB); the Image at RAM + 0x8_0000 (its
+//! The VM: RAM at 0x4000_0000 (256 MiB; 288 MiB with `--el2`); the Image at RAM + 0x8_0000 (its
 //! `text_offset`); the case as the initrd at 0x4800_0000; a device tree at
 //! 0x4820_0000 (vm-fdt) naming the memory, the CPUs (vCPU n has MPIDR
 //! Aff0 = n, `enable-method = "psci"`), PSCI 0.2 over HVC (KVM answers it
@@ -58,7 +60,11 @@ use vm_fdt::FdtWriter;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
 
 const RAM_BASE: u64 = 0x4000_0000;
-const RAM_SIZE: u64 = 512 << 20;
+/// The guest-mode kernel's RAM.
+const RAM_SIZE: u64 = 256 << 20;
+/// The EL2 kernel's RAM (`--el2`): up to its ITS tables' 16 MiB at
+/// 0x5000_0000, and a little more.
+const RAM_SIZE_EL2: u64 = 288 << 20;
 const IMAGE_AT: u64 = RAM_BASE + 0x8_0000;
 const INITRD_AT: u64 = 0x4800_0000;
 const DTB_AT: u64 = 0x4820_0000;
@@ -140,12 +146,27 @@ struct Args {
     run: Option<u32>,
     timeout_ms: Option<u64>,
     el2: bool,
+    no_group0: bool,
+}
+
+impl Args {
+    fn ram_size(&self) -> u64 {
+        if self.el2 {
+            RAM_SIZE_EL2
+        } else {
+            RAM_SIZE
+        }
+    }
 }
 
 /// The batch run number (`--run`), for [`finish`].
 static RUN: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
 /// When this process started, for [`finish`].
 static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+/// `KVM_CAP_ARM_EL2` (Linux `include/uapi/linux/kvm.h`, since 6.16; not in
+/// kvm-bindings 0.14): non-zero when KVM can give a vCPU virtual EL2.
+const KVM_CAP_ARM_EL2: u64 = 240;
+
 /// The exit status when the VM outlives `--timeout-ms`.
 const TIMED_OUT: i32 = 124;
 
@@ -162,12 +183,21 @@ fn fail(msg: impl std::fmt::Display, code: i32) -> ! {
 }
 
 fn args() -> Args {
-    let mut a =
-        Args { image: PathBuf::new(), case: PathBuf::new(), gic: 3, smp: 1, run: None, timeout_ms: None, el2: false };
+    let mut a = Args {
+        image: PathBuf::new(),
+        case: PathBuf::new(),
+        gic: 3,
+        smp: 1,
+        run: None,
+        timeout_ms: None,
+        el2: false,
+        no_group0: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
-        if k == "--el2" {
-            a.el2 = true;
+        if k == "--el2" || k == "--no-group0-at-boot" {
+            a.el2 |= k == "--el2";
+            a.no_group0 |= k == "--no-group0-at-boot";
             continue;
         }
         let v = it.next().unwrap_or_else(|| fail(format!("{k} needs a value"), 2));
@@ -254,7 +284,7 @@ fn device_tree(a: &Args, initrd_len: u64) -> Result<Vec<u8>, vm_fdt::Error> {
 
     let mem = f.begin_node(&format!("memory@{RAM_BASE:x}"))?;
     f.property_string("device_type", "memory")?;
-    f.property_array_u64("reg", &[RAM_BASE, RAM_SIZE])?;
+    f.property_array_u64("reg", &[RAM_BASE, a.ram_size()])?;
     f.end_node(mem)?;
 
     let cpus = f.begin_node("cpus")?;
@@ -401,17 +431,18 @@ fn main() {
     let kvm = Kvm::new().unwrap_or_else(|e| fail(format!("/dev/kvm: {e}"), 2));
     let vm = Arc::new(kvm.create_vm().unwrap_or_else(|e| fail(format!("KVM_CREATE_VM: {e}"), 2)));
 
-    let mem = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(RAM_BASE), RAM_SIZE as usize)])
+    let ram_size = a.ram_size();
+    let mem = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(RAM_BASE), ram_size as usize)])
         .unwrap_or_else(|e| fail(format!("guest memory: {e}"), 2));
     let host = mem.get_host_address(GuestAddress(RAM_BASE)).unwrap_or_else(|e| fail(e, 2));
     let region = kvm_userspace_memory_region {
         slot: 0,
         flags: 0,
         guest_phys_addr: RAM_BASE,
-        memory_size: RAM_SIZE,
+        memory_size: ram_size,
         userspace_addr: host as u64,
     };
-    // SAFETY: `mem` maps RAM_SIZE bytes at `host` and lives until the process exits.
+    // SAFETY: `mem` maps ram_size bytes at `host` and lives until the process exits.
     unsafe { vm.set_user_memory_region(region) }.unwrap_or_else(|e| fail(format!("memory region: {e}"), 2));
     let dtb = device_tree(&a, case.len() as u64).unwrap_or_else(|e| fail(format!("device tree: {e}"), 2));
     for (at, bytes) in [(IMAGE_AT, &image), (INITRD_AT, &case), (DTB_AT, &dtb)] {
@@ -419,6 +450,13 @@ fn main() {
     }
 
     let vgic = create_vgic(&vm, a.gic);
+    if a.el2 && kvm.check_extension_raw(KVM_CAP_ARM_EL2) == 0 {
+        fail(
+            "KVM offers no nested virtualization here (KVM_CAP_ARM_EL2 is 0): the host needs a CPU with FEAT_NV2 \
+             and Linux booted with kvm-arm.mode=nested",
+            2,
+        );
+    }
     let mut kvi = kvm_vcpu_init::default();
     vm.get_preferred_target(&mut kvi).unwrap_or_else(|e| fail(format!("KVM_ARM_PREFERRED_TARGET: {e}"), 2));
     kvi.features[0] |= 1 << KVM_ARM_VCPU_PSCI_0_2;
@@ -442,6 +480,16 @@ fn main() {
     let _vits = (a.gic == 3).then(|| create_vits(&vm));
     vcpus[0].set_one_reg(core_reg(REG_PC), &IMAGE_AT.to_le_bytes()).unwrap_or_else(|e| fail(e, 2));
     vcpus[0].set_one_reg(core_reg(x_reg(0)), &DTB_AT.to_le_bytes()).unwrap_or_else(|e| fail(e, 2));
+    if a.el2 {
+        // The EL2 kernel reads no device tree: the batch run and the boot
+        // flags come in x1-x3 (gic_case::proto::BATCH_MAGIC, BOOT_NO_GROUP0).
+        let flags = if a.no_group0 { gic_case::proto::BOOT_NO_GROUP0 } else { 0 };
+        if let Some(n) = a.run {
+            for (x, v) in [(1, gic_case::proto::BATCH_MAGIC), (2, u64::from(n)), (3, flags)] {
+                vcpus[0].set_one_reg(core_reg(x_reg(x)), &v.to_le_bytes()).unwrap_or_else(|e| fail(e, 2));
+            }
+        }
+    }
 
     let uart = Arc::new(Mutex::new(Pl011::default()));
     if let Some(ms) = a.timeout_ms {

@@ -267,11 +267,11 @@ pub fn parse_located(text: &str) -> Result<Vec<Located>, String> {
             let ok = d
                 .hypervisor
                 .split_once(' ')
-                .is_some_and(|(name, range)| matches!(name, "kvm" | "xen") && parse_range(range).is_ok());
+                .is_some_and(|(name, range)| matches!(name, "kvm" | "kvm-nv" | "xen") && parse_range(range).is_ok());
             if !ok {
                 let (l, c) = at(header);
                 return Err(format!(
-                    "{l}:{c}: deviation for {case}: `hypervisor` is `kvm RANGE` or `xen RANGE` (e.g. \"kvm >=6.1\"), not `{}`",
+                    "{l}:{c}: deviation for {case}: `hypervisor` is `kvm RANGE`, `kvm-nv RANGE` or `xen RANGE` (e.g. \"kvm >=6.1\"), not `{}`",
                     d.hypervisor
                 ));
             }

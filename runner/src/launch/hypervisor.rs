@@ -28,6 +28,11 @@ use cpio::newc::Builder;
 
 use super::qemu::RunResult;
 
+/// What the VMM says (`hypervisors/kvm`) when KVM cannot give a vCPU
+/// virtual EL2: the CPU QEMU emulates lacks FEAT_NV2 (QEMU 7.2's `max`),
+/// or Linux was not booted with `kvm-arm.mode=nested`.
+pub const NO_NESTED: &str = "KVM offers no nested virtualization here";
+
 /// The VMM's Rust target.
 pub const VMM_TARGET: &str = "aarch64-unknown-linux-musl";
 
@@ -40,26 +45,40 @@ pub struct Kvm {
     pub initramfs: PathBuf,
     /// The kernel's release, from its file name (`6.1.0-50-arm64`).
     pub release: String,
+    /// Nested virtualization (`--hypervisor kvm-nv`): the VM is the EL2
+    /// test kernel at virtual EL2 (Linux booted with `kvm-arm.mode=nested`,
+    /// the VMM's `--el2`), which runs the hypervisor-view cases.
+    pub nested: bool,
 }
 
 impl Kvm {
     /// The label a run's results carry instead of the bare QEMU version:
-    /// `7.2.22-kvm-6.1.0-50-arm64`. No QEMU deviation range matches it (a
-    /// run under KVM meets KVM's vGIC, not only QEMU's model).
+    /// `7.2.22-kvm-6.1.0-50-arm64`, nested `10.0.2-kvm-nv-7.3.4+deb13-arm64`.
+    /// No QEMU deviation range matches it (a run under KVM meets KVM's vGIC,
+    /// not only QEMU's model).
     pub fn label(&self, qemu_version: &str) -> String {
-        format!("{qemu_version}-kvm-{}", self.release)
+        let name = if self.nested { "kvm-nv" } else { "kvm" };
+        format!("{qemu_version}-{name}-{}", self.release)
+    }
+
+    /// The Linux command line: the console, `/init`, and with nested
+    /// virtualization `kvm-arm.mode=nested`.
+    pub fn append(&self) -> String {
+        let nested = if self.nested { " kvm-arm.mode=nested" } else { "" };
+        format!("console=ttyAMA0 rdinit=/init quiet{nested}")
     }
 }
 
 /// A result label split into its QEMU version and, under a hypervisor,
 /// the hypervisor's name and version, as [`Hypervisor::label`] makes them
-/// (`10.0.2-kvm-6.1.0-50-arm64` → 10.0.2 and (kvm, 6.1.0); `7.2.22-xen-4.17`
+/// (`10.0.2-kvm-6.1.0-50-arm64` → 10.0.2 and (kvm, 6.1.0);
+/// `10.0.2-kvm-nv-7.3.4+deb13-arm64` → 10.0.2 and (kvm-nv, 7.3.4); `7.2.22-xen-4.17`
 /// → 7.2.22 and (xen, 4.17); `10.0.2` and `10.0.2-migrated` → 10.0.2 and
 /// none).
 pub fn split_label(label: &str) -> (&str, Option<(&str, &str)>) {
     // A migrated run is bare QEMU's: its QEMU deviations apply.
     let label = label.strip_suffix(crate::launch::migrate::MIGRATED).unwrap_or(label);
-    for hv in ["kvm", "xen"] {
+    for hv in ["kvm-nv", "kvm", "xen"] {
         if let Some((qemu, rest)) = label.split_once(&format!("-{hv}-")) {
             // The release's leading dotted numbers: 6.1.0-50-arm64 → 6.1.0.
             let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
@@ -69,11 +88,14 @@ pub fn split_label(label: &str) -> (&str, Option<(&str, &str)>) {
     (label, None)
 }
 
-/// `/init`: mounts what the VMM needs, then runs the VMM once per case of
-/// the batch (`/cases/NNNN.cfg`, in order), each case as its own fresh VM,
-/// marking each run's start and end (with the VMM's exit status) on the
-/// console, and powers the machine off after the last.
-const INIT: &str = "#!/bin/sh
+/// `/init`: mounts what the VMM needs, then runs the VMM (with
+/// `vmm_flags`) once per case of the batch (`/cases/NNNN.cfg`, in order),
+/// each case as its own fresh VM, marking each run's start and end (with
+/// the VMM's exit status) on the console, and powers the machine off after
+/// the last.
+fn init_script(vmm_flags: &str) -> String {
+    format!(
+        "#!/bin/sh
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
@@ -81,12 +103,14 @@ for cfg in /cases/*.cfg; do
     . \"$cfg\"
     echo \"gicv-run $RUN start\"
     /bin/gicv-kvm-vmm --image /guest.img --case \"$BIN\" --gic \"$GIC\" --smp \"$SMP\" --run \"$RUN\" \\
-        --timeout-ms \"$TIMEOUT_MS\"
+        --timeout-ms \"$TIMEOUT_MS\"{vmm_flags}
     echo \"gicv-run $RUN end $?\"
 done
 echo \"gicv: batch done\"
 poweroff -f
-";
+"
+    )
+}
 
 fn entry<W: Write>(out: W, name: &str, mode: u32, ino: u32, data: &[u8]) -> std::io::Result<W> {
     let mut w = Builder::new(name).mode(mode).ino(ino).write(out, data.len() as u32);
@@ -94,12 +118,19 @@ fn entry<W: Write>(out: W, name: &str, mode: u32, ino: u32, data: &[u8]) -> std:
     w.finish()
 }
 
-/// Writes the initramfs at `out`: `/init`, `/bin/busybox` with the applets
-/// `/init` uses, `/bin/gicv-kvm-vmm`, `/guest.img`, and the directories.
+/// Writes the initramfs at `out`: `/init` (running the VMM with
+/// `vmm_flags`, e.g. ` --el2`), `/bin/busybox` with the applets `/init`
+/// uses, `/bin/gicv-kvm-vmm`, `/guest.img`, and the directories.
 ///
 /// # Errors
 /// A file that cannot be read or written.
-pub fn write_initramfs(out: &Path, busybox: &Path, vmm: &Path, guest_image: &Path) -> Result<(), String> {
+pub fn write_initramfs(
+    out: &Path,
+    busybox: &Path,
+    vmm: &Path,
+    guest_image: &Path,
+    vmm_flags: &str,
+) -> Result<(), String> {
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     let (bb, vmm, guest) = (read(busybox)?, read(vmm)?, read(guest_image)?);
     let mut buf = Vec::new();
@@ -112,7 +143,7 @@ pub fn write_initramfs(out: &Path, busybox: &Path, vmm: &Path, guest_image: &Pat
     for dir in ["bin", "dev", "proc", "sys"] {
         buf = entry(buf, dir, 0o040_755, next(), &[]).map_err(io)?;
     }
-    buf = entry(buf, "init", 0o100_755, next(), INIT.as_bytes()).map_err(io)?;
+    buf = entry(buf, "init", 0o100_755, next(), init_script(vmm_flags).as_bytes()).map_err(io)?;
     buf = entry(buf, "bin/busybox", 0o100_755, next(), &bb).map_err(io)?;
     for applet in ["sh", "mount", "poweroff", "echo"] {
         buf = entry(buf, &format!("bin/{applet}"), 0o120_777, next(), b"busybox").map_err(io)?;
@@ -366,8 +397,41 @@ pub fn build_vmm(root: &Path) -> Result<PathBuf, String> {
 /// `.ci/install-kvm` failing (its messages are on stderr), a missing kernel,
 /// or the VMM's build.
 pub fn prepare(root: &Path, guest_image: &Path, kernel: Option<&Path>) -> Result<Kvm, String> {
-    let text = install(root, "install-kvm")?;
-    let script = root.join(".ci/install-kvm");
+    prepare_with(root, "install-kvm", guest_image, kernel, false)
+}
+
+/// Everything a nested-virtualization KVM run (`--hypervisor kvm-nv`)
+/// needs: the kernel (`kernel`, else Debian's trixie-backports one from
+/// `.ci/install-kvm-nested`, the first Debian kernel whose KVM offers
+/// nested virtualization), busybox, the VMM, and the initramfs with the
+/// EL2 kernel's ELF `el2_kernel` made flat (`target/kvm/nested/el2.img`)
+/// as the VM's image, the VMM started with `--el2 --no-group0-at-boot`
+/// (written to `target/kvm/initramfs-nested.cpio`).
+///
+/// # Errors
+/// As [`prepare`]; an EL2 kernel that is no ELF.
+pub fn prepare_nested(root: &Path, el2_kernel: &Path, kernel: Option<&Path>) -> Result<Kvm, String> {
+    let elf = std::fs::read(el2_kernel).map_err(|e| format!("{}: {e}", el2_kernel.display()))?;
+    let (base, image) = gic_devtree::image::elf_to_flat(&elf).map_err(|e| format!("{}: {e}", el2_kernel.display()))?;
+    // The VMM loads the image at the guest's Image address, 0x4008_0000.
+    if base != 0x4008_0000 {
+        return Err(format!("{} is linked at {base:#x}, not 0x4008_0000", el2_kernel.display()));
+    }
+    let flat = root.join("target/kvm/nested/el2.img");
+    std::fs::create_dir_all(flat.parent().expect("has a parent")).map_err(|e| format!("{}: {e}", flat.display()))?;
+    std::fs::write(&flat, image).map_err(|e| format!("{}: {e}", flat.display()))?;
+    prepare_with(root, "install-kvm-nested", &flat, kernel, true)
+}
+
+fn prepare_with(
+    root: &Path,
+    script_name: &str,
+    guest_image: &Path,
+    kernel: Option<&Path>,
+    nested: bool,
+) -> Result<Kvm, String> {
+    let text = install(root, script_name)?;
+    let script = root.join(".ci").join(script_name);
     let mut lines = text.lines();
     let (Some(debian_kernel), Some(busybox)) = (lines.next(), lines.next()) else {
         return Err(format!("{} printed no kernel and busybox paths", script.display()));
@@ -384,9 +448,14 @@ pub fn prepare(root: &Path, guest_image: &Path, kernel: Option<&Path>) -> Result
     let vmm = build_vmm(root)?;
     let dir = root.join("target/kvm");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let initramfs = dir.join("initramfs.cpio");
-    write_initramfs(&initramfs, Path::new(busybox), &vmm, guest_image)?;
-    Ok(Kvm { kernel, initramfs, release })
+    let (initramfs, flags) = if nested {
+        // gic_case::proto::BOOT_NO_GROUP0 says why Group 0 stays off.
+        (dir.join("initramfs-nested.cpio"), " --el2 --no-group0-at-boot")
+    } else {
+        (dir.join("initramfs.cpio"), "")
+    };
+    write_initramfs(&initramfs, Path::new(busybox), &vmm, guest_image, flags)?;
+    Ok(Kvm { kernel, initramfs, release, nested })
 }
 
 /// The load addresses of the Xen target's boot modules: the guest-mode
@@ -428,6 +497,29 @@ impl Hypervisor {
         match self {
             Hypervisor::Kvm(k) => k.label(qemu_version),
             Hypervisor::Xen(x) => format!("{qemu_version}-xen-{}", x.version),
+        }
+    }
+
+    /// The view of the cases this hypervisor runs: the guest's, or under
+    /// KVM with nested virtualization the hypervisor's (the EL2 kernel as a
+    /// guest hypervisor).
+    pub fn view(&self) -> crate::case::View {
+        match self {
+            Hypervisor::Kvm(k) if k.nested => crate::case::View::Hypervisor,
+            _ => crate::case::View::Guest,
+        }
+    }
+
+    /// Why a case on GIC `gic` cannot run under this hypervisor, if it
+    /// cannot: KVM's nested virtualization gives a guest hypervisor a
+    /// vGICv3 only (no GICv2 virtual interface; a vGICv4 is not emulated).
+    pub fn unsupported_gic(&self, gic: gic_case::GicVersion) -> Option<&'static str> {
+        match self {
+            Hypervisor::Kvm(k) if k.nested && gic != gic_case::GicVersion::V3 => Some(
+                "KVM's nested virtualization offers a guest hypervisor a vGICv3 only (a GICv2 virtual interface \
+                 is not emulated, nor GICv4 direct injection)",
+            ),
+            _ => None,
         }
     }
 
@@ -550,7 +642,7 @@ mod tests {
         };
         let (bb, vmm, img) = (f("bb", b"BB"), f("vmm", b"VMM"), f("img", b"IMG"));
         let base = dir.path().join("base.cpio");
-        write_initramfs(&base, &bb, &vmm, &img).unwrap();
+        write_initramfs(&base, &bb, &vmm, &img, "").unwrap();
         let run = dir.path().join("run.cpio");
         let batch = [
             BatchRun::new(&[0x6463_6967], 2, Duration::from_secs(10)),

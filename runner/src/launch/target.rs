@@ -63,6 +63,7 @@ impl Target<'_> {
     pub fn view(&self) -> View {
         match self {
             Target::El2 { .. } => View::Hypervisor,
+            Target::Kvm { kvm, .. } if kvm.nested => View::Hypervisor,
             Target::Guest { .. } | Target::Kvm { .. } | Target::Xen { .. } => View::Guest,
         }
     }
@@ -157,7 +158,7 @@ impl Target<'_> {
                 "-initrd".into(),
                 case_image.with_file_name("initrd.cpio").display().to_string(),
                 "-append".into(),
-                "console=ttyAMA0 rdinit=/init quiet".into(),
+                kvm.append(),
                 // Linux's console, for a run that goes wrong before the VM reports.
                 "-serial".into(),
                 format!("file:{}", opt_value(&case_image.with_file_name("console.txt"))),
@@ -210,6 +211,7 @@ mod tests {
             kernel: "/k/vmlinuz-6.1.0-50-arm64".into(),
             initramfs: "/k/initramfs.cpio".into(),
             release: "6.1.0-50-arm64".into(),
+            nested: false,
         };
         let t = Target::Kvm { kvm: &kvm, batch: &[] };
         assert_eq!(t.machine(GicVersion::V2), "virt,virtualization=on,gic-version=2");

@@ -14,7 +14,7 @@ pub mod sysreg;
 pub mod v2;
 pub mod v3;
 
-use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 
 use aarch64_cpu::registers::{Readable, ICH_HCR_EL2, ICH_VTR_EL2, ID_AA64PFR0_EL1};
 use gic_case::lr::Lr;
@@ -191,6 +191,21 @@ fn pidr2_offset() -> usize {
     } else {
         0xfe8
     }
+}
+
+/// Whether [`init_cpu`] enables Group 0 on the GICv3 CPU interface
+/// (`ICC_IGRPEN0_EL1` = 1); cleared by the boot flag
+/// `gic_case::proto::BOOT_NO_GROUP0` (a VMM's workaround, see there).
+static GROUP0_AT_BOOT: AtomicBool = AtomicBool::new(true);
+
+/// Sets whether [`init_cpu`] enables Group 0 (before any PE's `init_cpu`).
+pub fn set_group0_at_boot(on: bool) {
+    GROUP0_AT_BOOT.store(on, Ordering::Relaxed);
+}
+
+/// Whether [`init_cpu`] enables Group 0 (the header says so when it does not).
+pub fn group0_at_boot() -> bool {
+    GROUP0_AT_BOOT.load(Ordering::Relaxed)
 }
 
 /// Distributor setup, once, on CPU0.

@@ -189,7 +189,9 @@ pub(super) fn init_cpu() {
         sysreg::set_pmr(0xff);
         sysreg::set_bpr1(0);
         sysreg::set_ctlr(1 << 1); // EOImode = 1
-        sysreg::set_igrpen0(1);
+        if super::group0_at_boot() {
+            sysreg::set_igrpen0(1);
+        }
         sysreg::set_igrpen1(1);
     }
 }

@@ -243,7 +243,6 @@ const NOT_IN_A_BATCH: u32 = u32::MAX;
 /// prints `{"gicv-run":n}` before anything else of the run, so the runner
 /// can split the batch's one semihosting stream into runs, and makes
 /// [`exit`] end only this VM.
-#[cfg(feature = "guest")]
 pub fn start_batch_run(n: u32) {
     BATCH_RUN.store(n, Ordering::Relaxed);
     let mut l = Line::new();
