@@ -101,6 +101,7 @@ pub fn render(reports: &[SuiteReport], elapsed: std::time::Duration) -> String {
     }
     if several {
         out.push_str(&differences(reports));
+        out.push_str(&lost_in_migration(reports));
     }
     let n = |o: Outcome| total.get(&o).copied().unwrap_or(0);
     let passed = n(Outcome::Pass) + n(Outcome::XFail);
@@ -109,6 +110,44 @@ pub fn render(reports: &[SuiteReport], elapsed: std::time::Duration) -> String {
     let _ = writeln!(out, "\ngicv: finished in {:.1}s; logs in {run_dir}", elapsed.as_secs_f64());
     let over = if several { format!(" (over {} QEMUs)", reports.len()) } else { String::new() };
     let _ = writeln!(out, "gicv: {passed} passed, {failed} failed, {} skipped{over}", n(Outcome::Skip));
+    out
+}
+
+/// The runs that pass plain (PASS or XFAIL) but fail migrated (`--migrate`):
+/// for each `<version>-migrated` report of `reports`, its failing runs
+/// whose plain run on `<version>` passed, as `(migrated label, case, GIC,
+/// migrated outcome)`, in report and case order.
+pub fn passing_plain_failing_migrated(reports: &[SuiteReport]) -> Vec<(String, String, Option<GicVersion>, Outcome)> {
+    let mut out = Vec::new();
+    for m in reports {
+        let Some(plain) = m.qemu_version.strip_suffix(crate::launch::migrate::MIGRATED) else { continue };
+        let Some(p) = reports.iter().find(|s| s.qemu_version == plain) else { continue };
+        for r in m.runs.iter().filter(|r| r.outcome.is_failure()) {
+            let passed = p
+                .runs
+                .iter()
+                .any(|x| x.case == r.case && x.gic == r.gic && matches!(x.outcome, Outcome::Pass | Outcome::XFail));
+            if passed {
+                out.push((m.qemu_version.clone(), r.case.clone(), r.gic, r.outcome));
+            }
+        }
+    }
+    out
+}
+
+/// The summary's save/restore line: how many runs pass plain but fail
+/// migrated ([`passing_plain_failing_migrated`]), each named; nothing
+/// without a migrated report.
+pub fn lost_in_migration(reports: &[SuiteReport]) -> String {
+    if !reports.iter().any(|s| s.qemu_version.ends_with(crate::launch::migrate::MIGRATED)) {
+        return String::new();
+    }
+    let rows = passing_plain_failing_migrated(reports);
+    let mut out = format!("\nSave/restore: {} run(s) pass plain but fail migrated", rows.len());
+    out.push_str(if rows.is_empty() { "\n" } else { ":\n" });
+    for (label, case, gic, o) in rows {
+        let _ = writeln!(out, "  {:<4}{case}  {label}: {}", gic.map_or("--", |g| g.name()), o.name());
+    }
     out
 }
 
@@ -170,6 +209,38 @@ mod tests {
             runs: runs.iter().map(|&(c, g, o)| RunReport::simple(c, Some(g), o, String::new())).collect(),
             ..SuiteReport::default()
         }
+    }
+
+    #[test]
+    fn runs_that_pass_plain_but_fail_migrated_are_counted_and_named() {
+        use GicVersion::*;
+        use Outcome::*;
+        let plain =
+            || qemu("10.0.2", &[("lr/a", V3, Pass), ("lr/b", V3, XFail), ("lr/c", V3, Fail), ("lr/d", V3, Pass)]);
+        let migrated = || {
+            qemu(
+                "10.0.2-migrated",
+                &[("lr/a", V3, Restore), ("lr/b", V3, Fail), ("lr/c", V3, Fail), ("lr/d", V3, Pass)],
+            )
+        };
+        let rows = passing_plain_failing_migrated(&[plain(), migrated()]);
+        // lr/c fails plain too: not lost in migration.
+        assert_eq!(
+            rows,
+            vec![
+                ("10.0.2-migrated".to_string(), "lr/a".to_string(), Some(V3), Restore),
+                ("10.0.2-migrated".to_string(), "lr/b".to_string(), Some(V3), Fail)
+            ]
+        );
+        let t = lost_in_migration(&[plain(), migrated()]);
+        assert_eq!(
+            t,
+            "\nSave/restore: 2 run(s) pass plain but fail migrated:\n  v3  lr/a  10.0.2-migrated: RESTORE\n  v3  lr/b  \
+             10.0.2-migrated: FAIL\n"
+        );
+        assert_eq!(lost_in_migration(&[plain(), qemu("7.2.22", &[])]), "", "no migrated run, no line");
+        let clean = qemu("10.0.2-migrated", &[("lr/a", V3, Pass)]);
+        assert_eq!(lost_in_migration(&[plain(), clean]), "\nSave/restore: 0 run(s) pass plain but fail migrated\n");
     }
 
     #[test]
