@@ -406,7 +406,7 @@ pub fn run_on(
                         .into(),
                 });
             }
-            m.unsupported_gic(j.gic).map(String::from)
+            m.unsupported(&j.case, j.gic).map(String::from)
         };
         let (here, skipped): (Vec<&Job>, Vec<&Job>) = jobs.iter().partition(|j| skip_why(j).is_none());
         for j in skipped {

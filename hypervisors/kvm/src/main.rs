@@ -170,8 +170,18 @@ const KVM_CAP_ARM_EL2: u64 = 240;
 /// The exit status when the VM outlives `--timeout-ms`.
 const TIMED_OUT: i32 = 124;
 
+/// Set by the watchdog when the VM outlived `--timeout-ms`: from then on
+/// only the watchdog ends the process (with [`TIMED_OUT`]), even if the
+/// guest ends the VM while the watchdog samples the threads' stacks.
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Prints the run's time in the VM (`gicv-run N vm-ms T`) and exits with `code`.
 fn finish(code: i32) -> ! {
+    if code != TIMED_OUT && STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+        loop {
+            std::thread::park();
+        }
+    }
     let ms = START.get().map_or(0, |s| s.elapsed().as_millis());
     eprintln!("gicv-run {} vm-ms {ms}", RUN.get().copied().unwrap_or(0));
     std::process::exit(code)
@@ -495,6 +505,7 @@ fn main() {
     if let Some(ms) = a.timeout_ms {
         std::thread::spawn(move || {
             std::thread::sleep(std::time::Duration::from_millis(ms));
+            STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
             eprintln!("gicv-kvm-vmm: the VM did not end within {ms} ms (the case's timeout); stopped");
             for _ in 0..4 {
                 print_thread_stacks();

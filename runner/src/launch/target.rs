@@ -58,6 +58,12 @@ pub enum Target<'a> {
 /// is a TIMEOUT: booting Linux (or Xen) under TCG before the VM starts.
 pub const HYPERVISOR_BOOT_ALLOWANCE: std::time::Duration = std::time::Duration::from_secs(40);
 
+/// What the end of one VM may take under KVM's nested virtualization: KVM
+/// destroys every shadow stage 2 of the VM when its VMM exits
+/// (`kvm_arch_flush_shadow_all`), about 10 s under TCG (README, Nested
+/// virtualization), after the VMM's own bound has ended.
+pub const NESTED_VM_TEARDOWN: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl Target<'_> {
     /// The view of the cases this target runs.
     pub fn view(&self) -> View {
@@ -101,6 +107,9 @@ impl Target<'_> {
     /// batch's launch gives the sum of its cases' bounds as the timeout).
     pub fn allowance(&self) -> std::time::Duration {
         match self {
+            Target::Kvm { kvm, batch } if kvm.nested => {
+                HYPERVISOR_BOOT_ALLOWANCE + NESTED_VM_TEARDOWN * batch.len() as u32
+            }
             Target::Kvm { .. } | Target::Xen { .. } => HYPERVISOR_BOOT_ALLOWANCE,
             _ => std::time::Duration::ZERO,
         }
