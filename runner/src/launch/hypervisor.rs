@@ -513,10 +513,11 @@ impl Hypervisor {
     /// Why `case` on GIC `gic` cannot run under this hypervisor, if it
     /// cannot: KVM's nested virtualization gives a guest hypervisor a
     /// vGICv3 only (no GICv2 virtual interface; a vGICv4 is not emulated);
-    /// KVM's vITS takes MSIs from the VMM (`KVM_SIGNAL_MSI`, with the
-    /// device's ID), and ignores a PE's write of `GITS_TRANSLATER`, whose
-    /// DeviceID the architecture leaves to the interconnect (IHI 0069H
-    /// GITS_TRANSLATER), so an `its msi` case has no DeviceID 0 to write as.
+    /// a PE's write of `GITS_TRANSLATER` makes no LPI pending under KVM
+    /// (seen under `kvm-nv`: the acknowledge reads 1023; MSIs reach KVM's
+    /// vITS from the VMM with their device's ID, `KVM_SIGNAL_MSI`), and the
+    /// DeviceID of a PE's write is the interconnect's choice (IHI 0069H
+    /// GITS_TRANSLATER), so an `its msi` case cannot run as written.
     pub fn unsupported(&self, case: &crate::case::Case, gic: gic_case::GicVersion) -> Option<&'static str> {
         use gic_case::op::{ItsOp, Op};
         let Hypervisor::Kvm(k) = self else { return None };
@@ -528,9 +529,9 @@ impl Hypervisor {
         }
         let msi = case.ops(gic).is_ok_and(|ops| ops.iter().any(|(_, o)| matches!(o, Op::Its(ItsOp::Msi { .. }))));
         msi.then_some(
-            "KVM's vITS ignores a PE's write of GITS_TRANSLATER (MSIs reach it from the VMM with their device's ID), \
-             and the DeviceID of a PE's write is the interconnect's choice (IHI 0069H GITS_TRANSLATER): the case's \
-             `its msi` has no DeviceID 0 to write as here",
+            "a PE's write of GITS_TRANSLATER makes no LPI pending under KVM (MSIs reach its vITS from the VMM with \
+             their device's ID), and the DeviceID of a PE's write is the interconnect's choice (IHI 0069H \
+             GITS_TRANSLATER): the case's `its msi` has no DeviceID 0 to write as here",
         )
     }
 
