@@ -444,12 +444,9 @@ pub fn run_on(
                 for _ in 0..opts.jobs.max(1) {
                     s.spawn(|| loop {
                         let Some((name, batch)) = queue.lock().expect("queue").pop_front() else { break };
-                        for r in
-                            run_kvm_batch(opts, kvm, &log_root.join("kvm-batch").join(name), &log_root, &devs, &batch)
-                        {
-                            tick(&r);
-                            results.lock().expect("results").push(r);
-                        }
+                        let dir = log_root.join("kvm-batch").join(name);
+                        let reports = run_kvm_batch(opts, kvm, &dir, &log_root, &devs, &batch, &tick);
+                        results.lock().expect("results").extend(reports);
                     });
                 }
             });
@@ -586,8 +583,11 @@ fn launch_failed(job: &Job, dir: &Path, e: &str) -> RunReport {
 /// the batch's logs go to `dir` (`<log_root>/kvm-batch/<gic>[-<k>of<n>]/`),
 /// each run's part (its `semihosting.out`, the VMM's and Linux's messages
 /// meanwhile in `console.txt`, and the batch's command) to its own
-/// directory as in the other targets. Under nested virtualization on a
-/// QEMU whose CPU lacks it (the VMM says so), every run SKIPs.
+/// directory as in the other targets. Each run is judged, and `tick`ed,
+/// as soon as the console says its VM has ended (a boot under nested
+/// virtualization runs for many minutes); the rest when the machine has
+/// stopped. Under nested virtualization on a QEMU whose CPU lacks it (the
+/// VMM says so), every run SKIPs.
 fn run_kvm_batch(
     opts: &Options,
     kvm: &crate::launch::hypervisor::Kvm,
@@ -595,8 +595,10 @@ fn run_kvm_batch(
     log_root: &Path,
     devs: &[Deviation],
     batch: &[&Job],
+    tick: &(dyn Fn(&RunReport) + Sync),
 ) -> Vec<RunReport> {
-    use crate::launch::hypervisor::{batch_bound, split_batch, BatchRun, NO_NESTED};
+    use crate::launch::hypervisor::{batch_bound, ended_runs, split_batch, BatchRun, NO_NESTED};
+    use std::sync::atomic::{AtomicBool, Ordering};
     let Some(gic) = batch.first().map(|j| j.gic) else { return Vec::new() };
     let dir = dir.to_path_buf();
     let runs: Vec<BatchRun> = batch.iter().map(|j| BatchRun::new(&j.image, j.case.smp, j.case.timeout)).collect();
@@ -610,32 +612,100 @@ fn run_kvm_batch(
         timeout: batch_bound(&runs),
         dir: &dir,
     };
-    let whole = match qemu::run(&launch) {
-        Ok(res) => res,
-        Err(e) => return batch.iter().map(|j| launch_failed(j, &dir, &e)).collect(),
+    let (console_path, out_path) = (dir.join("console.txt"), dir.join("semihosting.out"));
+    let command = qemu::command_line(&launch, &dir.join("case.bin"), &out_path);
+    let quoted = crate::launch::qemu::shell_command(Path::new("cd"), &[dir.display().to_string()]);
+    let judge_one = |job: &Job, res: &qemu::RunResult| -> RunReport {
+        let rdir = log_root.join(&job.case.name).join(job.gic.name());
+        let written = fs::create_dir_all(&rdir)
+            .and_then(|()| fs::write(rdir.join("semihosting.out"), &res.output))
+            .and_then(|()| fs::write(rdir.join("console.txt"), &res.stderr))
+            .and_then(|()| fs::write(rdir.join("command.txt"), format!("{quoted} && {}\n", res.command)));
+        match written {
+            Ok(()) => conclude(opts, &rdir, devs, job, res),
+            Err(e) => launch_failed(job, &rdir, &format!("{}: {e}", rdir.display())),
+        }
     };
-    let console = fs::read_to_string(dir.join("console.txt")).unwrap_or_default();
+    let done: Mutex<Vec<Option<RunReport>>> = Mutex::new(vec![None; batch.len()]);
+    let running = AtomicBool::new(true);
+    let whole = std::thread::scope(|s| {
+        s.spawn(|| {
+            while running.load(Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                let console = fs::read_to_string(&console_path).unwrap_or_default();
+                let ended = ended_runs(&console);
+                if ended.is_empty() || console.contains(NO_NESTED) {
+                    continue;
+                }
+                // A VM's output is complete before its VMM exits and /init marks its end.
+                let output = fs::read(&out_path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+                let partial = qemu::RunResult {
+                    exit_code: None,
+                    signal: None,
+                    timed_out: false,
+                    output,
+                    stderr: String::new(),
+                    elapsed: std::time::Duration::ZERO,
+                    command: command.clone(),
+                    migrated: Vec::new(),
+                    restore_failed: None,
+                    ended: None,
+                };
+                let split = split_batch(&partial, &console, batch.len());
+                for n in ended.into_iter().filter(|n| *n < batch.len()) {
+                    if done.lock().expect("results")[n].is_some() {
+                        continue;
+                    }
+                    let r = judge_one(batch[n], &split[n]);
+                    tick(&r);
+                    done.lock().expect("results")[n] = Some(r);
+                }
+            }
+        });
+        let whole = qemu::run(&launch);
+        running.store(false, Ordering::SeqCst);
+        whole
+    });
+    let mut done = done.into_inner().expect("results");
+    let whole = match whole {
+        Ok(res) => res,
+        Err(e) => {
+            return batch
+                .iter()
+                .zip(done)
+                .map(|(j, r)| {
+                    r.unwrap_or_else(|| {
+                        let r = launch_failed(j, &dir, &e);
+                        tick(&r);
+                        r
+                    })
+                })
+                .collect()
+        }
+    };
+    let console = fs::read_to_string(&console_path).unwrap_or_default();
     if let Some(line) = console.lines().find(|l| l.contains(NO_NESTED)) {
         let why = format!("    the platform cannot run it: {}\n", line.trim());
         return batch
             .iter()
-            .map(|j| RunReport::simple(&j.case.name, Some(j.gic), Outcome::Skip, why.clone()))
+            .map(|j| {
+                let r = RunReport::simple(&j.case.name, Some(j.gic), Outcome::Skip, why.clone());
+                tick(&r);
+                r
+            })
             .collect();
     }
-    let quoted = crate::launch::qemu::shell_command(Path::new("cd"), &[dir.display().to_string()]);
+    let split = split_batch(&whole, &console, runs.len());
     batch
         .iter()
-        .zip(split_batch(&whole, &console, runs.len()))
-        .map(|(job, res)| {
-            let rdir = log_root.join(&job.case.name).join(job.gic.name());
-            let written = fs::create_dir_all(&rdir)
-                .and_then(|()| fs::write(rdir.join("semihosting.out"), &res.output))
-                .and_then(|()| fs::write(rdir.join("console.txt"), &res.stderr))
-                .and_then(|()| fs::write(rdir.join("command.txt"), format!("{quoted} && {}\n", res.command)));
-            match written {
-                Ok(()) => conclude(opts, &rdir, devs, job, &res),
-                Err(e) => launch_failed(job, &rdir, &format!("{}: {e}", rdir.display())),
-            }
+        .zip(split)
+        .zip(done.iter_mut())
+        .map(|((job, res), r)| {
+            r.take().unwrap_or_else(|| {
+                let r = judge_one(job, &res);
+                tick(&r);
+                r
+            })
         })
         .collect()
 }

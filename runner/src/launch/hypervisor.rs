@@ -252,6 +252,13 @@ fn console_runs(console: &str) -> BTreeMap<usize, ConsoleRun> {
     runs
 }
 
+/// The runs of a batch whose VM has ended (the console's `gicv-run N end
+/// S`): their output is complete, so they can be judged while the batch
+/// goes on.
+pub fn ended_runs(console: &str) -> Vec<usize> {
+    console_runs(console).into_iter().filter(|(_, c)| c.status.is_some()).map(|(n, _)| n).collect()
+}
+
 /// The semihosting stream of a batch cut into runs at the guest's
 /// `{"gicv-run":N}` lines; each run's `{"gicv-exit":C}` line gives its
 /// exit code and, like the marker, is not part of its output.
@@ -767,6 +774,7 @@ mod tests {
                        gicv-run 1 vm-ms 20001\r\ngicv-run 1 end 124\r\ngicv-run 2 start\r\n\
                        gicv-kvm-vmm: vCPU 0: unexpected exit Hlt\r\ngicv-run 2 vm-ms 5\r\ngicv-run 2 end 3\r\n\
                        gicv-run 3 start\r\nKernel panic - not syncing\r\n";
+        assert_eq!(ended_runs(console), [0, 1, 2]);
         let r = split_batch(&whole(output, true), console, 5);
         assert_eq!(r.len(), 5);
         assert_eq!((r[0].exit_code, r[0].timed_out, r[0].ended.as_deref()), (Some(0), false, None));
