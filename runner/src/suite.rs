@@ -543,7 +543,7 @@ fn run_image(
     let name = &job.case.name;
     let dir = dir.to_path_buf();
     let target = match (job.case.view, &opts.guest_image) {
-        (View::Guest, _) if mode.is_some() => mode.expect("checked").target(&[]),
+        (View::Guest, _) if mode.is_some() => mode.expect("checked").target(),
         (View::Hypervisor, _) => Target::El2 { kernel: &opts.kernel },
         (View::Guest, Some(image)) => Target::Guest { image },
         (View::Guest, None) => {
@@ -639,18 +639,7 @@ fn run_kvm_batch(
                 }
                 // A VM's output is complete before its VMM exits and /init marks its end.
                 let output = fs::read(&out_path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-                let partial = qemu::RunResult {
-                    exit_code: None,
-                    signal: None,
-                    timed_out: false,
-                    output,
-                    stderr: String::new(),
-                    elapsed: std::time::Duration::ZERO,
-                    command: command.clone(),
-                    migrated: Vec::new(),
-                    restore_failed: None,
-                    ended: None,
-                };
+                let partial = qemu::RunResult { output, command: command.clone(), ..qemu::RunResult::default() };
                 let split = split_batch(&partial, &console, batch.len());
                 for n in ended.into_iter().filter(|n| *n < batch.len()) {
                     if done.lock().expect("results")[n].is_some() {
@@ -874,12 +863,7 @@ fn classify(
         }
         Some(KernelExit::Done) => finished(&out.events),
         None => {
-            let how = match (&res.ended, res.exit_code, res.signal) {
-                (Some(how), ..) => how.clone(),
-                (None, Some(c), _) => format!("QEMU exited with status {c}"),
-                (None, None, Some(sig)) => format!("QEMU was killed by {}", crate::launch::procs::signal_name(sig)),
-                (None, None, None) => "QEMU ended without an exit status".to_string(),
-            };
+            let how = res.ended.clone().unwrap_or_else(|| format!("QEMU {}", res.process_end()));
             let what = if res.ended.is_some() { "the messages end" } else { "its stderr ends" };
             (
                 Outcome::Crash,

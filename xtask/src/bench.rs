@@ -323,7 +323,7 @@ fn hypervisors(
             let label = h.label(&q.version);
             let boot = match &h {
                 hv::Hypervisor::Kvm(kvm) => kvm_boot(a, kvm, q, &empty, &dir.join(format!("empty-{label}")))?,
-                hv::Hypervisor::Xen(_) => boot_of(h.target(&[]), q, &label)?,
+                hv::Hypervisor::Xen(_) => boot_of(h.target(), q, &label)?,
             };
             let opts = suite::Options {
                 hypervisors: vec![Some(h.clone())],

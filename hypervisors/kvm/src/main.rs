@@ -220,7 +220,8 @@ fn args() -> Args {
             "--timeout-ms" => a.timeout_ms = Some(v.parse().unwrap_or_else(|_| fail("--timeout-ms takes a number", 2))),
             _ => fail(
                 format!(
-                    "unknown option {k}; usage: --image IMG --case BIN --gic 2|3 --smp N [--run N] [--timeout-ms MS]"
+                    "unknown option {k}; usage: --image IMG --case BIN --gic 2|3 --smp N [--run N] [--timeout-ms MS] [--el2 \
+                     [--no-group0-at-boot]]"
                 ),
                 2,
             ),
@@ -408,12 +409,12 @@ fn print_thread_stacks() {
     };
     for t in tasks.flatten() {
         let read = |f: &str| std::fs::read_to_string(t.path().join(f)).unwrap_or_default();
-        if read("stat").contains(" S ") {
+        let stat = read("stat");
+        // The state letter follows the command's closing parenthesis; sleeping threads are not stuck.
+        let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.get(..1)).unwrap_or("?");
+        if state == "S" {
             continue;
         }
-        let stat = read("stat");
-        // The state letter follows the command's closing parenthesis.
-        let state = stat.rsplit_once(") ").map_or("?", |(_, rest)| &rest[..1]);
         eprintln!(
             "gicv-kvm-vmm: thread {} ({}): state {state}, wchan {}",
             t.file_name().to_string_lossy(),

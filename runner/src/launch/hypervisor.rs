@@ -229,19 +229,20 @@ fn console_runs(console: &str) -> BTreeMap<usize, ConsoleRun> {
     let mut current = None;
     for line in console.lines().map(|l| l.trim_end_matches('\r')) {
         let words: Vec<&str> = line.split_whitespace().collect();
-        match words[..] {
-            ["gicv-run", n, "start"] if n.parse::<usize>().is_ok() => {
-                let n = n.parse().expect("checked");
+        let run = match words[..] {
+            ["gicv-run", n, ..] => n.parse::<usize>().ok(),
+            _ => None,
+        };
+        match (run, &words[..]) {
+            (Some(n), [_, _, "start"]) => {
                 runs.entry(n).or_default();
                 current = Some(n);
             }
-            ["gicv-run", n, "end", st] if n.parse::<usize>().is_ok() => {
-                runs.entry(n.parse().expect("checked")).or_default().status = st.parse().ok();
+            (Some(n), [_, _, "end", st]) => {
+                runs.entry(n).or_default().status = st.parse().ok();
                 current = None;
             }
-            ["gicv-run", n, "vm-ms", t] if n.parse::<usize>().is_ok() => {
-                runs.entry(n.parse().expect("checked")).or_default().ms = t.parse().ok();
-            }
+            (Some(n), [_, _, "vm-ms", t]) => runs.entry(n).or_default().ms = t.parse().ok(),
             _ => {
                 if let Some(n) = current {
                     runs.entry(n).or_default().lines.push(line.to_string());
@@ -283,7 +284,7 @@ fn output_runs(output: &str) -> BTreeMap<usize, (String, Option<i32>)> {
     runs
 }
 
-/// The last `n` lines of `text`, indented, for a message.
+/// The last `n` lines of `text`, for a message.
 fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
     lines[lines.len().saturating_sub(n)..].iter().map(|l| format!("{l}\n")).collect()
@@ -306,26 +307,17 @@ pub fn split_batch(whole: &RunResult, console: &str, runs: usize) -> Vec<RunResu
             let (output, exit) = out.get(&n).cloned().unwrap_or_default();
             let c = con.get(&n).cloned().unwrap_or_default();
             let mut r = RunResult {
-                exit_code: None,
-                signal: None,
-                timed_out: false,
                 output,
                 stderr: c.lines.iter().map(|l| format!("{l}\n")).collect(),
                 elapsed: Duration::from_millis(c.ms.unwrap_or(0)),
                 command: format!("{}\n# run {n} of the batch: /cases/{n:04}.bin in initrd.cpio", whole.command),
-                migrated: Vec::new(),
-                restore_failed: None,
-                ended: None,
+                ..RunResult::default()
             };
             let machine = || {
                 let how = if whole.timed_out {
                     "did not finish the batch within its bound and was stopped".to_string()
                 } else {
-                    match (whole.exit_code, whole.signal) {
-                        (Some(c), _) => format!("exited with status {c}"),
-                        (None, Some(sig)) => format!("was killed by {}", super::procs::signal_name(sig)),
-                        (None, None) => "ended without an exit status".into(),
-                    }
+                    whole.process_end()
                 };
                 format!(
                     "QEMU {how}; Linux's console ends:\n{}QEMU's stderr ends:\n{}",
@@ -542,12 +534,13 @@ impl Hypervisor {
         )
     }
 
-    /// Where guest-view cases run under this hypervisor: under KVM the
-    /// cases of `batch`, one Linux boot for all; under Xen one case per
-    /// boot (the launch's own).
-    pub fn target<'a>(&'a self, batch: &'a [BatchRun<'a>]) -> super::target::Target<'a> {
+    /// Where one case runs under this hypervisor, in a launch of its own:
+    /// under Xen a boot per case. KVM runs its cases in batches, one Linux
+    /// boot for many (`suite`'s `run_kvm_batch` gives `Target::Kvm` its
+    /// batch); here it gets none.
+    pub fn target(&self) -> super::target::Target<'_> {
         match self {
-            Hypervisor::Kvm(kvm) => super::target::Target::Kvm { kvm, batch },
+            Hypervisor::Kvm(kvm) => super::target::Target::Kvm { kvm, batch: &[] },
             Hypervisor::Xen(xen) => super::target::Target::Xen { xen },
         }
     }

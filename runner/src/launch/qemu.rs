@@ -142,7 +142,7 @@ pub fn find_in(dirs: &[PathBuf], name: &str) -> Option<PathBuf> {
 }
 
 /// What one QEMU run produced.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunResult {
     /// Process exit code, or `None` if it was killed on timeout or by a signal.
     pub exit_code: Option<i32>,
@@ -166,6 +166,18 @@ pub struct RunResult {
     /// ([`super::hypervisor::split_batch`]) whose VM ended without the
     /// guest's exit record.
     pub ended: Option<String>,
+}
+
+impl RunResult {
+    /// How QEMU's process ended, for a message: `exited with status 3`,
+    /// `was killed by SIGSEGV`, or `ended without an exit status`.
+    pub fn process_end(&self) -> String {
+        match (self.exit_code, self.signal) {
+            (Some(c), _) => format!("exited with status {c}"),
+            (None, Some(sig)) => format!("was killed by {}", super::procs::signal_name(sig)),
+            (None, None) => "ended without an exit status".into(),
+        }
+    }
 }
 
 /// The accelerator QEMU runs the guest with.

@@ -465,20 +465,17 @@ mod tests {
         }
     }
 
+    /// The results of one run (`r`, of a case described by `info`) on QEMU `version`.
+    fn one_run(info: CaseInfo, version: &str, r: StoredRun) -> Results {
+        let cases = BTreeMap::from([(r.case.clone(), info)]);
+        let qemus = vec![QemuRun { version: version.into(), path: format!("/q{version}").into(), runs: vec![r] }];
+        Results { format: 1, elapsed_s: 1.0, cases, qemus }
+    }
+
     #[test]
     fn the_coverage_section_shows_each_versions_summary_when_given() {
-        let mut cases = BTreeMap::new();
-        cases.insert("t/a".to_string(), CaseInfo { aim: "a".into(), spec: "IHI0069H 12.4.3".into() });
-        let r = Results {
-            format: 1,
-            elapsed_s: 1.0,
-            cases,
-            qemus: vec![QemuRun {
-                version: "10.0.2".into(),
-                path: "/q10".into(),
-                runs: vec![run("t/a", Some("v3"), Outcome::Pass, "")],
-            }],
-        };
+        let info = CaseInfo { aim: "a".into(), spec: "IHI0069H 12.4.3".into() };
+        let r = one_run(info, "10.0.2", run("t/a", Some("v3"), Outcome::Pass, ""));
         assert!(!render(&r).contains(r#"id="coverage""#), "no section without a coverage map");
         let path = std::path::PathBuf::from("cases/t/a.case");
         let parsed =
@@ -540,18 +537,9 @@ mod tests {
 
     #[test]
     fn control_characters_in_results_are_escaped_on_the_page() {
-        let mut cases = BTreeMap::new();
-        cases.insert("lr/\u{1b}a".to_string(), CaseInfo { aim: "aim\u{7}".into(), spec: "IHI0069H".into() });
-        let r = Results {
-            format: 1,
-            elapsed_s: 1.0,
-            cases,
-            qemus: vec![QemuRun {
-                version: "7.2.22".into(),
-                path: "/q".into(),
-                runs: vec![run("lr/\u{1b}a", Some("v3"), Outcome::Crash, "    \u{1b}[31m\u{0}\u{2028}x\n")],
-            }],
-        };
+        let info = CaseInfo { aim: "aim\u{7}".into(), spec: "IHI0069H".into() };
+        let r =
+            one_run(info, "7.2.22", run("lr/\u{1b}a", Some("v3"), Outcome::Crash, "    \u{1b}[31m\u{0}\u{2028}x\n"));
         let page = render(&r);
         assert!(!crate::text::has_raw_controls(&page), "raw control characters on the page");
         assert!(page.contains("\\u{1b}[31m\\u{0}\\u{2028}x"), "the detail, escaped");
