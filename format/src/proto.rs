@@ -35,10 +35,12 @@ pub const BATCH_MAGIC: u64 = u64::from_le_bytes(*b"gicv-run");
 
 /// A bit of `x3` at the EL2 kernel's entry: leave `ICC_IGRPEN0_EL1` 0 at
 /// boot instead of enabling Group 0. Under KVM's nested virtualization
-/// (Linux 7.3, QEMU 10.0.2 TCG) writing 1 to it at virtual EL2 makes the
-/// vCPU's thread spin in KVM's world switch without running guest code
-/// again, so that VMM passes this bit; cases that use Group 0 physically
-/// cannot pass there.
+/// (Linux 7.3, QEMU 10.0.2 TCG) writing 1 to it at virtual EL2 while
+/// Group 1 is disabled, as the boot does (it enables Group 0 first), makes
+/// the vCPU's thread spin in KVM's world switch without running guest code
+/// again (case `groups/physical-group0-enabled-while-group1-disabled`), so
+/// that VMM passes this bit; cases that use Group 0 physically cannot pass
+/// there.
 pub const BOOT_NO_GROUP0: u64 = 1;
 
 /// Largest compiled case the kernel accepts, in 32-bit words.
