@@ -171,20 +171,39 @@ fn deviation_problems(root: &Path, cases: &[inputs::CaseFile], selected: &dyn Fn
         for other in entries.iter().take_while(|o| !std::ptr::eq(*o, entry)) {
             let o = &other.deviation;
             let shared: Vec<&str> = d.gic.iter().filter(|g| o.gic.contains(g)).map(String::as_str).collect();
-            let same_target = o.hypervisor == d.hypervisor && o.migrated == d.migrated;
+            let same_target = o.hypervisor == d.hypervisor
+                && o.migrated == d.migrated
+                && (!d.migrated || d.after_steps.iter().any(|p| o.after_steps.contains(p)));
             if o.case == d.case
                 && same_target
                 && !shared.is_empty()
                 && crate::judge::deviations::ranges_overlap(&o.qemu, &d.qemu)
             {
                 problems.push(format!(
-                    "{}: it overlaps the entry at line {} for GIC {} (QEMU `{}` and `{}` share versions); one run \
+                    "{}: it overlaps the entry at line {} for GIC {} (QEMU `{}` and `{}` share versions{}); one run \
                      would match either: merge them, or make the QEMU ranges disjoint",
                     at(entry.at),
                     other.at.0,
                     shared.join(", "),
                     o.qemu,
-                    d.qemu
+                    d.qemu,
+                    if d.migrated { ", and `after_steps` a boundary" } else { "" }
+                ));
+            }
+        }
+        // A save/restore entry's boundaries: migration points on each of its versions.
+        for g in d.gic.iter().filter_map(|g| gic_case::GicVersion::from_name(g)) {
+            let points = case.compile(g).map_err(|e| e.to_string()).and_then(|i| crate::launch::migrate::points(&i));
+            let Ok(points) = points else { continue }; // the case's own error is reported with it
+            let bad: Vec<String> = d.after_steps.iter().filter(|p| !points.contains(p)).map(u16::to_string).collect();
+            if !bad.is_empty() {
+                let list: Vec<String> = points.iter().map(u16::to_string).collect();
+                problems.push(format!(
+                    "{}: `after_steps` {} not a migration point of the case on {} (its points: after steps {})",
+                    at(entry.at),
+                    bad.join(", ") + if bad.len() == 1 { " is" } else { " are" },
+                    g.name(),
+                    list.join(", ")
                 ));
             }
         }

@@ -167,6 +167,24 @@ fn check_rejects_deviation_entries_for_missing_cases_versions_and_steps() {
     ]);
 }
 
+/// A save/restore entry names the boundaries at which migrating alone
+/// loses state; each must be a migration point of the case (a boundary
+/// between two top-level steps: after step 1 or 2 of the 3-step fixture),
+/// and two entries may share a case and QEMU range when their boundaries differ.
+#[test]
+fn check_rejects_save_restore_boundaries_that_are_not_migration_points() {
+    let s = Suite::new("after-steps");
+    let migrated = |steps: &str| DEVIATION.replace("seen =", &format!("migrated = true\nafter_steps = {steps}\nseen ="));
+    s.case("a").file("expected/deviations.toml", format!("{}\n{}", migrated("[1]"), migrated("[2]")));
+    let (code, out, err) = s.run("check", &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    s.file("expected/deviations.toml", format!("{}\n{}", migrated("[1, 3]"), migrated("[1]")));
+    s.check_fails_with(&[
+        "error: expected/deviations.toml:1:1: deviation for t/a: `after_steps` 3 is not a migration point of the case on v3 (its points: after steps 1, 2)",
+        "error: expected/deviations.toml:11:1: deviation for t/a: it overlaps the entry at line 1 for GIC v3 (QEMU `>=7.2` and `>=7.2` share versions, and `after_steps` a boundary); one run would match either: merge them, or make the QEMU ranges disjoint",
+    ]);
+}
+
 #[test]
 fn list_and_check_reject_filters_that_match_no_case() {
     let s = Suite::new("filters");

@@ -434,6 +434,54 @@ fn xen_target_runs_a_guest_case_as_a_domu_on_both_gic_versions() {
     }
 }
 
+/// A migrated run that breaks (QEMU's GICv3 restore routes a pending SPI by
+/// the reset routing, see expected/deviations.toml) is run again at each of
+/// its points alone: it is an XFAIL when every point that breaks it alone
+/// is a save/restore entry's `after_steps` with exactly its differences,
+/// and a FAIL naming the point an entry does not record otherwise.
+#[test]
+fn a_migrated_run_is_judged_by_the_boundaries_that_break_it_alone() {
+    let r = root();
+    let case = "lines/uart-spi-routed-to-cpu1";
+    let mut o = opts(r.join("cases"), r.join("expected"), "migrate-points", &[case]);
+    o.gics = vec![GicVersion::V3];
+    o.migrate = Some(usize::MAX);
+    let reps = suite::run_on(&o, std::slice::from_ref(&o.qemu), &|_, _, _| {}).unwrap();
+    let run = &reps[1].runs[0];
+    assert_eq!(run.outcome, Outcome::XFail, "{}", run.detail);
+    assert!(
+        run.detail.contains("breaks when migrated after step 2, 3 (migrated after steps 1, 2, 3, 4, 7)"),
+        "{}",
+        run.detail
+    );
+    let log = run.log.as_ref().unwrap();
+    for p in [1, 2, 3, 4, 7] {
+        assert!(log.join(format!("after-step-{p}/result.txt")).exists(), "point {p} alone");
+    }
+
+    // The same entry without boundary 3: that point is not recorded, the run FAILs and says so.
+    let expected = std::env::temp_dir().join(format!("gicv-e2e-{}-migrate-points-expected", std::process::id()));
+    fs::create_dir_all(expected.join("lines")).unwrap();
+    fs::copy(r.join("expected").join(format!("{case}.json")), expected.join(format!("{case}.json"))).unwrap();
+    let all = fs::read_to_string(r.join("expected/deviations.toml")).unwrap();
+    let entry = all
+        .split("[[deviation]]")
+        .find(|e| {
+            e.contains(&format!("case = \"{case}\"")) && e.contains("gic = [\"v3\"]") && e.contains("migrated = true")
+        })
+        .expect("the entry of the SPI routing lost on restore");
+    assert!(entry.contains("after_steps = [2, 3]"), "{entry}");
+    let narrowed = entry.replace("after_steps = [2, 3]", "after_steps = [2]").replace(", after_steps = [2]", "");
+    fs::write(expected.join("deviations.toml"), format!("[[deviation]]{narrowed}")).unwrap();
+    o.expected_dir = expected;
+    let reps = suite::run_on(&o, std::slice::from_ref(&o.qemu), &|_, _, _| {}).unwrap();
+    let run = &reps[1].runs[0];
+    assert_eq!(run.outcome, Outcome::Fail, "{}", run.detail);
+    assert!(run.detail.contains("breaks when migrated after step 2, 3"), "{}", run.detail);
+    assert!(run.detail.contains("alone after step 3: FAIL"), "{}", run.detail);
+    assert!(run.detail.contains("alone after step 2: XFAIL"), "{}", run.detail);
+}
+
 /// `--migrate` (issue 23): each case runs plain, then again with the whole
 /// machine saved (QMP `stop`, `migrate` to a file) and restored in a fresh
 /// QEMU (`-incoming`) at its step boundaries; the joined output is judged

@@ -57,6 +57,10 @@ pub struct Seen {
     /// none of whose items holds for a version does not apply to it (a
     /// fixed version PASSes beside the XFAIL of the others).
     pub qemu: String,
+    /// In a save/restore entry, the boundaries (some of the entry's
+    /// `after_steps`) at which this difference is seen; empty: all of them.
+    /// A state lost at an earlier boundary shows at more of the later steps.
+    pub after_steps: Vec<u16>,
 }
 
 /// What a recorded difference is.
@@ -138,11 +142,18 @@ pub struct Deviation {
     #[serde(default)]
     pub hypervisor: String,
     /// `migrated = true`: a deviation of the model's save/restore, for the
-    /// runs of `--migrate` only (labelled `<version>-migrated`), whose `seen`
-    /// lists every difference of the migrated run. Migrated runs without
-    /// such an entry are judged by the plain entries, as the model is the same.
+    /// runs of `--migrate` only (labelled `<version>-migrated`). Migrated
+    /// runs without such an entry are judged by the plain entries, as the
+    /// model is the same.
     #[serde(default)]
     pub migrated: bool,
+    /// The step boundaries (`after_steps = [8, 9]`: migrated after step 8,
+    /// or after step 9) at which the machine, saved and restored at that
+    /// boundary alone, loses state; `seen` lists every difference of such
+    /// a run, the same at each of them. Given with `migrated = true`, and
+    /// only then.
+    #[serde(default)]
+    pub after_steps: Vec<u16>,
 }
 
 /// A deviation entry and where its parts are in the file, each as a
@@ -184,6 +195,7 @@ struct RawDeviation {
     hypervisor: String,
     #[serde(default)]
     migrated: bool,
+    after_steps: Option<Spanned<Vec<u16>>>,
 }
 
 #[derive(Deserialize)]
@@ -200,6 +212,7 @@ struct RawSeen {
     event: Option<Spanned<String>>,
     #[serde(default)]
     qemu: String,
+    after_steps: Option<Vec<u16>>,
 }
 
 fn to_json(v: toml::Value) -> Value {
@@ -276,6 +289,22 @@ pub fn parse_located(text: &str) -> Result<Vec<Located>, String> {
                 ));
             }
         }
+        let steps_at = d.after_steps.as_ref().map_or(header, |a| a.span().start);
+        let after_steps = d.after_steps.map(Spanned::into_inner).unwrap_or_default();
+        if d.migrated == after_steps.is_empty() {
+            let (l, c) = at(steps_at);
+            return Err(format!(
+                "{l}:{c}: deviation for {case}: a save/restore deviation gives both `migrated = true` and \
+                 `after_steps = [N, ...]`, the step boundaries at which a run migrated there alone loses state \
+                 (the result of a failing migrated run names them); a plain deviation gives neither"
+            ));
+        }
+        if after_steps.windows(2).any(|w| w[0] >= w[1]) {
+            let (l, c) = at(steps_at);
+            return Err(format!(
+                "{l}:{c}: deviation for {case}: `after_steps` lists each boundary once, in increasing order"
+            ));
+        }
         let seen_at = at(d.seen.span().start);
         let raw_seen = d.seen.into_inner();
         if raw_seen.is_empty() {
@@ -313,7 +342,18 @@ pub fn parse_located(text: &str) -> Result<Vec<Located>, String> {
             if !r.qemu.is_empty() {
                 parse_range(&r.qemu).map_err(|e| bad(&format!("`qemu`: {e}")))?;
             }
-            seen.push(Seen { step: *r.step.get_ref(), op: r.op, cpu: r.cpu, what, qemu: r.qemu });
+            let item_points = r.after_steps.unwrap_or_default();
+            if !item_points.iter().all(|p| after_steps.contains(p)) {
+                return Err(bad("`after_steps` of an item are some of its entry's `after_steps`"));
+            }
+            seen.push(Seen {
+                step: *r.step.get_ref(),
+                op: r.op,
+                cpu: r.cpu,
+                what,
+                qemu: r.qemu,
+                after_steps: item_points,
+            });
         }
         out.push(Located {
             at: at(header),
@@ -330,6 +370,7 @@ pub fn parse_located(text: &str) -> Result<Vec<Located>, String> {
                 upstream: d.upstream,
                 hypervisor: d.hypervisor,
                 migrated: d.migrated,
+                after_steps,
             },
         });
     }
@@ -469,8 +510,9 @@ pub fn unexplained<'a>(
     diffs: &'a [Difference],
     p: &Params,
     qemu_version: &str,
+    point: Option<u16>,
 ) -> (Vec<&'a Difference>, Vec<&'a Seen>) {
-    let here: Vec<&Seen> = d.seen.iter().filter(|s| s.holds_on(qemu_version)).collect();
+    let here: Vec<&Seen> = d.seen.iter().filter(|s| s.holds(qemu_version, point)).collect();
     let extra = diffs.iter().filter(|x| !here.iter().any(|s| s.matches(x, p))).collect();
     let absent = here.into_iter().filter(|s| !diffs.iter().any(|x| s.matches(x, p))).collect();
     (extra, absent)
@@ -481,26 +523,42 @@ impl Seen {
     pub fn holds_on(&self, label: &str) -> bool {
         self.qemu.is_empty() || version_in(&self.qemu, crate::launch::hypervisor::split_label(label).0)
     }
+
+    /// Whether this difference is recorded for a run with result label
+    /// `label` migrated at `point` alone (`None`: not at one point).
+    pub fn holds(&self, label: &str, point: Option<u16>) -> bool {
+        self.holds_on(label) && (self.after_steps.is_empty() || point.is_some_and(|p| self.after_steps.contains(&p)))
+    }
 }
 
-/// The deviation that applies to a run, if any.
-pub fn find<'a>(devs: &'a [Deviation], case: &str, gic: GicVersion, qemu_version: &str) -> Option<&'a Deviation> {
+/// The deviation that applies to a run, if any. `point`: the one step
+/// boundary a migrated run was saved and restored at; a save/restore entry
+/// applies only to such a run at one of its `after_steps`, any other
+/// migrated run is judged by the plain entries.
+pub fn find<'a>(
+    devs: &'a [Deviation],
+    case: &str,
+    gic: GicVersion,
+    qemu_version: &str,
+    point: Option<u16>,
+) -> Option<&'a Deviation> {
     let (qemu, hypervisor) = crate::launch::hypervisor::split_label(qemu_version);
     let migrated = qemu_version.ends_with(crate::launch::migrate::MIGRATED);
     let applies = |d: &&Deviation| {
         d.case == case
             && d.gic.iter().any(|g| g == gic.name())
             && version_in(&d.qemu, qemu)
-            && d.seen.iter().any(|s| s.holds_on(qemu_version))
+            && d.seen.iter().any(|s| s.holds(qemu_version, point))
             && match (d.hypervisor.split_once(' '), hypervisor) {
                 (None, None) => d.hypervisor.is_empty(),
                 (Some((name, range)), Some((hv, hv_version))) => name == hv && version_in(range, hv_version),
                 _ => false,
             }
     };
-    // A migrated run: its own entry first, else the model's plain one.
-    let own = devs.iter().filter(applies).find(|d| d.migrated == migrated);
-    own.or_else(|| devs.iter().filter(applies).find(|d| migrated && !d.migrated))
+    // A migrated run: the entry of its one boundary first, else the model's plain one.
+    let at_point = |d: &&Deviation| d.migrated && migrated && point.is_some_and(|p| d.after_steps.contains(&p));
+    let own = devs.iter().filter(applies).find(at_point);
+    own.or_else(|| devs.iter().filter(applies).find(|d| !d.migrated))
 }
 
 #[cfg(test)]
@@ -512,8 +570,8 @@ mod tests {
         let t = "[[deviation]]\ncase = \"g/a\"\ngic = [\"v3\"]\nqemu = \">=7.2, <=10.0.2\"\nwhat = \"w\"\nwhy = \"y\"\nseen = [\n  { step = 3, op = \"phys ack\", field = \"INTID\", value = 1023, qemu = \"<10.0\" },\n  { step = 4, op = \"phys ack\", field = \"INTID\", value = 7, qemu = \"=10.0.2\" },\n]\n";
         let devs = parse(t).unwrap();
         let v3 = GicVersion::V3;
-        assert!(find(&devs, "g/a", v3, "7.2.22").is_some());
-        assert!(find(&devs, "g/a", v3, "10.0.2-migrated").is_some());
+        assert!(find(&devs, "g/a", v3, "7.2.22", None).is_some());
+        assert!(find(&devs, "g/a", v3, "10.0.2-migrated", None).is_some());
         let d = &devs[0];
         let p = Params::from_header(v3, &serde_json::Map::new());
         let at = |step: u64, v: &str| Difference::Field {
@@ -525,28 +583,40 @@ mod tests {
             actual: Some(v.into()),
         };
         let on72 = [at(3, "1023")];
-        assert_eq!(unexplained(d, &on72, &p, "7.2.22"), (vec![], vec![]), "7.2's item only");
-        let (extra, absent) = unexplained(d, &on72, &p, "10.0.2");
+        assert_eq!(unexplained(d, &on72, &p, "7.2.22", None), (vec![], vec![]), "7.2's item only");
+        let (extra, absent) = unexplained(d, &on72, &p, "10.0.2", None);
         assert_eq!((extra.len(), absent.len()), (1, 1), "10.0.2 expects its own value at step 4");
         let bad = "[[deviation]]\ncase = \"g/a\"\ngic = [\"v3\"]\nqemu = \">=7.2\"\nwhat = \"w\"\nwhy = \"y\"\nseen = [{ step = 1, op = \"a\", event = \"missing\", qemu = \"7.2\" }]\n";
         assert!(parse(bad).unwrap_err().contains("`qemu`"), "a bare version is not a range");
     }
 
     #[test]
-    fn migrated_entries_apply_to_migrated_runs_which_fall_back_to_plain_ones() {
-        let entry = |what: &str, migrated: bool| {
+    fn migrated_entries_apply_to_runs_migrated_at_one_of_their_boundaries_alone() {
+        let entry = |what: &str, migrated: &str| {
             format!(
-                "[[deviation]]\ncase = \"g/a\"\ngic = [\"v3\"]\nqemu = \">=7.2\"\nmigrated = {migrated}\nwhat = \"{what}\"\nwhy = \"y\"\nseen = [{{ step = 1, op = \"a\", event = \"missing\" }}]\n\n"
+                "[[deviation]]\ncase = \"g/a\"\ngic = [\"v3\"]\nqemu = \">=7.2\"\n{migrated}what = \"{what}\"\nwhy = \"y\"\nseen = [{{ step = 1, op = \"a\", event = \"missing\" }}]\n\n"
             )
         };
-        let both = parse(&(entry("migrated", true) + &entry("plain", false))).unwrap();
+        let saved = "migrated = true\nafter_steps = [3, 4]\n";
+        let both = parse(&(entry("migrated", saved) + &entry("plain", ""))).unwrap();
         let v3 = GicVersion::V3;
-        assert_eq!(find(&both, "g/a", v3, "10.0.2-migrated").map(|d| d.what.as_str()), Some("migrated"));
-        assert_eq!(find(&both, "g/a", v3, "10.0.2").map(|d| d.what.as_str()), Some("plain"));
-        let plain = parse(&entry("plain", false)).unwrap();
-        assert_eq!(find(&plain, "g/a", v3, "7.2.22-migrated").map(|d| d.what.as_str()), Some("plain"));
-        let only_migrated = parse(&entry("migrated", true)).unwrap();
-        assert!(find(&only_migrated, "g/a", v3, "10.0.2").is_none(), "a migration entry is not the plain run's");
+        let what = |devs, label, point| find(devs, "g/a", v3, label, point).map(|d: &Deviation| d.what.clone());
+        assert_eq!(what(&both, "10.0.2-migrated", Some(4)).as_deref(), Some("migrated"));
+        assert_eq!(what(&both, "10.0.2-migrated", Some(5)).as_deref(), Some("plain"), "not its boundary");
+        assert_eq!(what(&both, "10.0.2-migrated", None).as_deref(), Some("plain"), "several boundaries");
+        assert_eq!(what(&both, "10.0.2", None).as_deref(), Some("plain"));
+        let plain = parse(&entry("plain", "")).unwrap();
+        assert_eq!(what(&plain, "7.2.22-migrated", Some(3)).as_deref(), Some("plain"));
+        let only_migrated = parse(&entry("migrated", saved)).unwrap();
+        assert!(what(&only_migrated, "10.0.2", Some(3)).is_none(), "a migration entry is not the plain run's");
+        for (bad, says) in [
+            ("migrated = true\n", "both `migrated = true` and"),
+            ("after_steps = [3]\n", "both `migrated = true` and"),
+            ("migrated = true\nafter_steps = [4, 3]\n", "once, in increasing order"),
+        ] {
+            let e = parse(&entry("m", bad)).unwrap_err();
+            assert!(e.contains(says), "{bad:?}: {e}");
+        }
     }
 
     #[test]
@@ -554,11 +624,11 @@ mod tests {
         let t = "[[deviation]]\ncase = \"g/a\"\ngic = [\"v3\"]\nqemu = \">=7.2\"\nhypervisor = \"kvm >=6.1\"\nwhat = \"w\"\nwhy = \"y\"\nseen = [{ step = 1, op = \"a\", event = \"missing\" }]\n\n[[deviation]]\ncase = \"g/a\"\ngic = [\"v3\"]\nqemu = \">=7.2\"\nwhat = \"bare\"\nwhy = \"y\"\nseen = [{ step = 1, op = \"a\", event = \"missing\" }]\n";
         let devs = parse(t).unwrap();
         let v3 = GicVersion::V3;
-        assert_eq!(find(&devs, "g/a", v3, "10.0.2-kvm-6.1.0-50-arm64").map(|d| d.what.as_str()), Some("w"));
-        assert_eq!(find(&devs, "g/a", v3, "10.0.2-kvm-6.12.95+deb12-arm64").map(|d| d.what.as_str()), Some("w"));
-        assert_eq!(find(&devs, "g/a", v3, "10.0.2").map(|d| d.what.as_str()), Some("bare"));
-        assert!(find(&devs, "g/a", v3, "10.0.2-xen-4.17").is_none());
-        assert!(find(&devs, "g/a", v3, "10.0.2-kvm-5.15.0").is_none());
+        assert_eq!(find(&devs, "g/a", v3, "10.0.2-kvm-6.1.0-50-arm64", None).map(|d| d.what.as_str()), Some("w"));
+        assert_eq!(find(&devs, "g/a", v3, "10.0.2-kvm-6.12.95+deb12-arm64", None).map(|d| d.what.as_str()), Some("w"));
+        assert_eq!(find(&devs, "g/a", v3, "10.0.2", None).map(|d| d.what.as_str()), Some("bare"));
+        assert!(find(&devs, "g/a", v3, "10.0.2-xen-4.17", None).is_none());
+        assert!(find(&devs, "g/a", v3, "10.0.2-kvm-5.15.0", None).is_none());
     }
 
     #[test]
@@ -595,9 +665,9 @@ why = "y"
 seen = [{ step = 3, op = "guest ack", field = "INTID", value = 0 }]
 "#;
         let d = parse(t).unwrap();
-        assert!(find(&d, "lr/x", GicVersion::V2, "7.2.22").is_some());
-        assert!(find(&d, "lr/x", GicVersion::V3, "7.2.22").is_none());
-        assert!(find(&d, "lr/y", GicVersion::V2, "7.2.22").is_none());
+        assert!(find(&d, "lr/x", GicVersion::V2, "7.2.22", None).is_some());
+        assert!(find(&d, "lr/x", GicVersion::V3, "7.2.22", None).is_none());
+        assert!(find(&d, "lr/y", GicVersion::V2, "7.2.22", None).is_none());
     }
 
     #[test]
@@ -675,25 +745,25 @@ seen = [{ step = 3, op = "guest ack", field = "INTID", value = 0 }]
         // As recorded: explained.
         let r = run(1, json!([1, 2, 3]));
         let dd = diffs(&r, &p);
-        let (extra, absent) = unexplained(d, &dd, &p, "10.0.2");
+        let (extra, absent) = unexplained(d, &dd, &p, "10.0.2", None);
         assert!(extra.is_empty() && absent.is_empty());
         // The recorded list follows the header too.
         let p16 = Params::synthetic(GicVersion::V3, 16, 5, 5);
         let r = run(1, json!((1..16).collect::<Vec<u64>>()));
         let dd = diffs(&r, &p16);
-        let (extra, absent) = unexplained(d, &dd, &p16, "10.0.2");
+        let (extra, absent) = unexplained(d, &dd, &p16, "10.0.2", None);
         assert!(extra.is_empty() && absent.is_empty());
         // Another wrong value at a recorded step: not explained.
         let r = run(2, json!([1, 2, 3]));
         let dd = diffs(&r, &p);
-        let (extra, absent) = unexplained(d, &dd, &p, "10.0.2");
+        let (extra, absent) = unexplained(d, &dd, &p, "10.0.2", None);
         assert_eq!(extra.len(), 1);
         assert_eq!(absent.len(), 1);
         assert_eq!(absent[0].to_string(), "step 6 (read hcr): EOIcount = 1");
         // Only part of the deviation: the rest is reported as not seen.
         let r = run(0, json!([1, 2, 3]));
         let dd = diffs(&r, &p);
-        let (extra, absent) = unexplained(d, &dd, &p, "10.0.2");
+        let (extra, absent) = unexplained(d, &dd, &p, "10.0.2", None);
         assert!(extra.is_empty());
         assert_eq!(absent.len(), 1);
     }
