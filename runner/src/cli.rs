@@ -261,7 +261,13 @@ pub fn main(cli: Cli) -> i32 {
         },
         Cmd::Coverage(a) => match crate::case::inputs::discover(&a.root.join("cases")) {
             Ok(cases) => {
-                print!("{}", crate::report::coverage::render(&crate::report::coverage::compute(&cases), a.detail));
+                print!(
+                    "{}",
+                    crate::report::coverage::render(
+                        &crate::report::coverage::compute(&cases, Some(&a.root.join("expected"))),
+                        a.detail
+                    )
+                );
                 0
             }
             Err(e) => {
@@ -578,8 +584,9 @@ fn write_report(a: &ReportArgs) -> Result<(), ReportError> {
     let path = &paths[0];
     let page = a.output.clone().unwrap_or_else(|| path.with_file_name("report.html"));
     // The coverage of the cases in this checkout, when it has them.
-    let coverage =
-        crate::case::inputs::discover(&a.root.join("cases")).ok().map(|c| crate::report::coverage::compute(&c));
+    let coverage = crate::case::inputs::discover(&a.root.join("cases"))
+        .ok()
+        .map(|c| crate::report::coverage::compute(&c, Some(&a.root.join("expected"))));
     let html = crate::report::html::render_with(&results, coverage.as_ref());
     crate::files::write(&page, html.as_bytes()).map_err(ReportError::Write)?;
     let runs: usize = results.qemus.iter().map(|q| q.runs.len()).sum();

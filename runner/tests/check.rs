@@ -174,7 +174,8 @@ fn check_rejects_deviation_entries_for_missing_cases_versions_and_steps() {
 #[test]
 fn check_rejects_save_restore_boundaries_that_are_not_migration_points() {
     let s = Suite::new("after-steps");
-    let migrated = |steps: &str| DEVIATION.replace("seen =", &format!("migrated = true\nafter_steps = {steps}\nseen ="));
+    let migrated =
+        |steps: &str| DEVIATION.replace("seen =", &format!("migrated = true\nafter_steps = {steps}\nseen ="));
     s.case("a").file("expected/deviations.toml", format!("{}\n{}", migrated("[1]"), migrated("[2]")));
     let (code, out, err) = s.run("check", &[]);
     assert_eq!(code, 0, "{out}{err}");

@@ -481,7 +481,7 @@ mod tests {
         let parsed =
             crate::case::parse(&path, "t/a", "aim: a\nspec: IHI0069H 12.4.3\ngic: v3\nhcr = En UIE\nread hcr\n");
         let file = crate::case::inputs::CaseFile { name: "t/a".into(), path, parsed };
-        let cov = crate::report::coverage::compute(&[file]);
+        let cov = crate::report::coverage::compute(&[file], None);
         let page = render_with(&r, Some(&cov));
         assert!(page.contains(r#"<h2 id="coverage">Spec coverage</h2>"#));
         let (_, n, untouched, one) =
