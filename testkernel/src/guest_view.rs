@@ -7,7 +7,8 @@
 //! Image header below, so a loader that boots Linux (QEMU `-kernel` on a
 //! flat image, a hypervisor's domain builder) loads it at RAM base +
 //! `text_offset` and enters `code0` at EL1 with MMU off and x0 = the
-//! physical address of the DTB. The kernel parses the DTB with
+//! physical address of the DTB (or at EL2, which it leaves for EL1 with no
+//! hypervisor: `guest_boot`). The kernel parses the DTB with
 //! `gic_devtree`, takes the compiled case (the same image the EL2 kernel
 //! loads, `gic_case::proto`) from the initrd (`/chosen`
 //! `linux,initrd-start`/`-end`), points the GIC drivers at the frames the
@@ -26,7 +27,8 @@
 //! Build, convert and boot (from the repository root; `Q` is either QEMU,
 //! `target/qemu-bookworm/usr/bin/qemu-system-aarch64` (7.2) or
 //! `target/qemu-backports/usr/bin/qemu-system-aarch64` (10.0), `N` is 2 or
-//! 3 (QEMU offers GICv4 only with `virtualization=on`), and `case.bin` a
+//! 3 (for 4, `virtualization=on`: QEMU offers GICv4 only with EL2, and the
+//! kernel then leaves EL2 for EL1 first, see `guest_boot` below), and `case.bin` a
 //! compiled case, e.g. the one an EL2 run leaves in its log directory):
 //!
 //! ```text
@@ -92,7 +94,7 @@ global_asm!(
 .section .image_header, "ax"
 .global guest_image_header
 guest_image_header:
-    b entry
+    b guest_boot
     .long 0
     .quad 0x80000
     .quad dma_region - . + 16
@@ -105,7 +107,74 @@ guest_image_header:
 "#
 );
 
+// Entered at EL2 (QEMU `virt,virtualization=on`, the only way QEMU offers
+// a GICv4; booting.rst allows EL2 entry), the kernel makes itself an EL1
+// kernel with no hypervisor: `guest_el2_to_el1` gives EL1 the machine
+// (HCR_EL2.RW = 1 and nothing else: no stage 2, no traps, IMO/FMO = 0 so
+// that physical interrupts go to EL1 and EL1's ICC_* registers are the
+// physical CPU interface; CPTR_EL2 without the FP trap; CNTHCTL_EL2
+// EL1PCTEN/EL1PCEN and CNTVOFF_EL2 = 0 for the EL1 timers; VMPIDR_EL2 and
+// VPIDR_EL2 the PE's own IDs; ICC_SRE_EL2 SRE and Enable, when the GIC has
+// a system-register interface, so EL1 may set ICC_SRE_EL1.SRE), then
+// returns to EL1h with DAIF masked at the usual entry. x0-x3 (the DTB
+// address and the boot protocol's zeros) pass through unchanged. A
+// secondary PE started with CPU_ON enters at the same EL as the primary
+// (`guest_secondary`, which `psci::start_at` gives CPU_ON in place of
+// aarch64-rt's `secondary_entry`) and does the same, keeping x0 (its
+// stack). Entered at EL1, both go straight on.
+global_asm!(
+    r#"
+.section .text.guest_boot, "ax"
+.global guest_boot
+guest_boot:
+    mrs x9, CurrentEL
+    cmp x9, #(2 << 2)
+    b.ne entry
+    bl guest_el2_to_el1
+    adr x9, entry
+    msr elr_el2, x9
+    eret
+
+.global guest_secondary
+guest_secondary:
+    mrs x9, CurrentEL
+    cmp x9, #(2 << 2)
+    b.ne {secondary_entry}
+    bl guest_el2_to_el1
+    adr x9, {secondary_entry}
+    msr elr_el2, x9
+    eret
+
+guest_el2_to_el1:
+    mov x9, #(1 << 31)
+    msr hcr_el2, x9
+    mov x9, #0x33ff
+    msr cptr_el2, x9
+    mov x9, #3
+    msr cnthctl_el2, x9
+    msr cntvoff_el2, xzr
+    msr vttbr_el2, xzr
+    mrs x9, midr_el1
+    msr vpidr_el2, x9
+    mrs x9, mpidr_el1
+    msr vmpidr_el2, x9
+    mrs x9, id_aa64pfr0_el1
+    ubfx x9, x9, #24, #4
+    cbz x9, 1f
+    mov x9, #0x9
+    msr S3_4_C12_C9_5, x9
+1:
+    mov x9, #0x3c5
+    msr spsr_el2, x9
+    isb
+    ret
+"#,
+    secondary_entry = sym aarch64_rt::secondary_entry,
+);
+
 unsafe extern "C" {
+    /// The secondary PEs' entry (see `guest_boot` above).
+    pub(crate) fn guest_secondary();
     /// First byte of the image (the header above).
     static guest_image_header: u8;
     /// End of the image, `.bss` and stacks included (aarch64-rt's image.ld).

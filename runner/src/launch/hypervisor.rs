@@ -516,9 +516,18 @@ impl Hypervisor {
     /// (seen under `kvm-nv`: the acknowledge reads 1023; MSIs reach KVM's
     /// vITS from the VMM with their device's ID, `KVM_SIGNAL_MSI`), and the
     /// DeviceID of a PE's write is the interconnect's choice (IHI 0069H
-    /// GITS_TRANSLATER), so an `its msi` case cannot run as written.
+    /// GITS_TRANSLATER), so an `its msi` case cannot run as written. A
+    /// guest of KVM or Xen gets a vGICv2 or vGICv3, never a GICv4 (direct
+    /// injection is the hypervisor's tool, not its guest's): a guest-view
+    /// case's GICv4 run is bare QEMU's only.
     pub fn unsupported(&self, case: &crate::case::Case, gic: gic_case::GicVersion) -> Option<&'static str> {
         use gic_case::op::{ItsOp, Op};
+        if self.view() == crate::case::View::Guest && gic == gic_case::GicVersion::V4 {
+            return Some(
+                "a guest of KVM or Xen gets a vGICv2 or vGICv3, not a GICv4 (the GICv3 run is this case's guest's \
+                 view; GICv4 is bare QEMU's only)",
+            );
+        }
         let Hypervisor::Kvm(k) = self else { return None };
         if k.nested && gic != gic_case::GicVersion::V3 {
             return Some(

@@ -6,7 +6,7 @@
 //! | target | machine | kernel | case |
 //! |---|---|---|---|
 //! | [`Target::El2`] | `virt,virtualization=on` | the EL2 ELF (`-kernel`), entered at EL2 | `-device loader` at [`CASE_LOAD_ADDR`] |
-//! | [`Target::Guest`] | `virt,virtualization=off` | the guest-mode arm64 Image (`-kernel`), entered at EL1 with the DTB in x0 (Linux boot protocol) | `-initrd`: the DTB's `/chosen` `linux,initrd-start`/`-end` |
+//! | [`Target::Guest`] | `virt,virtualization=off` (GICv4: `on`) | the guest-mode arm64 Image (`-kernel`), entered at EL1 with the DTB in x0 (Linux boot protocol; at EL2 for GICv4, which it leaves for EL1 with no hypervisor) | `-initrd`: the DTB's `/chosen` `linux,initrd-start`/`-end` |
 //! | [`Target::Xen`] | `virt,virtualization=on` | Debian's Xen at EL2 (`-kernel`, `-dtb`: QEMU's device tree with dom0less `/chosen` nodes), which starts the guest-mode kernel as a domU | a boot module Xen hands the domU as its ramdisk (`-device loader` at 0x5100_0000) |
 //! | [`Target::Kvm`] | `virt,virtualization=on` | Debian's arm64 Linux at EL2 with KVM; its initramfs runs the project's VMM once per case of a batch, each case a fresh KVM VM of the guest-mode kernel with an in-kernel vGIC | the batch's cases, `/cases/NNNN.bin`, appended to the initramfs ([`super::hypervisor`]) |
 //!
@@ -33,6 +33,8 @@ pub enum Target<'a> {
     },
     /// The test kernel as a VM at EL1 on QEMU `virt` without EL2
     /// (`virtualization=off`): the guest's view of the GIC model itself.
+    /// QEMU offers a GICv4 only with EL2 (`virtualization=on`): there the
+    /// kernel enters at EL2 and leaves it for EL1, with no hypervisor.
     Guest {
         /// The guest-mode kernel's arm64 Image.
         image: &'a Path,
@@ -143,6 +145,9 @@ impl Target<'_> {
     pub fn machine(&self, gic: GicVersion) -> String {
         let el2 = match self {
             Target::El2 { .. } | Target::Kvm { .. } | Target::Xen { .. } => "on",
+            // QEMU offers a GICv4 only with EL2: the guest-mode kernel,
+            // entered there, makes itself an EL1 kernel with no hypervisor.
+            Target::Guest { .. } if gic == GicVersion::V4 => "on",
             Target::Guest { .. } => "off",
         };
         format!("virt,virtualization={el2},gic-version={}", gic as u32)
@@ -211,6 +216,7 @@ mod tests {
         );
         let guest = Target::Guest { image: Path::new("/k/testkernel.img") };
         assert_eq!(guest.machine(GicVersion::V2), "virt,virtualization=off,gic-version=2");
+        assert_eq!(guest.machine(GicVersion::V4), "virt,virtualization=on,gic-version=4");
         assert_eq!(
             guest.boot_args(Path::new("/r/case.bin")),
             ["-kernel", "/k/testkernel.img", "-initrd", "/r/case.bin"]

@@ -40,9 +40,31 @@ pub fn start(cpu: usize, entry: fn(usize) -> !) -> Result<(), smccc::psci::Error
 #[cfg(feature = "guest")]
 pub fn start_at(cpu: usize, mpidr: u64, entry: fn(usize) -> !) -> Result<(), smccc::psci::Error> {
     if CONDUIT_HVC.load(Ordering::Relaxed) {
-        start_via::<smccc::Hvc>(cpu, mpidr, entry)
+        start_via::<GuestEntry<smccc::Hvc>>(cpu, mpidr, entry)
     } else {
-        start_via::<smccc::Smc>(cpu, mpidr, entry)
+        start_via::<GuestEntry<smccc::Smc>>(cpu, mpidr, entry)
+    }
+}
+
+/// The conduit `C` with CPU_ON's entry point replaced by the guest
+/// kernel's `guest_secondary`, which drops a PE started at EL2 to EL1
+/// before aarch64-rt's `secondary_entry` (`crate::guest_view`).
+#[cfg(feature = "guest")]
+struct GuestEntry<C>(core::marker::PhantomData<C>);
+
+#[cfg(feature = "guest")]
+impl<C: smccc::Call> smccc::Call for GuestEntry<C> {
+    fn call32(function: u32, args: [u32; 7]) -> [u32; 8] {
+        C::call32(function, args)
+    }
+
+    fn call64(function: u32, mut args: [u64; 17]) -> [u64; 18] {
+        if function == smccc::psci::PSCI_CPU_ON_64
+            && args[1] == aarch64_rt::secondary_entry as *const () as usize as u64
+        {
+            args[1] = crate::guest_view::guest_secondary as *const () as usize as u64;
+        }
+        C::call64(function, args)
     }
 }
 
