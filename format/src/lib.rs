@@ -10,7 +10,7 @@
 //!   (`GITS_TYPER`, `GITS_BASER<n>`, `GITS_CBASER`, `GICR_(V)PROPBASER`,
 //!   `GICR_(V)PENDBASER`) and LPI configuration entries;
 //! - [`lr`]: the List Register layouts of GICv2 (`GICH_LR<n>`, IHI 0048B
-//!   5.3.10) and GICv3/v4 (`ICH_LR<n>_EL2`, IHI 0069 12.4.6), and the
+//!   5.3 (GICH_LR<n>)) and GICv3/v4 (`ICH_LR<n>_EL2`, IHI 0069 12.4.6), and the
 //!   version-neutral fields the case language uses;
 //! - [`regs`]: the registers a case may access by their spec name.
 //!

@@ -3,7 +3,7 @@
 //! A case writes and reads List Registers with version-neutral fields
 //! ([`Lr`]); the kernel encodes them into the layout of the GIC it runs on:
 //!
-//! - GICv2 `GICH_LR<n>` (IHI 0048B 5.3.10, 32 bits): HW\[31\], Grp1\[30\],
+//! - GICv2 `GICH_LR<n>` (IHI 0048B 5.3, 32 bits): HW\[31\], Grp1\[30\],
 //!   State\[29:28\], Priority\[27:23\] (the top five bits of the 8-bit
 //!   priority), PhysicalID\[19:10\] — which, when HW is 0, holds EOI\[19\]
 //!   and, for a vINTID below 16 (an SGI), CPUID\[12:10\] — and
@@ -87,7 +87,7 @@ impl Lr {
     pub const EMPTY: Lr =
         Lr { state: LrState::Invalid, hw: false, group: 0, priority: 0, vintid: 0, pintid: 0, eoi: false, cpuid: 0 };
 
-    /// Encodes into the GICv2 `GICH_LR<n>` layout (IHI 0048B 5.3.10).
+    /// Encodes into the GICv2 `GICH_LR<n>` layout (IHI 0048B 5.3 GICH_LR<n>).
     ///
     /// Fields wider than the layout are truncated to it; validating them
     /// ([`Lr::check_v2`]) is the caller's job.
@@ -154,24 +154,24 @@ impl Lr {
     /// Checks that the fields fit the GICv2 layout; the error names the field.
     pub fn check_v2(&self) -> Result<(), &'static str> {
         if self.vintid > 1023 {
-            return Err("vINTID does not fit GICH_LR.VirtualID (10 bits, IHI 0048B 5.3.10)");
+            return Err("vINTID does not fit GICH_LR.VirtualID (10 bits, IHI 0048B 5.3 GICH_LR<n>)");
         }
         if self.hw && self.pintid > 1023 {
-            return Err("pINTID does not fit GICH_LR.PhysicalID (10 bits, IHI 0048B 5.3.10)");
+            return Err("pINTID does not fit GICH_LR.PhysicalID (10 bits, IHI 0048B 5.3 GICH_LR<n>)");
         }
         if self.priority & 7 != 0 {
             return Err(
-                "GICH_LR.Priority holds priority bits [7:3] only; the low three bits must be 0 (IHI 0048B 5.3.10)",
+                "GICH_LR.Priority holds priority bits [7:3] only; the low three bits must be 0 (IHI 0048B 5.3 GICH_LR<n>)",
             );
         }
         if self.cpuid > 7 {
-            return Err("CPUID does not fit GICH_LR.CPUID (3 bits, IHI 0048B 5.3.10)");
+            return Err("CPUID does not fit GICH_LR.CPUID (3 bits, IHI 0048B 5.3 GICH_LR<n>)");
         }
         if self.cpuid != 0 && (self.hw || self.vintid >= 16) {
-            return Err("CPUID applies only to a virtual SGI with HW=0 (IHI 0048B 5.3.10)");
+            return Err("CPUID applies only to a virtual SGI with HW=0 (IHI 0048B 5.3 GICH_LR<n>)");
         }
         if self.eoi && self.hw {
-            return Err("the EOI bit exists only when HW=0 (IHI 0048B 5.3.10)");
+            return Err("the EOI bit exists only when HW=0 (IHI 0048B 5.3 GICH_LR<n>)");
         }
         Ok(())
     }
@@ -222,7 +222,7 @@ impl Lr {
 mod tests {
     use super::*;
 
-    /// IHI 0048B 5.3.10, worked by hand: 0x9a006c1b = 1001 1010 0000 0000
+    /// IHI 0048B 5.3 GICH_LR<n>, worked by hand: 0x9a006c1b = 1001 1010 0000 0000
     /// 0110 1100 0001 1011: HW=1, Grp1=0, State=01, Priority[27:23]=10100
     /// (0xa0), PhysicalID[19:10]=0b0000011011 (27), VirtualID=27.
     #[test]

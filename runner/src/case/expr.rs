@@ -434,7 +434,7 @@ fn int(v: Val, what: &str) -> Result<i128, String> {
 }
 
 /// The active-priority register values with the bit of each group priority
-/// in `prios` set, for `p` (IHI 0069H 12.4.1, 12.4.2; IHI 0048B 5.3.7).
+/// in `prios` set, for `p` (IHI 0069H 12.4.1, 12.4.2; IHI 0048B 5.3 GICH_APR).
 fn apr(p: &Params, prios: &[i128]) -> Result<Val, String> {
     let (bits, regs) = match p.gic {
         GicVersion::V2 => (5, 1),

@@ -398,7 +398,7 @@ mod tests {
         assert!(c.compile(GicVersion::V3).is_ok());
         assert_eq!(
             c.compile(GicVersion::V2).unwrap_err().to_string(),
-            "cases/t/x.case:4:8: on GICv2: vINTID does not fit GICH_LR.VirtualID (10 bits, IHI 0048B 5.3.10)"
+            "cases/t/x.case:4:8: on GICv2: vINTID does not fit GICH_LR.VirtualID (10 bits, IHI 0048B 5.3 GICH_LR<n>)"
         );
         let c = parse_str(&format!("{HEAD}guest read ICH_HCR_EL2\n")).unwrap();
         assert_eq!(

@@ -397,7 +397,7 @@ pub fn lr_read_raw(n: u32) -> u64 {
 /// LR with `hw` = HW. GICv3 ICH_LR<n>_EL2: [58:56], [47:45], and with HW = 0
 /// [44:42] and [40:32] (bit 59 is NMI with FEAT_GICv3_NMI, else RES0; the
 /// suite never sets it, so it is counted here: it reads 0 either way).
-/// GICv2 GICH_LR: [22:20] (IHI 0048B 5.3.10; bits [18:13] with HW = 0
+/// GICv2 GICH_LR: [22:20] (IHI 0048B 5.3 GICH_LR<n>; bits [18:13] with HW = 0
 /// are only "should be zero", so not counted).
 pub fn lr_res0_mask(hw: bool) -> u64 {
     match (version(), hw) {
