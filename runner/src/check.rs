@@ -99,11 +99,15 @@ pub fn list(root: &Path, filters: &[String], check: bool) -> i32 {
 /// implements: an ELRSR list that is not empty (it lists every List
 /// Register, however many there are), a GICv3 active-priority value (how
 /// many ICH_AP*R<n>_EL2 there are depends on the preemption bits), an idle
-/// running priority (0xff or 0xf8). Each should be an expression
+/// running priority (0xff, or 0xf8 in a golden entry for GICv2). Each should be an expression
 /// (`crate::case::expr`).
 pub fn implementation_defined_literals(g: &Golden) -> Vec<String> {
     let mut out = Vec::new();
-    for e in g.entries.iter().flat_map(|(_, ev)| ev) {
+    for (versions, e) in g.entries.iter().flat_map(|(v, ev)| ev.iter().map(move |e| (v, e))) {
+        // 0xf8 is the idle running priority of a GICv2 virtual CPU interface
+        // with five priority bits; on GICv3/v4 idle is 0xff alone and 0xf8
+        // may be an active interrupt's priority.
+        let for_v2 = versions.is_empty() || versions.contains(&gic_case::GicVersion::V2);
         let step = e.get("step").and_then(serde_json::Value::as_u64).unwrap_or(0);
         let literal = |k: &str| e.get(k).is_some_and(|v| crate::case::expr::source_of(v).is_none());
         let why = match e.get("op").and_then(serde_json::Value::as_str) {
@@ -113,8 +117,11 @@ pub fn implementation_defined_literals(g: &Golden) -> Vec<String> {
             Some("read apr") if literal("ICH_AP0R<n>_EL2") || literal("ICH_AP1R<n>_EL2") => {
                 Some("the number of ICH_AP*R<n>_EL2 depends on the preemption bits; write them as \"=apr(…)\"")
             }
-            Some("guest read rpr") if literal("Priority") && matches!(e["Priority"].as_u64(), Some(0xf8 | 0xff)) => {
-                Some("the idle running priority is 0xff or 0xf8; write it as \"=idle_priority\"")
+            Some("guest read rpr")
+                if literal("Priority")
+                    && (e["Priority"].as_u64() == Some(0xff) || (for_v2 && e["Priority"].as_u64() == Some(0xf8))) =>
+            {
+                Some("the idle running priority is 0xff, or on GICv2 0xff or 0xf8; write it as \"=idle_priority\"")
             }
             _ => None,
         };

@@ -23,10 +23,12 @@
 //! (PREbits + 1), `bpr0_min` (7 − pre_bits: the lowest ICV_BPR0_EL1 /
 //! GICV_BPR value; ICH_VTR_EL2.PREbits "determines the minimum value of
 //! ICH_VMCR_EL2.VBPR0"), `bpr1_min` (bpr0_min + 1), `idle_priority` (what
-//! ICV_RPR_EL1 / GICV_RPR read with nothing active: 0xff or, with fewer than
-//! 8 priority bits, 0xff without the unimplemented bits, e.g. 0xf8; GICV_RPR:
-//! "the priority reads as 0xFF or 0xF8 to reflect the number of supported
-//! interrupt priority bits"), and every numeric field of the header by its
+//! the running priority reads with nothing active: on GICv3/v4 0xff, as
+//! ICV_RPR_EL1 returns "the Idle priority" and "software cannot determine
+//! the number of implemented priority bits from a read of this register";
+//! on GICv2 0xff or, with fewer than 8 priority bits, 0xff without the
+//! unimplemented bits, e.g. 0xf8, as GICV_RPR "reads as 0xFF or 0xF8 to
+//! reflect the number of supported interrupt priority bits"), and every numeric field of the header by its
 //! own name (`ListRegs`, `PRIbits`, `PREbits`, `cpus`, …; the guest view's
 //! header has no `ListRegs` or `PREbits` but `ITLinesNumber`, `SPIs` and
 //! `PPIs`, and its `PRIbits` is the physical interface's, found by probing).
@@ -470,11 +472,17 @@ fn apr(p: &Params, prios: &[i128]) -> Result<Val, String> {
 pub fn eval(e: &Expr, p: &Params) -> Result<Val, String> {
     Ok(match e {
         Expr::Int(n) => Val::Int(*n),
+        Expr::Name(n) if n == "idle_priority" && p.gic != GicVersion::V2 => {
+            // ICV_RPR_EL1/ICC_RPR_EL1 with nothing active return "the Idle
+            // priority", and "software cannot determine the number of
+            // implemented priority bits from a read of this register": so
+            // not 0xff masked to the implemented bits, 0xff itself.
+            Val::Int(0xff)
+        }
         Expr::Name(n) if n == "idle_priority" => {
             // GICV_RPR: "the priority reads as 0xFF or 0xF8 to reflect the
             // number of supported interrupt priority bits defined by
-            // GICH_VTR.PRIbits"; ICV_RPR_EL1 says "the Idle priority" and
-            // gives no number. So 0xff, or 0xff without the unimplemented bits.
+            // GICH_VTR.PRIbits". So 0xff, or 0xff without the unimplemented bits.
             let bits = p.get("pri_bits")?.clamp(1, 8);
             let masked = 0xff & (0xff << (8 - bits));
             if masked == 0xff {
@@ -645,6 +653,7 @@ mod tests {
         assert_eq!(ev("bpr0_min", &Params::synthetic(GicVersion::V3, 4, 5, 5)), Val::Int(2));
         assert_eq!(ev("idle_priority", &Params::synthetic(GicVersion::V2, 4, 5, 5)).to_string(), "one of 255, 248");
         assert_eq!(ev("idle_priority", &Params::synthetic(GicVersion::V3, 4, 8, 7)), Val::Int(0xff));
+        assert_eq!(ev("idle_priority", &Params::synthetic(GicVersion::V3, 4, 5, 5)), Val::Int(0xff), "not 0xf8");
         assert_eq!(ev("bpr1_min", &Params::synthetic(GicVersion::V3, 4, 8, 7)), Val::Int(1));
         assert_eq!(ev("~0x7 & 0xa5", &Params::synthetic(GicVersion::V3, 4, 5, 5)), Val::Int(0xa0));
         assert_eq!(ev("1 + 2 * 3 << 1 | 1", &Params::synthetic(GicVersion::V3, 4, 5, 5)), Val::Int(15));
