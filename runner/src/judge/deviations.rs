@@ -150,8 +150,8 @@ pub struct Deviation {
     /// The step boundaries (`after_steps = [8, 9]`: migrated after step 8,
     /// or after step 9) at which the machine, saved and restored at that
     /// boundary alone, loses state; `seen` lists every difference of such
-    /// a run, the same at each of them. Given with `migrated = true`, and
-    /// only then.
+    /// a run (an item with its own `after_steps` only at those). Given with
+    /// `migrated = true`, and only then.
     #[serde(default)]
     pub after_steps: Vec<u16>,
 }
@@ -519,15 +519,13 @@ pub fn unexplained<'a>(
 }
 
 impl Seen {
-    /// Whether this difference is recorded for result label `label`'s QEMU version.
-    pub fn holds_on(&self, label: &str) -> bool {
-        self.qemu.is_empty() || version_in(&self.qemu, crate::launch::hypervisor::split_label(label).0)
-    }
-
     /// Whether this difference is recorded for a run with result label
-    /// `label` migrated at `point` alone (`None`: not at one point).
+    /// `label` (its QEMU version) migrated at `point` alone (`None`: not at
+    /// one point).
     pub fn holds(&self, label: &str, point: Option<u16>) -> bool {
-        self.holds_on(label) && (self.after_steps.is_empty() || point.is_some_and(|p| self.after_steps.contains(&p)))
+        let on_version =
+            self.qemu.is_empty() || version_in(&self.qemu, crate::launch::hypervisor::split_label(label).0);
+        on_version && (self.after_steps.is_empty() || point.is_some_and(|p| self.after_steps.contains(&p)))
     }
 }
 
