@@ -251,9 +251,10 @@ const DERIVED: [&str; 6] = ["num_lrs", "pri_bits", "pre_bits", "bpr0_min", "bpr1
 /// guest view's header has (what the distributor advertises and what
 /// probing found: `ITLinesNumber`, `SPIs`, `PPIs` as a bit mask of INTIDs
 /// 16-31, and on GICv3 `ICC_PRIbits`, the CPU interface's
-/// ICC_CTLR_EL1.PRIbits). A name the run's header lacks is an error when
-/// evaluated.
-const HEADER: [&str; 14] = [
+/// ICC_CTLR_EL1.PRIbits), and on GICv3/v4 `ITS_ID_bits`, the EventID bits
+/// the ITS supports (GITS_TYPER.ID_bits + 1). A name the run's header lacks
+/// is an error when evaluated.
+const HEADER: [&str; 15] = [
     "ListRegs",
     "PRIbits",
     "PREbits",
@@ -268,6 +269,7 @@ const HEADER: [&str; 14] = [
     "SecurityExtn",
     "has_ITS",
     "has_UART",
+    "ITS_ID_bits",
 ];
 /// Functions and their argument counts (min, max).
 const FUNCTIONS: [(&str, usize, usize); 9] = [

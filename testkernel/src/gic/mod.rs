@@ -504,6 +504,9 @@ pub unsafe fn reg_write(id: RegId, v: u64) -> Option<()> {
                     _ => mmio::write32(base + offset as usize, v as u32),
                 }
             }
+            if version().is_v3_family() {
+                v3::settle(frame, offset as usize, base);
+            }
         }
     }
     Some(())
@@ -555,6 +558,7 @@ pub unsafe fn reg_write_on(id: RegId, v: u64, cpu: u32) -> Option<()> {
             _ => mmio::write32(base + offset as usize, v as u32),
         }
     }
+    v3::settle(frame, offset as usize, base);
     Some(())
 }
 

@@ -124,6 +124,32 @@ fn wait_rwp() {
     }
 }
 
+/// Waits (bounded) until the Redistributor whose `RD_base` is `rd` has
+/// made a write to `GICR_ICENABLER0` or `GICR_CTLR` visible
+/// (`GICR_CTLR.RWP`, bit 3).
+fn wait_rwp_of(rd: usize) {
+    // SAFETY: reading GICR_CTLR has no side effects.
+    if !wait_until(100, || unsafe { read32(rd) } & (1 << 3) == 0) {
+        panic!("GICR_CTLR.RWP stayed set for 100 ms");
+    }
+}
+
+/// After a write to `offset` of `frame` (based at `base`): waits, bounded,
+/// for the register-write-pending bit that tracks it, so that what follows
+/// sees its effect. `GICD_CTLR.RWP` tracks writes to `GICD_CTLR` and the
+/// disables of `GICD_ICENABLER<n>`; `GICR_CTLR.RWP` those of
+/// `GICR_ICENABLER0` and `GICR_CTLR` (IHI 0069H GICD_CTLR, GICR_CTLR: until
+/// RWP reads 0 their effects are not guaranteed to be visible).
+pub(super) fn settle(frame: gic_case::regs::Frame, offset: usize, base: usize) {
+    use gic_case::regs::Frame;
+    match (frame, offset) {
+        (Frame::Gicd, 0) | (Frame::Gicd, 0x180..=0x1fc) => wait_rwp(),
+        (Frame::GicrRd, 0) => wait_rwp_of(base),
+        (Frame::GicrSgi, 0x180) => wait_rwp_of(base - SGI_BASE),
+        _ => {}
+    }
+}
+
 pub(super) fn init_distributor() {
     // SAFETY: distributor registers of Table 12-25.
     unsafe {
@@ -316,6 +342,14 @@ pub(super) fn phys_enable(intid: u32, on: bool) {
     };
     // SAFETY: set/clear-enable register for an in-range INTID.
     unsafe { write32(a, b) }
+    if !on {
+        // A disable is seen only once RWP clears (GICD_CTLR, GICR_CTLR).
+        if intid < 32 {
+            wait_rwp_of(rd_base());
+        } else {
+            wait_rwp();
+        }
+    }
 }
 
 pub(super) fn phys_state(intid: u32, s: PhysState) -> bool {
