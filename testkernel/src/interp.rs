@@ -370,6 +370,9 @@ fn exec(op: Op, step: u16) {
             // SAFETY: the runner compiles these for GICR_* registers only,
             // which exist on GICv3/v4, of a PE the case has.
             let v = unsafe { gic::reg_read_on(id, cpu) };
+            if kept(v.unwrap_or(0)) {
+                return;
+            }
             let mut l = event(step, "read");
             reg_name(&mut l, id);
             l.num("of", cpu as u64);
