@@ -494,6 +494,13 @@ impl GitsTyper {
         self.bit(37)
     }
 
+    /// `VMAPP`: the ITS takes GICv4.1's `VMAPP` format (a default doorbell
+    /// per vPE, the virtual configuration table in the command); 0 on a
+    /// GICv4.0 ITS, the format [`vmapp`] builds (IHI 0069H GITS_TYPER).
+    pub fn vmapp(self) -> bool {
+        self.bit(40)
+    }
+
     /// `MPAM`: the ITS supports MPAM.
     pub fn mpam(self) -> bool {
         self.bit(38)

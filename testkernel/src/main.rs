@@ -162,6 +162,9 @@ pub fn gits_fields(l: &mut Line) {
     l.bool("ITS_Physical", t.physical()).bool("ITS_Virtual", t.virtual_());
     l.num("ITT_entry_size", t.itt_entry_size() as u64).num("ITS_ID_bits", t.id_bits() as u64);
     l.num("Devbits", t.dev_bits() as u64).bool("PTA", t.pta()).bool("VMOVP", t.vmovp());
+    // A number, so that cases can `requires:` it: the vLPI statements build
+    // GICv4.0's commands.
+    l.num("ITS_VMAPP", t.vmapp() as u64);
 }
 
 /// The EL2 kernel's entry. `x1` = [`gic_case::proto::BATCH_MAGIC`] makes it

@@ -252,9 +252,11 @@ const DERIVED: [&str; 6] = ["num_lrs", "pri_bits", "pre_bits", "bpr0_min", "bpr1
 /// probing found: `ITLinesNumber`, `SPIs`, `PPIs` as a bit mask of INTIDs
 /// 16-31, and on GICv3 `ICC_PRIbits`, the CPU interface's
 /// ICC_CTLR_EL1.PRIbits), and on GICv3/v4 `ITS_ID_bits`, the EventID bits
-/// the ITS supports (GITS_TYPER.ID_bits + 1). A name the run's header lacks
-/// is an error when evaluated.
-const HEADER: [&str; 15] = [
+/// the ITS supports (GITS_TYPER.ID_bits + 1), and `ITS_VMAPP`,
+/// GITS_TYPER.VMAPP (1: the ITS takes GICv4.1's VMAPP format, not the
+/// GICv4.0 commands the kernel builds). A name the run's header lacks is an
+/// error when evaluated.
+const HEADER: [&str; 16] = [
     "ListRegs",
     "PRIbits",
     "PREbits",
@@ -270,6 +272,7 @@ const HEADER: [&str; 15] = [
     "has_ITS",
     "has_UART",
     "ITS_ID_bits",
+    "ITS_VMAPP",
 ];
 /// Functions and their argument counts (min, max).
 const FUNCTIONS: [(&str, usize, usize); 9] = [

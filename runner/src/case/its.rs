@@ -330,7 +330,7 @@ mod tests {
 
     use super::super::{parse, Case, CaseError, StmtKind};
 
-    const HEAD: &str = "aim: a\nspec: IHI0069H 5.3\ngic: v3 v4\nsmp: 2\n";
+    const HEAD: &str = "aim: a\nspec: IHI0069H 5.3\ngic: v3 v4\nsmp: 2\nrequires: ITS_VMAPP == 0\n";
 
     fn parse_str(text: &str) -> Result<Case, CaseError> {
         parse(Path::new("cases/its/x.case"), "its/x", text)
@@ -426,57 +426,80 @@ mod tests {
         let at = |s: &str| s.trim_start_matches("cases/its/x.case:").to_string();
         assert_eq!(
             at(&err("its mapx device 1\n")),
-            "5:5: unknown ITS command `mapx`; expected mapd, mapc, mapti, mapi, int, clear, discard, inv, invall, \
+            "6:5: unknown ITS command `mapx`; expected mapd, mapc, mapti, mapi, int, clear, discard, inv, invall, \
              movi, movall, sync, vmapp, vmapti, vmapi, vmovi, vmovp, vsync, vinvall or msi"
         );
-        assert_eq!(at(&err("its int device 1\n")), "5:17: `its int` needs `event N`; it takes device event");
+        assert_eq!(at(&err("its int device 1\n")), "6:17: `its int` needs `event N`; it takes device event");
         assert_eq!(
             at(&err("its int device 1 event 0 collection 2\n")),
-            "5:26: `its int` does not take `collection`; it takes device event"
+            "6:26: `its int` does not take `collection`; it takes device event"
         );
-        assert_eq!(at(&err("its int device 1 device 2 event 0\n")), "5:18: `device` is given twice");
+        assert_eq!(at(&err("its int device 1 device 2 event 0\n")), "6:18: `device` is given twice");
         assert_eq!(
             at(&err("its mapd device 256 events 2\n")),
-            "5:17: a DeviceID (0-255, the kernel's device table) 256 is out of range (at most 255)"
+            "6:17: a DeviceID (0-255, the kernel's device table) 256 is out of range (at most 255)"
         );
         assert_eq!(
             at(&err("its mapd device 1 events 24\n")),
-            "5:26: `events` must be a power of two from 2 to 16384 (the ITT covers 2^Size+1 EventIDs), found 24"
+            "6:26: `events` must be a power of two from 2 to 16384 (the ITT covers 2^Size+1 EventIDs), found 24"
         );
         assert_eq!(
             at(&err("its mapd device 1 events 2 invalid\n")),
-            "5:5: `its mapd` takes `events N` or `invalid`, not both"
+            "6:5: `its mapd` takes `events N` or `invalid`, not both"
         );
         assert_eq!(
             at(&err("its mapti device 1 event 0 intid 40 collection 0\n")),
-            "5:34: 40 is not an LPI INTID (8192-16383)"
+            "6:34: 40 is not an LPI INTID (8192-16383)"
         );
         assert_eq!(at(&err("its mapi device 1 event 3 collection 0\n")).split(':').nth(1), Some("19"));
-        assert_eq!(at(&err("its sync cpu2\n")), "5:1: cpu2 does not exist: the case says `smp: 2` (PEs cpu0..cpu1)");
-        assert_eq!(at(&err("its movall cpu0\n")), "5:16: `its movall` needs `cpuN`; it takes cpuN cpuN");
-        assert_eq!(at(&err("its sync cpu0 cpu1\n")), "5:15: `its sync` takes 1 `cpuN`; this one is extra");
-        assert_eq!(at(&err("lpi 8192 prio 0xa0 on\n")), "5:20: expected `enable` or `disable`, found `on`");
-        assert_eq!(at(&err("vpe 1 awake\n")), "5:7: expected `resident` or `nonresident`, found `awake`");
-        assert_eq!(at(&err("phys eoi lpi 100\n")), "5:14: 100 is not an LPI INTID (8192-16383)");
+        assert_eq!(at(&err("its sync cpu2\n")), "6:1: cpu2 does not exist: the case says `smp: 2` (PEs cpu0..cpu1)");
+        assert_eq!(at(&err("its movall cpu0\n")), "6:16: `its movall` needs `cpuN`; it takes cpuN cpuN");
+        assert_eq!(at(&err("its sync cpu0 cpu1\n")), "6:15: `its sync` takes 1 `cpuN`; this one is extra");
+        assert_eq!(at(&err("lpi 8192 prio 0xa0 on\n")), "6:20: expected `enable` or `disable`, found `on`");
+        assert_eq!(at(&err("vpe 1 awake\n")), "6:7: expected `resident` or `nonresident`, found `awake`");
+        assert_eq!(at(&err("phys eoi lpi 100\n")), "6:14: 100 is not an LPI INTID (8192-16383)");
         assert_eq!(
             at(&err("wait doorbell\n")),
-            "5:6: expected `maintenance` or `irq`, found `doorbell` (the guest waits with `guest wait virq`)"
+            "6:6: expected `maintenance` or `irq`, found `doorbell` (the guest waits with `guest wait virq`)"
         );
     }
 
     #[test]
     fn its_statements_compile_only_where_the_gic_has_them() {
-        let c = parse_str("aim: a\nspec: s\ngic: v2 v3 v4\nits int device 1 event 0\nvpe 0 resident\n").unwrap();
+        let c = parse_str(
+            "aim: a\nspec: s\ngic: v2 v3 v4\nrequires: ITS_VMAPP == 0\nits int device 1 event 0\nvpe 0 resident\n",
+        )
+        .unwrap();
         let e = c.compile(GicVersion::V2).unwrap_err().to_string();
         assert!(e.contains("GICv2 has no ITS or LPIs (GICv3 or GICv4 only)"), "{e}");
-        assert!(e.starts_with("cases/its/x.case:4:"), "{e}");
+        assert!(e.starts_with("cases/its/x.case:5:"), "{e}");
         let e = c.compile(GicVersion::V3).unwrap_err().to_string();
-        assert!(e.starts_with("cases/its/x.case:5:") && e.contains("GICv4 vLPIs"), "{e}");
-        let e = parse_str("aim: a\nspec: s\ngic: v3\nits vsync vpe 0\n").unwrap().compile(GicVersion::V3).unwrap_err();
+        assert!(e.starts_with("cases/its/x.case:6:") && e.contains("GICv4 vLPIs"), "{e}");
+        let e = parse_str("aim: a\nspec: s\ngic: v3\nrequires: ITS_VMAPP == 0\nits vsync vpe 0\n")
+            .unwrap()
+            .compile(GicVersion::V3)
+            .unwrap_err();
         assert!(e.to_string().contains("GICv4 direct injection"), "{e}");
-        parse_str("aim: a\nspec: s\ngic: v4\nits vsync vpe 0\nvpe 0 resident\n")
+        parse_str("aim: a\nspec: s\ngic: v4\nrequires: ITS_VMAPP == 0\nits vsync vpe 0\nvpe 0 resident\n")
             .unwrap()
             .compile(GicVersion::V4)
             .unwrap();
+    }
+
+    #[test]
+    fn gicv4_0_statements_need_the_requires_line_that_skips_a_gicv4_1_its() {
+        for stmt in
+            ["its vsync vpe 0", "vpe 0 resident", "vlpi 8192 prio 0xa0 enable", "on cpu1 {\n  vpe 1 resident\n}"]
+        {
+            let e = parse_str(&format!("aim: a\nspec: s\ngic: v4\nsmp: 2\nlpi 8192 prio 0xa0 enable\n{stmt}\n"))
+                .unwrap_err();
+            let e = e.to_string();
+            assert!(e.contains("requires: ITS_VMAPP == 0") && e.contains("GICv4.0"), "{stmt}: {e}");
+            let line = if stmt.starts_with("on") { 7 } else { 6 };
+            assert!(e.starts_with(&format!("cases/its/x.case:{line}:1:")), "{stmt}: {e}");
+        }
+        // Physical LPIs and commands need nothing; the line may carry spaces and a comment.
+        parse_str("aim: a\nspec: s\ngic: v3\nlpi 8192 prio 0xa0 enable\nits sync cpu0\n").unwrap();
+        parse_str("aim: a\nspec: s\ngic: v4\nrequires: ITS_VMAPP==0  # GICv4.0\nits vsync vpe 0\n").unwrap();
     }
 }

@@ -329,7 +329,7 @@ mod tests {
         assert!(c.unmet_requirements(&crate::case::expr::Params::synthetic(GicVersion::V3, 4, 5, 5)).is_empty());
         assert_eq!(
             parse_str("aim: a\nspec: s\ngic: v3\nrequires: pri_bit == 5\n").unwrap_err().to_string(),
-            "cases/t/x.case:4:11: `requires:` unknown name `pri_bit`; names: num_lrs, pri_bits, pre_bits, bpr0_min, bpr1_min, idle_priority, ListRegs, PRIbits, PREbits, TDS, cpus, ArchRev, ITLinesNumber, SPIs, PPIs, ICC_PRIbits, No1N, SecurityExtn, has_ITS, has_UART, ITS_ID_bits"
+            "cases/t/x.case:4:11: `requires:` unknown name `pri_bit`; names: num_lrs, pri_bits, pre_bits, bpr0_min, bpr1_min, idle_priority, ListRegs, PRIbits, PREbits, TDS, cpus, ArchRev, ITLinesNumber, SPIs, PPIs, ICC_PRIbits, No1N, SecurityExtn, has_ITS, has_UART, ITS_ID_bits, ITS_VMAPP"
         );
     }
 

@@ -230,6 +230,7 @@ pub fn parse(file: &Path, name: &str, text: &str) -> Result<Case, CaseError> {
     if view == View::Guest {
         check_guest_view(file, &stmts)?;
     }
+    check_gicv4_0(file, &stmts, &requires)?;
     Ok(Case { file: file.to_path_buf(), name: name.to_string(), aim, spec, gics, smp, timeout, requires, stmts, view })
 }
 

@@ -65,6 +65,38 @@ pub(super) fn needs_hypervisor(kind: &StmtKind) -> Option<String> {
     }
 }
 
+/// The first statement of `stmts` (blocks included) that builds one of
+/// GICv4.0's commands or uses its vLPI tables: the ITS's virtual commands,
+/// `vlpi`, `vpe`.
+fn first_gicv4_0(stmts: &[Stmt]) -> Option<&Stmt> {
+    stmts.iter().find_map(|s| match &s.kind {
+        StmtKind::OnCpu { body, .. } => first_gicv4_0(body),
+        StmtKind::Op(Op::Its(i)) if i.is_virtual() => Some(s),
+        StmtKind::Op(Op::LpiConfig { virtual_: true, .. } | Op::Vpe { .. }) => Some(s),
+        _ => None,
+    })
+}
+
+/// A case with GICv4.0's virtual commands must say so: GICv4.1 changes
+/// `VMAPP` and the doorbells, so such a case needs `requires: ITS_VMAPP ==
+/// 0` (GITS_TYPER.VMAPP, IHI 0069H) to SKIP on a GICv4.1 ITS rather than
+/// send it commands in the wrong format. The error is at the first such
+/// statement.
+pub(super) fn check_gicv4_0(file: &Path, stmts: &[Stmt], requires: &[(usize, String)]) -> Result<(), CaseError> {
+    let says = requires.iter().any(|(_, r)| r.split_whitespace().collect::<String>() == "ITS_VMAPP==0");
+    match first_gicv4_0(stmts) {
+        Some(s) if !says => Err(CaseError {
+            file: file.to_path_buf(),
+            line: s.line,
+            col: 1,
+            msg: "the vPE and vLPI statements build GICv4.0's commands, which a GICv4.1 ITS takes in another \
+                  format: add the header line `requires: ITS_VMAPP == 0` (README, ITS and vLPI statements)"
+                .into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// A guest-view case (`guest/…`) may only use what a VM has: the first
 /// statement that needs the hypervisor's view is an error at its line.
 pub(super) fn check_guest_view(file: &Path, stmts: &[Stmt]) -> Result<(), CaseError> {

@@ -610,7 +610,7 @@ mod tests {
         let err = |t: &str| Golden::parse(t).unwrap_err();
         assert_eq!(
             err("{\"all\":[{\"step\":1,\n \"LRs\":\"=range(0, nlrs)\"}]}"),
-            "2:19: expression `=range(0, nlrs)`: unknown name `nlrs`; names: num_lrs, pri_bits, pre_bits, bpr0_min, bpr1_min, idle_priority, ListRegs, PRIbits, PREbits, TDS, cpus, ArchRev, ITLinesNumber, SPIs, PPIs, ICC_PRIbits, No1N, SecurityExtn, has_ITS, has_UART, ITS_ID_bits"
+            "2:19: expression `=range(0, nlrs)`: unknown name `nlrs`; names: num_lrs, pri_bits, pre_bits, bpr0_min, bpr1_min, idle_priority, ListRegs, PRIbits, PREbits, TDS, cpus, ArchRev, ITLinesNumber, SPIs, PPIs, ICC_PRIbits, No1N, SecurityExtn, has_ITS, has_UART, ITS_ID_bits, ITS_VMAPP"
         );
         assert!(err("{\"all\":[{\"step\":1,\"x\":[\"=apr()\"]}]}").starts_with("1:24: `=apr()`: an expression"));
         assert_eq!(err("{\"all\":[{\"step\":1,\"x\":0xfg}]}"), "1:23: `0xfg` is not a hexadecimal number");
